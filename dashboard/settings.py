@@ -1,0 +1,75 @@
+"""Settings from the environment (``GRIDCC_*``), overridable per app for tests."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("GRIDCC_DATA_DIR", Path.cwd() / "data"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that varies between a demo, a test and a city's deployment."""
+
+    store_url: str = ""
+    data_dir: Path = field(default_factory=_default_data_dir)
+    timezone: str = "Asia/Shanghai"
+    # Freeze "now" (naive local time) for tests and reproducible demos; None means the wall clock.
+    frozen_now: datetime | None = None
+    cache_type: str = "SimpleCache"
+    cache_timeout_s: int = 300
+    # A tile layer is never on by default: the areas are the base map. Set an intranet tile server
+    # (天地图 / AMap / a local server) as a Leaflet URL template to show one.
+    tile_url: str = ""
+    tile_attribution: str = ""
+    # DuckDB's own memory cap, so the whole server stays within its budget.
+    duckdb_memory_limit: str = "512MB"
+    duckdb_threads: int = 2
+    secret_key: str = ""
+
+    def __post_init__(self):
+        if not self.store_url:
+            object.__setattr__(self, "store_url", f"duckdb:///{Path(self.data_dir) / 'gridcc.duckdb'}")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        """Return the current naive local time (or the frozen one), to the second."""
+        if self.frozen_now is not None:
+            return self.frozen_now
+        return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def with_(self, **changes) -> "Settings":
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+def from_env(environ: dict | None = None) -> Settings:
+    """Read settings from ``GRIDCC_*`` environment variables."""
+    env = os.environ if environ is None else environ
+    kw: dict = {}
+    if env.get("GRIDCC_DATA_DIR"):
+        kw["data_dir"] = Path(env["GRIDCC_DATA_DIR"])
+    if env.get("GRIDCC_STORE"):
+        kw["store_url"] = env["GRIDCC_STORE"]
+    if env.get("GRIDCC_TIMEZONE"):
+        kw["timezone"] = env["GRIDCC_TIMEZONE"]
+    if env.get("GRIDCC_NOW"):
+        kw["frozen_now"] = datetime.fromisoformat(env["GRIDCC_NOW"]).replace(tzinfo=None)
+    if env.get("GRIDCC_CACHE_TYPE"):
+        kw["cache_type"] = env["GRIDCC_CACHE_TYPE"]
+    if env.get("GRIDCC_TILE_URL"):
+        kw["tile_url"] = env["GRIDCC_TILE_URL"]
+        kw["tile_attribution"] = env.get("GRIDCC_TILE_ATTRIBUTION", "")
+    if env.get("GRIDCC_DUCKDB_MEMORY_LIMIT"):
+        kw["duckdb_memory_limit"] = env["GRIDCC_DUCKDB_MEMORY_LIMIT"]
+    if env.get("GRIDCC_SECRET_KEY"):
+        kw["secret_key"] = env["GRIDCC_SECRET_KEY"]
+    return Settings(**kw)

@@ -1,0 +1,179 @@
+"""The store's tables, in SQLAlchemy Core, for the embedded DuckDB store and for PostgreSQL.
+
+All timestamps are naive wall-clock times in the city's time zone (Asia/Shanghai by default; China
+has had no daylight saving since 1991), so a day bucket is a plain ``date_trunc('day', ...)`` on
+either engine. The API converts to and from ISO 8601 with an explicit offset at the edge.
+
+Events are appended in ``reported_at`` order: DuckDB prunes time windows by its zone maps, so the
+table needs no secondary index there. PostgreSQL gets btree indexes (see ``_pg_only``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Sequence,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Levels of the hierarchy; the code length of each follows DOMAIN.md §1.
+CITY, DISTRICT, STREET, COMMUNITY, GRID, BUILDING = range(6)
+LEVEL_NAMES = ("city", "district", "street", "community", "grid", "building")
+CODE_LENGTHS = {CITY: 6, DISTRICT: 6, STREET: 9, COMMUNITY: 12, GRID: 15, BUILDING: 18}
+
+# Event statuses along the closed loop (DOMAIN.md §4), plus the two terminal exceptions.
+STATUSES = (
+    "reported", "accepted", "verified", "registered", "dispatched",
+    "handled", "checked", "closed", "void", "parked",
+)
+SOURCES = ("grid_worker", "hotline", "citizen", "iot", "video_ai", "other")
+LIMIT_UNITS = ("hours", "work_hours", "work_days")
+
+
+def _pg_only(index: Index) -> Index:
+    """Create ``index`` on PostgreSQL only: DuckDB scans by zone maps and ART indexes slow its loads."""
+    return index.ddl_if(dialect="postgresql")
+
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", String(15), primary_key=True),
+    Column("level", SmallInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("parent_code", String(15)),
+    Column("kind", String(16)),  # 街道 / 镇 / 乡, 居委会 / 村委会, 网格 …
+    Column("households", Integer, nullable=False, default=0),
+    Column("population", Integer, nullable=False, default=0),
+    Column("area_m2", Float, nullable=False, default=0.0),
+    Column("centroid_lat", Float, nullable=False),
+    Column("centroid_lon", Float, nullable=False),
+    Column("min_lat", Float, nullable=False),
+    Column("min_lon", Float, nullable=False),
+    Column("max_lat", Float, nullable=False),
+    Column("max_lon", Float, nullable=False),
+    Column("geometry", Text, nullable=False),  # GeoJSON geometry, lon/lat, 5 decimals
+)
+_pg_only(Index("ix_areas_parent", areas.c.parent_code))
+
+buildings = Table(
+    "buildings",
+    metadata,
+    Column("code", String(18), primary_key=True),  # grid code + 3-digit sequence
+    Column("grid_code", String(15), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("footprint", Text),  # optional GeoJSON polygon
+    Column("households", Integer, nullable=False, default=0),
+    Column("floors", SmallInteger, nullable=False, default=1),
+)
+_pg_only(Index("ix_buildings_grid", buildings.c.grid_code))
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # the department type categories are routed to
+    Column("district_code", String(6)),  # null for a city-level department
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(4), primary_key=True),  # 2-digit class + 2-digit subclass
+    Column("class_code", String(2), nullable=False),
+    Column("class_name", String(32), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("limit_value", Float, nullable=False),
+    Column("limit_unit", String(16), nullable=False),  # one of LIMIT_UNITS
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("department_kind", String(32), nullable=False),
+    Column("source_of_limit", String(128)),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(32), nullable=False),
+    Column("phone", String(20)),
+    Column("kind", String(16), nullable=False),  # full_time / part_time
+    Column("grid_code", String(15), nullable=False),
+)
+
+event_id_seq = Sequence("events_id_seq")
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, event_id_seq, primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("external_id", String(64)),
+    Column("category_code", String(4), nullable=False),
+    Column("class_code", String(2), nullable=False),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("description", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("district_code", String(6), nullable=False),
+    Column("street_code", String(9), nullable=False),
+    Column("community_code", String(12), nullable=False),
+    Column("grid_code", String(15), nullable=False),
+    Column("building_code", String(18)),
+    Column("status", String(16), nullable=False),
+    Column("reported_at", DateTime, nullable=False),
+    Column("accepted_at", DateTime),
+    Column("verified_at", DateTime),
+    Column("registered_at", DateTime),
+    Column("dispatched_at", DateTime),
+    Column("handled_at", DateTime),
+    Column("checked_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("deadline_at", DateTime),
+    Column("department_code", String(16)),
+    Column("worker_id", Integer),
+    Column("extension_count", SmallInteger, nullable=False, default=0),
+    Column("return_count", SmallInteger, nullable=False, default=0),
+    Column("rework_count", SmallInteger, nullable=False, default=0),
+    Column("is_parked", Boolean, nullable=False, default=False),
+    Column("is_void", Boolean, nullable=False, default=False),
+    UniqueConstraint("source", "external_id", name="uq_events_source_external"),
+)
+_pg_only(Index("ix_events_reported", events.c.reported_at))
+_pg_only(Index("ix_events_closed", events.c.closed_at))
+_pg_only(Index("ix_events_grid", events.c.grid_code))
+
+event_log_id_seq = Sequence("event_log_id_seq")
+event_log = Table(
+    "event_log",
+    metadata,
+    Column("id", BigInteger, event_log_id_seq, primary_key=True),
+    Column("event_id", BigInteger, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(64)),
+    Column("note", Text),
+)
+_pg_only(Index("ix_event_log_event", event_log.c.event_id))
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,59 @@
+"""SQL functions whose spelling differs between DuckDB and PostgreSQL: the one place for dialects."""
+from __future__ import annotations
+
+from sqlalchemy import Float
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class hours_between(FunctionElement):
+    """Return ``(end - start)`` in hours as a float; NULL when either side is NULL."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@compiles(hours_between)
+def _hours_between_pg(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "(EXTRACT(EPOCH FROM (%s - %s)) / 3600.0)" % (compiler.process(end, **kw), compiler.process(start, **kw))
+
+
+@compiles(hours_between, "duckdb")
+def _hours_between_duckdb(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "(date_diff('second', %s, %s) / 3600.0)" % (compiler.process(start, **kw), compiler.process(end, **kw))
+
+
+class median(FunctionElement):
+    """Return the continuous median of a numeric expression (an aggregate)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "median"
+
+
+@compiles(median)
+def _median_pg(element, compiler, **kw):
+    (expr,) = list(element.clauses)
+    return "percentile_cont(0.5) WITHIN GROUP (ORDER BY %s)" % compiler.process(expr, **kw)
+
+
+@compiles(median, "duckdb")
+def _median_duckdb(element, compiler, **kw):
+    (expr,) = list(element.clauses)
+    return "quantile_cont(%s, 0.5)" % compiler.process(expr, **kw)
+
+
+class day_bucket(FunctionElement):
+    """Truncate a naive local timestamp to the start of its day."""
+
+    inherit_cache = True
+    name = "day_bucket"
+
+
+@compiles(day_bucket)
+def _day_bucket(element, compiler, **kw):
+    (expr,) = list(element.clauses)
+    return "date_trunc('day', %s)" % compiler.process(expr, **kw)
