@@ -1,0 +1,10 @@
+"""Thin callbacks, one module per page (same stem as layouts/); each has ``register(app)``."""
+from __future__ import annotations
+
+
+def register_all(app) -> None:
+    """Bind every page's callbacks to ``app``."""
+    from callbacks import overview, shell
+
+    shell.register(app)
+    overview.register(app)

@@ -1,0 +1,48 @@
+"""The app factory: one Dash app per call, wired to its own store and cache."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from flask_caching import Cache
+from sqlalchemy import Engine
+
+from dashboard import context
+from dashboard.settings import Settings, from_env
+from dashboard.store import make_engine
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> dash.Dash:
+    """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
+    from callbacks import register_all
+    from dashboard import api, pages
+
+    settings = settings or from_env()
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        title="gridcc 城市运行指挥中心",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        compress=False,
+    )
+    server = app.server
+    if settings.secret_key:
+        server.secret_key = settings.secret_key
+    cache = Cache(config={"CACHE_TYPE": settings.cache_type, "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout_s,
+                          "CACHE_THRESHOLD": 5000})
+    cache.init_app(server)
+    context.init_app(server, context.AppContext(settings=settings, engine=engine or make_engine(settings), cache=cache))
+    pages.register(app)
+    register_all(app)
+    api.init_app(server)
+    return app

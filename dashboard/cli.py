@@ -1,0 +1,158 @@
+"""The ``gridcc`` command: seed a store, serve the app, run the demo or the benchmarks."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import runpy
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from dashboard.settings import Settings, from_env
+
+log = logging.getLogger("gridcc")
+
+DEFAULT_EVENTS = 1_000_000
+DEMO_HOST, DEMO_PORT = "127.0.0.1", 8050
+
+
+def _settings(args) -> Settings:
+    settings = from_env()
+    if getattr(args, "store", None):
+        settings = settings.with_(store_url=args.store)
+    return settings
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seed(settings: Settings, *, events: int, seed: int, days: int, small: bool, progress: bool) -> None:
+    from dashboard import seed as seeding
+    from dashboard.store import make_engine
+
+    engine = make_engine(settings)
+    try:
+        report = seeding.seed_store(
+            engine, events=events, seed=seed, now=settings.now(), days=days,
+            spec=seeding.SMALL if small else seeding.FULL, progress=progress,
+        )
+    finally:
+        engine.dispose()
+    log.info("seeded %s: %s", settings.store_url, report)
+
+
+def cmd_seed(args) -> int:
+    """Build the demo city and its event history into the store."""
+    _seed(_settings(args), events=args.events, seed=args.seed, days=args.days, small=args.small,
+          progress=not args.quiet)
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from dashboard.app import create_app
+
+    app = create_app(settings)
+    log.info("gridcc serving %s on http://%s:%d", settings.store_url, host, port)
+    waitress.serve(app.server, host=host, port=port, threads=threads, ident="gridcc")
+
+
+def cmd_serve(args) -> int:
+    """Serve the app on the store."""
+    _serve(_settings(args), args.host, args.port, args.threads)
+    return 0
+
+
+def _demo_is_fresh(settings: Settings) -> bool:
+    """Return True when the demo store exists and was seeded today (so 'today' has events)."""
+    from sqlalchemy import inspect
+
+    from dashboard.store import make_engine
+    from queries.meta import get_meta
+
+    url = settings.store_url
+    if url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists():
+        return False
+    engine = make_engine(settings)
+    try:
+        if not inspect(engine).has_table("store_meta"):
+            return False
+        with engine.connect() as conn:
+            seeded_at = get_meta(conn, "seeded_at")
+    finally:
+        engine.dispose()
+    return bool(seeded_at) and datetime.fromisoformat(seeded_at).date() == settings.now().date()
+
+
+def cmd_demo(args) -> int:
+    """Seed the demo store when it is missing or stale, then serve it on 127.0.0.1:8050."""
+    settings = _settings(args)
+    if not args.store and "GRIDCC_STORE" not in os.environ:
+        settings = settings.with_(store_url=f"duckdb:///{Path(settings.data_dir) / 'demo.duckdb'}")
+    if args.reseed or not _demo_is_fresh(settings):
+        log.info("seeding the demo city (%d events); this takes under a minute", args.events)
+        _seed(settings, events=args.events, seed=args.seed, days=365, small=False, progress=True)
+    _serve(settings, args.host, args.port, args.threads)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """Run the benchmarks in bench/ (see docs/benchmarks.md)."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+    if not script.exists():
+        log.error("no benchmarks at %s", script)
+        return 2
+    sys.argv = [str(script), *args.rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``gridcc`` command."""
+    parser = argparse.ArgumentParser(prog="gridcc", description="gridcc 城市运行指挥中心 — grid governance command center")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def store_arg(p):
+        p.add_argument("--store", help="SQLAlchemy URL of the store (default: $GRIDCC_STORE or a DuckDB file in ./data)")
+
+    p = sub.add_parser("seed", help=cmd_seed.__doc__, description=cmd_seed.__doc__)
+    store_arg(p)
+    p.add_argument("--events", type=_positive, default=DEFAULT_EVENTS, help="events to generate (default 1,000,000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--days", type=_positive, default=365, help="days of history ending now (default 365)")
+    p.add_argument("--small", action="store_true", help="a tiny city (for trying things out)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_seed)
+
+    for name, fn, host, port in (("serve", cmd_serve, "127.0.0.1", 8050), ("demo", cmd_demo, DEMO_HOST, DEMO_PORT)):
+        p = sub.add_parser(name, help=fn.__doc__, description=fn.__doc__)
+        store_arg(p)
+        p.add_argument("--host", default=host, help=f"address to listen on (default {host})")
+        p.add_argument("--port", type=int, default=port, help=f"port (default {port})")
+        p.add_argument("--threads", type=int, default=16, help="server threads (default 16)")
+        p.set_defaults(func=fn)
+    demo = sub.choices["demo"]
+    demo.add_argument("--events", type=_positive, default=DEFAULT_EVENTS, help="events to seed (default 1,000,000)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--reseed", action="store_true", help="seed again even if the demo store is fresh")
+
+    p = sub.add_parser("bench", help=cmd_bench.__doc__, description=cmd_bench.__doc__)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for bench/run.py (try: gridcc bench -- --help)")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``gridcc`` command line."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130

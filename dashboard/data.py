@@ -1,0 +1,166 @@
+"""Cached loaders between callbacks/routes and queries: one query call each, keyed to the data version.
+
+Every loader takes the caller's ``Scope`` explicitly and passes it to the query. Results are cached
+in the app's flask-caching cache under (function, arguments, data version): a write bumps the
+version, so no screen is served a figure older than the last change it could know of.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+from queries import areas as area_queries
+from queries import overview as overview_queries
+from queries.meta import data_version
+from queries.scope import Scope
+from dashboard import context
+
+DEFAULT_WINDOW = timedelta(days=30)
+MAP_METRICS = ("open", "overdue", "per_1000_households", "on_time_rate")
+
+
+def cached(fn):
+    """Cache ``fn(*args)`` in the app's cache under its arguments and the store's data version."""
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        ctx = context.current()
+        with ctx.connect() as conn:
+            version = data_version(conn)
+        key = f"gridcc:{fn.__module__}.{fn.__qualname__}:{version}:{args!r}"
+        hit = ctx.cache.get(key)
+        if hit is not None:
+            return hit
+        value = fn(*args)
+        ctx.cache.set(key, value)
+        return value
+
+    wrapper.uncached = fn
+    return wrapper
+
+
+def window(as_of: datetime | None = None, days: int = 30) -> tuple[datetime, datetime, datetime]:
+    """Return (as_of, since, until) for the last ``days`` days, as_of truncated to the minute."""
+    now = (as_of or context.current().settings.now()).replace(second=0, microsecond=0)
+    return now, now - timedelta(days=days), now
+
+
+def request_scope() -> Scope:
+    """Return what the current caller may see (the whole city until sign-in exists)."""
+    ctx = context.current()
+    with ctx.connect() as conn:
+        roots = area_queries.root_area_codes(conn)
+    if not roots:
+        raise LookupError("the store holds no areas: run `gridcc seed` first")
+    return Scope(roots[0], 0)
+
+
+@cached
+def area(scope: Scope, code: str):
+    """Return one area in scope, or None."""
+    with context.current().connect() as conn:
+        return area_queries.get_area(conn, scope=scope, code=code)
+
+
+@cached
+def lineage(scope: Scope, code: str):
+    """Return the areas from the scope's top down to ``code``."""
+    with context.current().connect() as conn:
+        return area_queries.lineage(conn, scope=scope, code=code)
+
+
+@cached
+def children(scope: Scope, code: str):
+    """Return the child areas of ``code``."""
+    with context.current().connect() as conn:
+        return area_queries.child_areas(conn, scope=scope, code=code)
+
+
+@cached
+def child_geometries(scope: Scope, code: str):
+    """Return (area, geometry text) for the children of ``code``."""
+    with context.current().connect() as conn:
+        return area_queries.child_geometries(conn, scope=scope, code=code)
+
+
+@cached
+def grid_buildings(scope: Scope, grid_code: str):
+    """Return the buildings of a grid."""
+    with context.current().connect() as conn:
+        return area_queries.grid_buildings(conn, scope=scope, grid_code=grid_code)
+
+
+@cached
+def building(scope: Scope, code: str):
+    """Return one building, or None."""
+    with context.current().connect() as conn:
+        return area_queries.get_building(conn, scope=scope, code=code)
+
+
+def _metrics_for(metric: str) -> frozenset[str]:
+    return {
+        "open": frozenset({"open"}),
+        "overdue": frozenset({"overdue"}),
+        "per_1000_households": frozenset({"open"}),
+        "on_time_rate": frozenset({"closed", "closed_on_time", "overdue"}),
+    }[metric]
+
+
+@cached
+def children_figures(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime,
+                     metrics: frozenset[str] = overview_queries.ALL_METRICS):
+    """Return the figures of each child of area ``code`` (buildings for a grid)."""
+    with context.current().connect() as conn:
+        parent = area_queries.get_area(conn, scope=scope, code=code)
+        if parent is None:
+            return []
+        if parent.level == 4:
+            child_codes = [b.code for b in area_queries.grid_buildings(conn, scope=scope, grid_code=code)]
+        else:
+            child_codes = [a.code for a in area_queries.child_areas(conn, scope=scope, code=code)]
+        return overview_queries.children_figures(conn, scope=scope, parent=parent, child_codes=child_codes,
+                                                 as_of=as_of, since=since, until=until, metrics=metrics)
+
+
+def map_figures(scope: Scope, code: str, metric: str, as_of: datetime, since: datetime, until: datetime):
+    """Return the children's figures with only the scans ``metric`` needs."""
+    if metric not in MAP_METRICS:
+        raise ValueError(f"unknown map metric {metric!r}; expected one of {', '.join(MAP_METRICS)}")
+    return children_figures(scope, code, as_of, since, until, _metrics_for(metric))
+
+
+@cached
+def kpis(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime):
+    """Return the KPI tiles of area ``code``, or None outside scope."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return None
+        return overview_queries.kpis(conn, scope=scope, area=target, as_of=as_of, since=since, until=until)
+
+
+@cached
+def top_categories(scope: Scope, code: str, since: datetime, until: datetime, limit: int = 10):
+    """Return the most reported categories of area ``code``."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return []
+        return overview_queries.top_categories(conn, scope=scope, area=target, since=since, until=until, limit=limit)
+
+
+@cached
+def daily_trend(scope: Scope, code: str, since: datetime, until: datetime):
+    """Return reported and closed per day in area ``code``."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return []
+        return overview_queries.daily_trend(conn, scope=scope, area=target, since=since, until=until)
+
+
+@cached
+def building_open_events(scope: Scope, code: str, as_of: datetime, limit: int = 100):
+    """Return the open events of one building."""
+    with context.current().connect() as conn:
+        return overview_queries.building_open_events(conn, scope=scope, building_code=code, as_of=as_of, limit=limit)

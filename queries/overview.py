@@ -1,0 +1,271 @@
+"""The overview's figures for an area and its children, over a window and at an instant.
+
+Definitions (docs/metrics.md has them in full):
+- ``reported``: events reported in [since, until), void ones included (上报数).
+- ``open`` at ``as_of``: reported by then, not void, not parked, not closed by then.
+- ``overdue`` at ``as_of``: open, not yet handled, and past its deadline (超期未处置).
+- ``closed`` / ``closed_on_time``: closed in [since, until); on time when handled by the deadline.
+- ``on_time_rate``: closed_on_time / (closed + overdue): cases open and already late count against
+  the unit, so a unit cannot look punctual by not closing its late cases (DOMAIN.md §5, the trap).
+- ``median_handling_hours``: median clock hours from dispatch to handled, over the closed ones.
+All times are naive local times; windows are half-open.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from queries.areas import Area
+from queries.schema import BUILDING, CITY, GRID, categories, events
+from queries.scope import EVENT_COLUMN, Scope, code_prefix
+from queries.sqlfuncs import day_bucket, hours_between, median
+
+TOP_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The overview figures of one area (or building)."""
+
+    code: str
+    reported: int = 0
+    open: int = 0
+    overdue: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    median_handling_hours: float | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Return closed on time / (closed + open and overdue), or None when nothing counts."""
+        denominator = self.closed + self.overdue
+        return self.closed_on_time / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The tiles beside the map: the area's figures and what was reported today."""
+
+    figures: Figures
+    reported_today: int
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    """Events of one category reported in a window."""
+
+    code: str
+    name: str
+    class_name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Events reported and closed on one day."""
+
+    day: date
+    reported: int
+    closed: int
+
+
+@dataclass(frozen=True)
+class OpenEvent:
+    """One open event, for a building's list."""
+
+    id: int
+    category_code: str
+    category_name: str
+    status: str
+    reported_at: datetime
+    deadline_at: datetime | None
+    overdue: bool
+
+
+def _area_column(level: int):
+    """Return the events column holding codes of ``level`` (buildings included)."""
+    return events.c.building_code if level == BUILDING else events.c[EVENT_COLUMN[level]]
+
+
+def _in_area(area: Area) -> ColumnElement[bool]:
+    """Return the clause that keeps events inside ``area``."""
+    if area.level == CITY:
+        return events.c.district_code.startswith(code_prefix(area.code, CITY), autoescape=True)
+    return _area_column(area.level) == area.code
+
+
+def _where(scope: Scope, area: Area) -> ColumnElement[bool]:
+    """Return scope ∧ area; the area alone when it is the scope's own (it is then the same cut)."""
+    if area.code == scope.area_code and area.level == scope.level:
+        return scope.events_clause(events)
+    return and_(scope.events_clause(events), _in_area(area))
+
+
+def _open_at(as_of: datetime) -> ColumnElement[bool]:
+    return and_(
+        events.c.reported_at <= as_of,
+        not_(events.c.is_void),
+        not_(events.c.is_parked),
+        or_(events.c.closed_at.is_(None), events.c.closed_at > as_of),
+    )
+
+
+def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
+    return and_(
+        events.c.deadline_at < as_of,
+        or_(events.c.handled_at.is_(None), events.c.handled_at > as_of),
+    )
+
+
+def _figures_by(conn: Connection, *, where: ColumnElement[bool], key, as_of: datetime, since: datetime,
+                until: datetime, metrics: frozenset[str]) -> dict[str | None, dict]:
+    """Run the scans ``metrics`` need, grouped by ``key`` (None: no grouping); return {code: {metric: value}}."""
+    out: dict[str, dict] = {}
+
+    def merge(condition, names, *aggregates):
+        if key is None:  # one row for the whole selection
+            rows = [(None, *conn.execute(select(*aggregates).where(condition)).one())]
+        else:
+            rows = conn.execute(select(key, *aggregates).where(condition).group_by(key).order_by(key)).all()
+        for row in rows:
+            slot = out.setdefault(row[0], {})
+            for name, value in zip(names, row[1:]):
+                slot[name] = value
+
+    if "reported" in metrics:
+        merge(and_(where, events.c.reported_at >= since, events.c.reported_at < until), ("reported",), func.count())
+    if metrics & {"open", "overdue"}:
+        merge(and_(where, _open_at(as_of)), ("open", "overdue"), func.count(), func.count().filter(_overdue_at(as_of)))
+    if metrics & {"closed", "closed_on_time", "median_handling_hours"}:
+        merge(
+            and_(where, events.c.closed_at >= since, events.c.closed_at < until, not_(events.c.is_void)),
+            ("closed", "closed_on_time", "median_handling_hours"),
+            func.count(),
+            func.count().filter(events.c.handled_at <= events.c.deadline_at),
+            median(hours_between(events.c.dispatched_at, events.c.handled_at)),
+        )
+    return out
+
+
+ALL_METRICS = frozenset({"reported", "open", "overdue", "closed", "closed_on_time", "median_handling_hours"})
+
+
+def _as_figures(code: str, values: dict) -> Figures:
+    median_hours = values.get("median_handling_hours")
+    return Figures(
+        code=code,
+        reported=int(values.get("reported") or 0),
+        open=int(values.get("open") or 0),
+        overdue=int(values.get("overdue") or 0),
+        closed=int(values.get("closed") or 0),
+        closed_on_time=int(values.get("closed_on_time") or 0),
+        median_handling_hours=None if median_hours is None else float(median_hours),
+    )
+
+
+def children_figures(conn: Connection, *, scope: Scope, parent: Area, child_codes: list[str], as_of: datetime,
+                     since: datetime, until: datetime, metrics=ALL_METRICS) -> list[Figures]:
+    """Return the figures of each child of ``parent`` (areas, or buildings of a grid), in code order.
+
+    ``child_codes`` lists every child so that children without events get zeros; ``metrics`` limits
+    the scans to the figures the caller shows.
+    """
+    if not scope.covers(parent.code):
+        return []
+    key = _area_column(BUILDING if parent.level == GRID else parent.level + 1)
+    where = _where(scope, parent)
+    values = _figures_by(conn, where=where, key=key, as_of=as_of, since=since, until=until,
+                         metrics=frozenset(metrics))
+    return [_as_figures(code, values.get(code, {})) for code in sorted(child_codes)]
+
+
+def area_figures(conn: Connection, *, scope: Scope, area: Area, as_of: datetime, since: datetime,
+                 until: datetime, metrics=ALL_METRICS) -> Figures:
+    """Return the figures of ``area`` itself (zeros outside ``scope``)."""
+    if not scope.covers(area.code):
+        return Figures(code=area.code)
+    where = _where(scope, area)
+    values = _figures_by(conn, where=where, key=None, as_of=as_of, since=since, until=until,
+                         metrics=frozenset(metrics))
+    return _as_figures(area.code, values.get(None, {}))
+
+
+def kpis(conn: Connection, *, scope: Scope, area: Area, as_of: datetime, since: datetime, until: datetime) -> Kpis:
+    """Return the KPI tiles of ``area``: its figures, and the events reported since local midnight."""
+    figures = area_figures(conn, scope=scope, area=area, as_of=as_of, since=since, until=until)
+    if not scope.covers(area.code):
+        return Kpis(figures=figures, reported_today=0)
+    midnight = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = conn.execute(
+        select(func.count()).where(
+            _where(scope, area),
+            events.c.reported_at >= midnight, events.c.reported_at <= as_of,
+        )
+    ).scalar()
+    return Kpis(figures=figures, reported_today=int(today or 0))
+
+
+def top_categories(conn: Connection, *, scope: Scope, area: Area, since: datetime, until: datetime,
+                   limit: int = 10) -> list[CategoryCount]:
+    """Return the categories most reported in [since, until) in ``area``, most first, then by code."""
+    if not scope.covers(area.code):
+        return []
+    counts = (
+        select(events.c.category_code.label("code"), func.count().label("n"))
+        .where(_where(scope, area), events.c.reported_at >= since, events.c.reported_at < until)
+        .group_by(events.c.category_code)
+        .subquery()
+    )
+    stmt = (
+        select(counts.c.code, categories.c.name, categories.c.class_name, counts.c.n)
+        .join(categories, categories.c.code == counts.c.code)
+        .order_by(counts.c.n.desc(), counts.c.code)
+        .limit(min(limit, TOP_LIMIT))
+    )
+    return [CategoryCount(r.code, r.name, r.class_name, int(r.n)) for r in conn.execute(stmt).all()]
+
+
+def daily_trend(conn: Connection, *, scope: Scope, area: Area, since: datetime, until: datetime) -> list[DayCount]:
+    """Return events reported and closed per local day of [since, until), every day present."""
+    first, last = since.date(), (until - timedelta(microseconds=1)).date()
+    days = {first + timedelta(days=i): [0, 0] for i in range((last - first).days + 1)}
+    if not scope.covers(area.code) or until <= since:
+        return [DayCount(d, 0, 0) for d in days] if until > since else []
+    where = _where(scope, area)
+    for index, column in ((0, events.c.reported_at), (1, events.c.closed_at)):
+        bucket = day_bucket(column)
+        stmt = (
+            select(bucket, func.count())
+            .where(where, column >= since, column < until)
+            .group_by(bucket)
+            .order_by(bucket)
+            .limit(len(days))
+        )
+        for day, n in conn.execute(stmt).all():
+            key = day.date() if isinstance(day, datetime) else day
+            if key in days:
+                days[key][index] = int(n)
+    return [DayCount(d, r, c) for d, (r, c) in days.items()]
+
+
+def building_open_events(conn: Connection, *, scope: Scope, building_code: str, as_of: datetime,
+                         limit: int = 100) -> list[OpenEvent]:
+    """Return the events open at ``as_of`` in one building, the oldest first."""
+    if not scope.covers(building_code):
+        return []
+    stmt = (
+        select(events.c.id, events.c.category_code, categories.c.name, events.c.status, events.c.reported_at,
+               events.c.deadline_at, _overdue_at(as_of).label("overdue"))
+        .join(categories, categories.c.code == events.c.category_code)
+        .where(scope.events_clause(events), events.c.building_code == building_code, _open_at(as_of))
+        .order_by(events.c.reported_at, events.c.id)
+        .limit(limit)
+    )
+    return [
+        OpenEvent(r.id, r.category_code, r.name, r.status, r.reported_at, r.deadline_at, bool(r.overdue))
+        for r in conn.execute(stmt).all()
+    ]
+
