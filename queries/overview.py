@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, not_, or_, select
+from sqlalchemy import Connection, Table, and_, func, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from queries.areas import Area
 from queries.schema import BUILDING, CITY, GRID, categories, events
 from queries.scope import EVENT_COLUMN, Scope, code_prefix
 from queries.sqlfuncs import day_bucket, hours_between, median
+from queries.state import open_at, open_source, overdue_at
 
 TOP_LIMIT = 50
 
@@ -85,62 +86,55 @@ class OpenEvent:
     overdue: bool
 
 
-def _area_column(level: int):
-    """Return the events column holding codes of ``level`` (buildings included)."""
-    return events.c.building_code if level == BUILDING else events.c[EVENT_COLUMN[level]]
+def _area_column(level: int, table: Table = events):
+    """Return the column of ``table`` holding codes of ``level`` (buildings included)."""
+    return table.c.building_code if level == BUILDING else table.c[EVENT_COLUMN[level]]
 
 
-def _in_area(area: Area) -> ColumnElement[bool]:
-    """Return the clause that keeps events inside ``area``."""
+def _in_area(area: Area, table: Table = events) -> ColumnElement[bool]:
+    """Return the clause that keeps rows of ``table`` inside ``area``."""
     if area.level == CITY:
-        return events.c.district_code.startswith(code_prefix(area.code, CITY), autoescape=True)
-    return _area_column(area.level) == area.code
+        return table.c.district_code.startswith(code_prefix(area.code, CITY), autoescape=True)
+    return _area_column(area.level, table) == area.code
 
 
-def _where(scope: Scope, area: Area) -> ColumnElement[bool]:
+def _where(scope: Scope, area: Area, table: Table = events) -> ColumnElement[bool]:
     """Return scope ∧ area; the area alone when it is the scope's own (it is then the same cut)."""
     if area.code == scope.area_code and area.level == scope.level:
-        return scope.events_clause(events)
-    return and_(scope.events_clause(events), _in_area(area))
+        return scope.events_clause(table)
+    return and_(scope.events_clause(table), _in_area(area, table))
 
 
-def _open_at(as_of: datetime) -> ColumnElement[bool]:
-    return and_(
-        events.c.reported_at <= as_of,
-        not_(events.c.is_void),
-        not_(events.c.is_parked),
-        or_(events.c.closed_at.is_(None), events.c.closed_at > as_of),
-    )
+def _figures_by(conn: Connection, *, scope: Scope, area: Area, key_level: int | None, as_of: datetime,
+                since: datetime, until: datetime, metrics: frozenset[str]) -> dict[str | None, dict]:
+    """Run the scans ``metrics`` need in ``area``, grouped by the codes of ``key_level`` (None: no grouping).
 
+    Return {code: {metric: value}}.
+    """
+    out: dict[str | None, dict] = {}
 
-def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
-    return and_(
-        events.c.deadline_at < as_of,
-        or_(events.c.handled_at.is_(None), events.c.handled_at > as_of),
-    )
-
-
-def _figures_by(conn: Connection, *, where: ColumnElement[bool], key, as_of: datetime, since: datetime,
-                until: datetime, metrics: frozenset[str]) -> dict[str | None, dict]:
-    """Run the scans ``metrics`` need, grouped by ``key`` (None: no grouping); return {code: {metric: value}}."""
-    out: dict[str, dict] = {}
-
-    def merge(condition, names, *aggregates):
-        if key is None:  # one row for the whole selection
+    def merge(table, condition, names, *aggregates):
+        if key_level is None:  # one row for the whole selection
             rows = [(None, *conn.execute(select(*aggregates).where(condition)).one())]
         else:
+            key = _area_column(key_level, table)
             rows = conn.execute(select(key, *aggregates).where(condition).group_by(key).order_by(key)).all()
         for row in rows:
             slot = out.setdefault(row[0], {})
             for name, value in zip(names, row[1:]):
                 slot[name] = value
 
+    where = _where(scope, area)
     if "reported" in metrics:
-        merge(and_(where, events.c.reported_at >= since, events.c.reported_at < until), ("reported",), func.count())
+        merge(events, and_(where, events.c.reported_at >= since, events.c.reported_at < until), ("reported",),
+              func.count())
     if metrics & {"open", "overdue"}:
-        merge(and_(where, _open_at(as_of)), ("open", "overdue"), func.count(), func.count().filter(_overdue_at(as_of)))
+        table, current = open_source(conn, as_of)
+        merge(table, and_(_where(scope, area, table), open_at(table, current, as_of)), ("open", "overdue"),
+              func.count(), func.count().filter(overdue_at(table, as_of)))
     if metrics & {"closed", "closed_on_time", "median_handling_hours"}:
         merge(
+            events,
             and_(where, events.c.closed_at >= since, events.c.closed_at < until, not_(events.c.is_void)),
             ("closed", "closed_on_time", "median_handling_hours"),
             func.count(),
@@ -175,10 +169,8 @@ def children_figures(conn: Connection, *, scope: Scope, parent: Area, child_code
     """
     if not scope.covers(parent.code):
         return []
-    key = _area_column(BUILDING if parent.level == GRID else parent.level + 1)
-    where = _where(scope, parent)
-    values = _figures_by(conn, where=where, key=key, as_of=as_of, since=since, until=until,
-                         metrics=frozenset(metrics))
+    values = _figures_by(conn, scope=scope, area=parent, key_level=BUILDING if parent.level == GRID else parent.level + 1,
+                         as_of=as_of, since=since, until=until, metrics=frozenset(metrics))
     return [_as_figures(code, values.get(code, {})) for code in sorted(child_codes)]
 
 
@@ -187,8 +179,7 @@ def area_figures(conn: Connection, *, scope: Scope, area: Area, as_of: datetime,
     """Return the figures of ``area`` itself (zeros outside ``scope``)."""
     if not scope.covers(area.code):
         return Figures(code=area.code)
-    where = _where(scope, area)
-    values = _figures_by(conn, where=where, key=None, as_of=as_of, since=since, until=until,
+    values = _figures_by(conn, scope=scope, area=area, key_level=None, as_of=as_of, since=since, until=until,
                          metrics=frozenset(metrics))
     return _as_figures(area.code, values.get(None, {}))
 
@@ -256,12 +247,13 @@ def building_open_events(conn: Connection, *, scope: Scope, building_code: str, 
     """Return the events open at ``as_of`` in one building, the oldest first."""
     if not scope.covers(building_code):
         return []
+    table, current = open_source(conn, as_of)
     stmt = (
-        select(events.c.id, events.c.category_code, categories.c.name, events.c.status, events.c.reported_at,
-               events.c.deadline_at, _overdue_at(as_of).label("overdue"))
-        .join(categories, categories.c.code == events.c.category_code)
-        .where(scope.events_clause(events), events.c.building_code == building_code, _open_at(as_of))
-        .order_by(events.c.reported_at, events.c.id)
+        select(table.c.id, table.c.category_code, categories.c.name, table.c.status, table.c.reported_at,
+               table.c.deadline_at, overdue_at(table, as_of).label("overdue"))
+        .join(categories, categories.c.code == table.c.category_code)
+        .where(scope.events_clause(table), table.c.building_code == building_code, open_at(table, current, as_of))
+        .order_by(table.c.reported_at, table.c.id)
         .limit(limit)
     )
     return [

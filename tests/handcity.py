@@ -44,9 +44,11 @@ from pathlib import Path
 from sqlalchemy import Engine, insert
 
 from queries.meta import set_meta
+from queries.state import rebuild_open_events
 from queries.schema import areas, buildings, categories, departments, event_log, events, metadata, workers
 
 NOW = datetime(2026, 11, 20, 15, 0)
+STATE_AS_OF = datetime(2026, 11, 20, 16, 0)
 SINCE = NOW - timedelta(days=30)
 CITY = "329900"
 CATEGORIES_CSV = Path(__file__).resolve().parent.parent / "dashboard" / "data" / "event-categories.csv"
@@ -171,6 +173,9 @@ def build_hand_city(engine: Engine) -> None:
         conn.execute(insert(event_log), [dict(id=e["id"], event_id=e["id"], occurred_at=e["reported_at"],
                                               action="report", from_status=None, to_status="reported",
                                               actor="hand", note=None) for e in event_rows()])
+        # The newest thing the store knows is event 11 at 16:00: the current state is as of then, so
+        # as_of = NOW (15:00) is answered from history and as_of ≥ 16:00 from open_events.
+        rebuild_open_events(conn, as_of=STATE_AS_OF)
         set_meta(conn, "city_code", CITY)
         set_meta(conn, "seeded_at", NOW.isoformat())
         set_meta(conn, "data_version", "1")
