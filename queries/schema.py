@@ -14,7 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -57,13 +57,13 @@ areas = Table(
     Column("kind", String(16)),  # 街道 / 镇 / 乡, 居委会 / 村委会, 网格 …
     Column("households", Integer, nullable=False, default=0),
     Column("population", Integer, nullable=False, default=0),
-    Column("area_m2", Float, nullable=False, default=0.0),
-    Column("centroid_lat", Float, nullable=False),
-    Column("centroid_lon", Float, nullable=False),
-    Column("min_lat", Float, nullable=False),
-    Column("min_lon", Float, nullable=False),
-    Column("max_lat", Float, nullable=False),
-    Column("max_lon", Float, nullable=False),
+    Column("area_m2", Double, nullable=False, default=0.0),
+    Column("centroid_lat", Double, nullable=False),
+    Column("centroid_lon", Double, nullable=False),
+    Column("min_lat", Double, nullable=False),
+    Column("min_lon", Double, nullable=False),
+    Column("max_lat", Double, nullable=False),
+    Column("max_lon", Double, nullable=False),
     Column("geometry", Text, nullable=False),  # GeoJSON geometry, lon/lat, 5 decimals
 )
 _pg_only(Index("ix_areas_parent", areas.c.parent_code))
@@ -74,8 +74,8 @@ buildings = Table(
     Column("code", String(18), primary_key=True),  # grid code + 3-digit sequence
     Column("grid_code", String(15), nullable=False),
     Column("name", String(64), nullable=False),
-    Column("lat", Float, nullable=False),
-    Column("lon", Float, nullable=False),
+    Column("lat", Double, nullable=False),
+    Column("lon", Double, nullable=False),
     Column("footprint", Text),  # optional GeoJSON polygon
     Column("households", Integer, nullable=False, default=0),
     Column("floors", SmallInteger, nullable=False, default=1),
@@ -98,7 +98,7 @@ categories = Table(
     Column("class_code", String(2), nullable=False),
     Column("class_name", String(32), nullable=False),
     Column("name", String(64), nullable=False),
-    Column("limit_value", Float, nullable=False),
+    Column("limit_value", Double, nullable=False),
     Column("limit_unit", String(16), nullable=False),  # one of LIMIT_UNITS
     Column("urgent", Boolean, nullable=False, default=False),
     Column("department_kind", String(32), nullable=False),
@@ -126,8 +126,8 @@ events = Table(
     Column("class_code", String(2), nullable=False),
     Column("urgent", Boolean, nullable=False, default=False),
     Column("description", Text),
-    Column("lat", Float),
-    Column("lon", Float),
+    Column("lat", Double),
+    Column("lon", Double),
     Column("district_code", String(6), nullable=False),
     Column("street_code", String(9), nullable=False),
     Column("community_code", String(12), nullable=False),
@@ -155,6 +155,31 @@ events = Table(
 _pg_only(Index("ix_events_reported", events.c.reported_at))
 _pg_only(Index("ix_events_closed", events.c.closed_at))
 _pg_only(Index("ix_events_grid", events.c.grid_code))
+
+# The current state: every event open at store_meta 'state_as_of' (not closed, not void). A small
+# table (tens of thousands of rows against millions of events) answers "open / overdue now" in
+# about a millisecond instead of scanning every event; queries fall back to events for an earlier
+# as_of. Whoever writes events keeps it in step (queries/state.py).
+open_events = Table(
+    "open_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("category_code", String(4), nullable=False),
+    Column("class_code", String(2), nullable=False),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("district_code", String(6), nullable=False),
+    Column("street_code", String(9), nullable=False),
+    Column("community_code", String(12), nullable=False),
+    Column("grid_code", String(15), nullable=False),
+    Column("building_code", String(18)),
+    Column("status", String(16), nullable=False),
+    Column("reported_at", DateTime, nullable=False),
+    Column("dispatched_at", DateTime),
+    Column("handled_at", DateTime),
+    Column("deadline_at", DateTime),
+    Column("department_code", String(16)),
+    Column("is_parked", Boolean, nullable=False, default=False),
+)
 
 event_log_id_seq = Sequence("event_log_id_seq")
 event_log = Table(
