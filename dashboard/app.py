@@ -21,7 +21,7 @@ ASSETS = ROOT / "assets"
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> dash.Dash:
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
-    from dashboard import api, pages
+    from dashboard import api, geo, pages
 
     settings = settings or from_env()
     app = dash.Dash(
@@ -45,4 +45,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     pages.register(app)
     register_all(app)
     api.init_app(server)
+    geo.init_app(server)
     return app

@@ -1,0 +1,98 @@
+/* Clientside callbacks: work that happens in the browser anyway (labels, clock, URL, drill clicks). */
+(function () {
+    "use strict";
+
+    function langOf(search) {
+        return new URLSearchParams(search || "").get("lang") === "en" ? "en" : "zh";
+    }
+
+    function pad(n) {
+        return (n < 10 ? "0" : "") + n;
+    }
+
+    var shell = {
+        /* Put the frame's labels in the URL's language; mark the active language button. */
+        labels: function (pathname, search, store) {
+            var lang = langOf(search);
+            var labels = store.langs[lang];
+            var titleKey = store.pages[pathname || "/"];
+            document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+            var button = function (mine) {
+                return "gcc-lang-btn" + (mine === lang ? " active" : "");
+            };
+            return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en")];
+        },
+
+        /* Show the wall clock, hh:mm:ss. */
+        clock: function () {
+            var now = new Date();
+            return pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
+        },
+
+        /* Re-open the current URL (with the drill state mirrored into it) in the other language. */
+        switchLang: function () {
+            var ctx = window.dash_clientside.callback_context;
+            var wanted = ctx.triggered_id === "shell-lang-en" ? "en" : "zh";
+            var params = new URLSearchParams(window.location.search);
+            if (langOf(window.location.search) === wanted) {
+                return window.dash_clientside.no_update;
+            }
+            if (wanted === "en") {
+                params.set("lang", "en");
+            } else {
+                params.delete("lang");
+            }
+            var query = params.toString();
+            return window.location.origin + window.location.pathname + (query ? "?" + query : "") +
+                window.location.hash;
+        }
+    };
+
+    var overview = {
+        /* Turn a click on the map (a feature) or on the breadcrumb (an area code) into the requested view. */
+        drill: function (clickData, crumbClicks, view) {
+            var ctx = window.dash_clientside.callback_context;
+            var trigger = ctx.triggered_id;
+            var value = ctx.triggered.length ? ctx.triggered[0].value : null;
+            if (trigger && typeof trigger === "object") {
+                return value ? {area: trigger.code, building: null} : window.dash_clientside.no_update;
+            }
+            if (!clickData || !clickData.properties) {
+                return window.dash_clientside.no_update;
+            }
+            var p = clickData.properties;
+            if (p.level === 5) {
+                return {area: view ? view.code : null, building: p.code};
+            }
+            return {area: p.code, building: null};
+        },
+
+        /* Mirror the view into the address bar without a navigation, so the link reproduces it. */
+        mirrorUrl: function (view, metric) {
+            if (!view) {
+                return;
+            }
+            var params = new URLSearchParams(window.location.search);
+            var set = function (key, value) {
+                if (value) {
+                    params.set(key, value);
+                } else {
+                    params.delete(key);
+                }
+            };
+            set("area", view.code === view.top ? null : view.code);
+            set("building", view.building ? view.building.code : null);
+            set("metric", metric === "open" ? null : metric);
+            var query = params.toString();
+            var url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+            if (url !== window.location.pathname + window.location.search + window.location.hash) {
+                window.history.replaceState(window.history.state, "", url);
+            }
+        }
+    };
+
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        gridcc_shell: shell,
+        gridcc_overview: overview
+    });
+}());

@@ -1,0 +1,126 @@
+"""Callbacks of the overview: resolve the drill, colour the map, fill the side panels."""
+from __future__ import annotations
+
+import dash
+from dash import ALL, ClientsideFunction, Input, Output, State, no_update
+
+from dashboard import data, figures, maps
+from layouts import overview as ids
+from queries.schema import GRID
+
+BUILDING_EVENTS_LIMIT = 50
+
+
+def update_view(state: dict | None, previous: dict | None, lang: str):
+    """Resolve the requested area (and building) inside the caller's scope; fit the map when the area changes."""
+    scope = data.request_scope()
+    state = state or {}
+    chain = data.lineage(scope, state.get("area") or scope.area_code) or data.lineage(scope, scope.area_code)
+    found = data.building(scope, state["building"]) if state.get("building") else None
+    view = maps.view_state(chain, found)
+    moved = not previous or previous.get("code") != view["code"]
+    context_url, context_hideout = maps.context_layer(view)
+    return (view, maps.viewport(chain[-1].bounds) if moved else no_update, ids.breadcrumb(chain, view["building"], lang),
+            ids.notice(state, view, lang), ids.area_title(view, lang), context_url, context_hideout)
+
+
+def _households(scope, view: dict) -> dict[str, int]:
+    """Return the households of each child of the area in view (buildings for a grid)."""
+    children = data.grid_buildings if view["level"] == GRID else data.children
+    return {child.code: child.households for child in children(scope, view["code"])}
+
+
+def update_map(view: dict | None, metric: str, _tick, lang: str):
+    """Send the children's polygons URL (cached by the browser) and their values for ``metric``."""
+    if not view:
+        return no_update, no_update, no_update
+    scope = data.request_scope()
+    as_of, since, until = data.window()
+    rows = data.map_figures(scope, view["code"], metric, as_of, since, until)
+    households = _households(scope, view) if metric == "per_1000_households" else {}
+    selected = view["building"]["code"] if view["building"] else None
+    hideout = maps.map_hideout(rows, metric, households, lang, selected=selected)
+    return maps.children_url(view["code"]), hideout, ids.legend(hideout, lang)
+
+
+def update_kpis(view: dict | None, _tick, lang: str):
+    """Fill the KPI tiles of the area in view."""
+    if not view:
+        return no_update
+    as_of, since, until = data.window()
+    return ids.kpi_tiles(data.kpis(data.request_scope(), view["code"], as_of, since, until), lang)
+
+
+def update_categories(view: dict | None, _tick, lang: str):
+    """Draw the most reported categories of the last 30 days in the area in view."""
+    if not view:
+        return no_update
+    _, since, until = data.window()
+    return figures.categories_figure(data.top_categories(data.request_scope(), view["code"], since, until), lang)
+
+
+def update_trend(view: dict | None, _tick, lang: str):
+    """Draw reported and closed per day over the last 30 days in the area in view."""
+    if not view:
+        return no_update
+    _, since, until = data.window()
+    return figures.trend_figure(data.daily_trend(data.request_scope(), view["code"], since, until), lang)
+
+
+def update_building(view: dict | None, _tick, lang: str):
+    """Show the selected building's facts and open events in place of the categories."""
+    building = (view or {}).get("building")
+    if not building:
+        return [], True, False
+    as_of = data.window()[0]
+    events = data.building_open_events(data.request_scope(), building["code"], as_of, BUILDING_EVENTS_LIMIT)
+    return ids.building_detail(building, events, BUILDING_EVENTS_LIMIT, lang), False, True
+
+
+def register(app: dash.Dash) -> None:
+    """Bind the overview's callbacks to ``app``."""
+    app.clientside_callback(
+        ClientsideFunction("gridcc_overview", "drill"),
+        Output(ids.STATE, "data"),
+        Input(ids.GEOJSON, "clickData"),
+        Input({"type": ids.CRUMB, "code": ALL}, "n_clicks"),
+        State(ids.VIEW, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_overview", "mirrorUrl"),
+        Input(ids.VIEW, "data"),
+        Input(ids.METRIC, "value"),
+        prevent_initial_call=True,
+    )
+    app.callback(
+        Output(ids.VIEW, "data"),
+        Output(ids.MAP, "viewport"),
+        Output(ids.BREADCRUMB, "children"),
+        Output(ids.NOTICE, "children"),
+        Output(ids.AREA_TITLE, "children"),
+        Output(ids.CONTEXT, "url"),
+        Output(ids.CONTEXT, "hideout"),
+        Input(ids.STATE, "data"),
+        State(ids.VIEW, "data"),
+        State(ids.LANG, "data"),
+    )(update_view)
+    app.callback(
+        Output(ids.GEOJSON, "url"),
+        Output(ids.GEOJSON, "hideout"),
+        Output(ids.LEGEND, "children"),
+        Input(ids.VIEW, "data"),
+        Input(ids.METRIC, "value"),
+        Input(ids.REFRESH, "n_intervals"),
+        State(ids.LANG, "data"),
+    )(update_map)
+    panels = (Input(ids.VIEW, "data"), Input(ids.REFRESH, "n_intervals"), State(ids.LANG, "data"))
+    app.callback(Output(ids.KPIS, "children"), *panels)(update_kpis)
+    app.callback(Output(ids.CATEGORIES, "figure"), *panels)(update_categories)
+    app.callback(Output(ids.TREND, "figure"), *panels)(update_trend)
+    app.callback(
+        Output(ids.BUILDING, "children"),
+        Output(ids.BUILDING_CARD, "hidden"),
+        Output(ids.CATEGORIES_CARD, "hidden"),
+        *panels,
+    )(update_building)

@@ -1,0 +1,48 @@
+"""Callbacks of the frame: labels in the URL's language, the clock, the language switch, the data time."""
+from __future__ import annotations
+
+import dash
+from dash import ClientsideFunction, Input, Output, State
+
+from dashboard import data
+from dashboard.i18n import lang_from_search, t
+from layouts import shell as ids
+
+
+def update_as_of(_tick: int | None, search: str | None) -> tuple[str, str]:
+    """Return the "数据截至 hh:mm" label and its full local date-time (for the tooltip)."""
+    as_of = data.window()[0]
+    lang = lang_from_search(search)
+    return f"{t('clock.as_of', lang)} {as_of:%H:%M}", f"{as_of:%Y-%m-%d %H:%M}"
+
+
+def register(app: dash.Dash) -> None:
+    """Bind the shell's callbacks to ``app``."""
+    app.clientside_callback(
+        ClientsideFunction("gridcc_shell", "labels"),
+        Output(ids.PRODUCT, "children"),
+        Output(ids.TITLE, "children"),
+        Output(ids.LANG_ZH, "className"),
+        Output(ids.LANG_EN, "className"),
+        Input(ids.LOCATION, "pathname"),
+        Input(ids.LOCATION, "search"),
+        State(ids.LABELS, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_shell", "clock"),
+        Output(ids.CLOCK, "children"),
+        Input(ids.CLOCK_TICK, "n_intervals"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_shell", "switchLang"),
+        Output(ids.LOCATION, "href"),
+        Input(ids.LANG_ZH, "n_clicks"),
+        Input(ids.LANG_EN, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.callback(
+        Output(ids.AS_OF, "children"),
+        Output(ids.AS_OF, "title"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.LOCATION, "search"),
+    )(update_as_of)

@@ -1,0 +1,114 @@
+"""Every label on screen, in Simplified Chinese first and English second."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # The frame around every page.
+    "product": ("gridcc 城市运行指挥中心", "gridcc City Operations Command Center"),
+    "product.short": ("城市运行指挥中心", "City Operations Command Center"),
+    "page.overview": ("综合态势", "Overview"),
+    "lang.zh": ("中文", "中文"),
+    "lang.en": ("EN", "EN"),
+    "lang.switch": ("切换语言", "Switch language"),
+    "clock.as_of": ("数据截至", "Data as of"),
+    # Levels of the hierarchy.
+    "level.0": ("市", "City"),
+    "level.1": ("区", "District"),
+    "level.2": ("街道", "Street"),
+    "level.3": ("社区", "Community"),
+    "level.4": ("网格", "Grid"),
+    "level.5": ("楼栋", "Building"),
+    # Map metrics.
+    "metric.label": ("着色指标", "Colour by"),
+    "metric.open": ("在办", "Open"),
+    "metric.overdue": ("超期", "Overdue"),
+    "metric.per_1000_households": ("每千户在办", "Open per 1,000 households"),
+    "metric.on_time_rate": ("30日按期率", "On-time rate (30 days)"),
+    "legend.no_data": ("无数据", "No data"),
+    "legend.lower_is_worse": ("越低越差", "lower is worse"),
+    "legend.higher_is_worse": ("越高越差", "higher is worse"),
+    # KPI tiles.
+    "kpi.reported_today": ("今日上报", "Reported today"),
+    "kpi.open": ("在办", "Open"),
+    "kpi.overdue": ("超期", "Overdue"),
+    "kpi.closed": ("30日办结", "Closed (30 days)"),
+    "kpi.on_time_rate": ("30日按期率", "On-time rate (30 days)"),
+    "kpi.median_hours": ("30日处置时长中位数", "Median handling time (30 days)"),
+    "unit.hours": ("小时", "h"),
+    "unit.events": ("件", ""),
+    # Panels.
+    "panel.area": ("当前区域", "Area in view"),
+    "panel.categories": ("30日高发类别", "Top categories (30 days)"),
+    "panel.trend": ("30日趋势", "30-day trend"),
+    "panel.building": ("楼栋详情", "Building"),
+    "trend.reported": ("上报", "Reported"),
+    "trend.closed": ("办结", "Closed"),
+    "chart.events": ("事件数", "Events"),
+    "empty.area": ("该区域近30日无事件，当前无在办事件。", "No events in this area in the last 30 days and none open."),
+    "empty.categories": ("近30日无上报", "Nothing reported in the last 30 days"),
+    "empty.trend": ("近30日无上报、无办结", "Nothing reported or closed in the last 30 days"),
+    "notice.unknown_area": ("未找到区域 {code}（或不在权限范围内），已显示{name}。",
+                            "Area {code} was not found or is outside your scope; showing {name}."),
+    "notice.unknown_building": ("未找到楼栋 {code}，已显示所在网格。", "Building {code} was not found; showing its grid."),
+    "map.hint": ("点击区域下钻，点击路径返回上级", "Click an area to drill down; use the path to go back up"),
+    # The building's detail.
+    "building.households": ("户数", "Households"),
+    "building.floors": ("层数", "Floors"),
+    "building.open": ("在办事件", "Open events"),
+    "building.overdue_count": ("其中超期", "of which overdue"),
+    "building.none_open": ("该楼栋当前无在办事件。", "No open events in this building."),
+    "building.more": ("仅显示前 {n} 件", "Showing the first {n}"),
+    "event.reported_at": ("上报时间", "Reported"),
+    "event.deadline": ("处置时限", "Deadline"),
+    "event.overdue": ("超期", "Overdue"),
+    "event.category": ("类别", "Category"),
+    "event.status": ("状态", "Status"),
+    # Event statuses (DOMAIN.md §4).
+    "status.reported": ("已上报", "Reported"),
+    "status.accepted": ("已受理", "Accepted"),
+    "status.verified": ("已核实", "Verified"),
+    "status.registered": ("已立案", "Registered"),
+    "status.dispatched": ("已派遣", "Dispatched"),
+    "status.handled": ("已处置", "Handled"),
+    "status.checked": ("已核查", "Checked"),
+    "status.closed": ("已结案", "Closed"),
+    "status.parked": ("挂账", "Parked"),
+    "status.void": ("作废", "Void"),
+}
+
+
+def normalise(lang: str | None) -> str:
+    """Return ``lang`` when it is a supported language, else the default (zh)."""
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = DEFAULT_LANG, **values) -> str:
+    """Return the label ``key`` in ``lang`` ("zh" or "en"), with ``{name}`` fields filled from ``values``."""
+    zh, en = CATALOGUE[key]
+    text = en if normalise(lang) == "en" else zh
+    return text.format(**values) if values else text
+
+
+def level_name(level: int, lang: str | None = DEFAULT_LANG) -> str:
+    """Return the name of hierarchy ``level`` (0 city … 5 building)."""
+    return t(f"level.{level}", lang)
+
+
+def status_name(status: str, lang: str | None = DEFAULT_LANG) -> str:
+    """Return the label of an event status, or the status itself when the catalogue lacks it."""
+    key = f"status.{status}"
+    return t(key, lang) if key in CATALOGUE else status
+
+
+def bundle(keys, lang: str | None) -> dict[str, str]:
+    """Return {key: label} for ``keys`` in ``lang``: what clientside code needs of the catalogue."""
+    return {key: t(key, lang) for key in keys}
+
+
+def lang_from_search(search: str | None) -> str:
+    """Return the ``lang`` of a URL query string ("?area=…&lang=en"), the default when absent."""
+    return normalise((parse_qs((search or "").lstrip("?")).get("lang") or [None])[0])
