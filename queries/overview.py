@@ -21,10 +21,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from queries.areas import Area
 from queries.schema import BUILDING, CITY, GRID, categories, events
 from queries.scope import EVENT_COLUMN, Scope, code_prefix
-from queries.sqlfuncs import day_bucket, hours_between, median
+from queries.sqlfuncs import day_bucket, hours_between, median, minutes_between
 from queries.state import open_at, open_source, overdue_at
 
 TOP_LIMIT = 50
+MAX_HISTOGRAM = 1_000_000  # distinct minutes: ~2 years of spread, far beyond any real limit
 
 
 @dataclass(frozen=True)
@@ -132,16 +133,42 @@ def _figures_by(conn: Connection, *, scope: Scope, area: Area, key_level: int | 
         table, current = open_source(conn, as_of)
         merge(table, and_(_where(scope, area, table), open_at(table, current, as_of)), ("open", "overdue"),
               func.count(), func.count().filter(overdue_at(table, as_of)))
-    if metrics & {"closed", "closed_on_time", "median_handling_hours"}:
-        merge(
-            events,
-            and_(where, events.c.closed_at >= since, events.c.closed_at < until, not_(events.c.is_void)),
-            ("closed", "closed_on_time", "median_handling_hours"),
-            func.count(),
-            func.count().filter(events.c.handled_at <= events.c.deadline_at),
-            median(hours_between(events.c.dispatched_at, events.c.handled_at)),
-        )
+    closed_in_window = and_(where, events.c.closed_at >= since, events.c.closed_at < until, not_(events.c.is_void))
+    if metrics & {"closed", "closed_on_time"}:
+        merge(events, closed_in_window, ("closed", "closed_on_time"),
+              func.count(), func.count().filter(events.c.handled_at <= events.c.deadline_at))
+    if "median_handling_hours" in metrics:
+        if key_level is None:
+            out.setdefault(None, {})["median_handling_hours"] = _median_hours(conn, closed_in_window)
+        else:
+            merge(events, closed_in_window, ("median_handling_hours",),
+                  median(hours_between(events.c.dispatched_at, events.c.handled_at)))
     return out
+
+
+def _median_hours(conn: Connection, condition: ColumnElement[bool]) -> float | None:
+    """Return the median handling time in hours, to the minute, from a histogram of whole minutes.
+
+    A sort of every closed case (hundreds of thousands a month) costs DuckDB ~20 ms; counting them
+    by minute and walking the few thousand counts here costs a third of that, and is just as exact
+    at the minute the store keeps.
+    """
+    minutes = minutes_between(events.c.dispatched_at, events.c.handled_at)
+    stmt = (select(minutes, func.count()).where(condition, minutes.is_not(None))
+            .group_by(minutes).order_by(minutes).limit(MAX_HISTOGRAM))
+    histogram = conn.execute(stmt).all()
+    total = sum(n for _, n in histogram)
+    if not total:
+        return None
+    lower_rank, upper_rank = (total - 1) // 2, total // 2
+    seen, lower = 0, None
+    for value, n in histogram:
+        if lower is None and seen + n > lower_rank:
+            lower = value
+        if seen + n > upper_rank:
+            return (lower + value) / 2 / 60
+        seen += n
+    return None
 
 
 ALL_METRICS = frozenset({"reported", "open", "overdue", "closed", "closed_on_time", "median_handling_hours"})

@@ -1,7 +1,7 @@
 """SQL functions whose spelling differs between DuckDB and PostgreSQL: the one place for dialects."""
 from __future__ import annotations
 
-from sqlalchemy import Float
+from sqlalchemy import Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -24,6 +24,28 @@ def _hours_between_pg(element, compiler, **kw):
 def _hours_between_duckdb(element, compiler, **kw):
     start, end = list(element.clauses)
     return "(date_diff('second', %s, %s) / 3600.0)" % (compiler.process(start, **kw), compiler.process(end, **kw))
+
+
+class minutes_between(FunctionElement):
+    """Return the whole minutes elapsed from ``start`` to ``end`` (floored), as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "minutes_between"
+
+
+@compiles(minutes_between)
+def _minutes_between_pg(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "CAST(FLOOR(EXTRACT(EPOCH FROM (%s - %s)) / 60) AS INTEGER)" % (
+        compiler.process(end, **kw), compiler.process(start, **kw))
+
+
+@compiles(minutes_between, "duckdb")
+def _minutes_between_duckdb(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "CAST(FLOOR(date_diff('second', %s, %s) / 60) AS INTEGER)" % (
+        compiler.process(start, **kw), compiler.process(end, **kw))
 
 
 class median(FunctionElement):
