@@ -1,0 +1,178 @@
+"""The cases bench/run.py times: overview callbacks in-process, the same screens the naive way,
+HTTP payloads of a real server, and a drill click in headless Chromium."""
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import urllib.request
+
+import plotly
+
+from bench.stats import percentile, timed
+
+LEVELS = ("city", "district", "street", "community", "grid")
+CALLBACKS = ("update_view", "update_map", "update_kpis", "update_categories", "update_trend")
+
+
+def _drill_codes(app) -> list[str]:
+    """Return one area code per level, following the busiest-looking first child down."""
+    from dashboard import data
+
+    with app.server.test_request_context():
+        scope = data.request_scope()
+        codes = [scope.area_code]
+        while len(codes) < len(LEVELS):
+            kids = data.children(scope, codes[-1])
+            codes.append(kids[len(kids) // 2].code)
+    return codes
+
+
+def _stats(ms: list[float]) -> dict:
+    return {"p50": round(percentile(ms, 0.5), 2), "p95": round(percentile(ms, 0.95), 2), "n": len(ms)}
+
+
+def callback_cases(settings, reps: int) -> dict:
+    """Time each overview callback per level, uncached and from cache; measure map-update bytes."""
+    from callbacks import overview as cb
+    from dashboard.app import create_app
+
+    app = create_app(settings)
+    cache = app.server.extensions["gridcc"].cache
+    out: dict = {}
+    for level, code in zip(LEVELS, _drill_codes(app)):
+        with app.server.test_request_context():
+            view = cb.update_view({"area": code}, None, "zh")[0]
+            calls = {
+                "update_view": lambda: cb.update_view({"area": code}, None, "zh"),
+                "update_map": lambda: cb.update_map(view, "open", 0, "zh"),
+                "update_map_on_time": lambda: cb.update_map(view, "on_time_rate", 0, "zh"),
+                "update_kpis": lambda: cb.update_kpis(view, 0, "zh"),
+                "update_categories": lambda: cb.update_categories(view, 0, "zh"),
+                "update_trend": lambda: cb.update_trend(view, 0, "zh"),
+            }
+            row = {}
+            for name, call in calls.items():
+                call()  # warm DuckDB's buffers and SQLAlchemy's statement cache
+                row[name] = {"uncached": _stats(timed(call, reps, before=cache.clear)),
+                             "cached": _stats(timed(call, reps))}
+            map_out = cb.update_map(view, "open", 0, "zh")
+            row["map_update_bytes"] = len(json.dumps(map_out, cls=plotly.utils.PlotlyJSONEncoder).encode())
+            out[level] = {"code": code, **row}
+    app.server.extensions["gridcc"].engine.dispose()
+    return out
+
+
+def http_cases(base: str, reps: int) -> dict:
+    """Fetch the polygon layers and the API from a real server; return sizes and times."""
+    codes = json.loads(urllib.request.urlopen(base + "/api/v1/areas").read())["areas"]
+    city = codes[0]["code"]
+    out: dict = {}
+    code = city
+    for level in LEVELS:
+        body = urllib.request.urlopen(f"{base}/geo/children/{code}.json").read()
+        children = json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read())["children"]
+        ms = timed(lambda: urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read(), reps)
+        out[level] = {"code": code, "geo_bytes": len(body), "geo_gzip_bytes": len(gzip.compress(body)),
+                      "children": len(children), "api_children_ms": _stats(ms)}
+        code = children[len(children) // 2]["code"]
+    return out
+
+
+def browser_drill(base: str) -> dict:
+    """Click down the map from city to grid and back up by the breadcrumb; time each repaint."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+    city = json.loads(urllib.request.urlopen(base + "/api/v1/areas").read())["areas"][0]["code"]
+    steps = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(base + "/")
+        code = city
+        page.locator("path[class*='gcc-code-']").first.wait_for(timeout=60_000)
+        for level in LEVELS[1:]:
+            kids = json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read())["children"]
+            target = kids[len(kids) // 2]["code"]
+            grandkids = json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{target}/children").read())["children"]
+            page.locator(f"path.gcc-code-{target}").wait_for()
+            start = time.perf_counter()
+            page.locator(f"path.gcc-code-{target}").click(force=True)
+            page.locator(f".gcc-code-{grandkids[0]['code']}").first.wait_for(state="attached", timeout=30_000)
+            steps.append({"to": level, "code": target, "ms": round((time.perf_counter() - start) * 1000, 1)})
+            code = target
+        start = time.perf_counter()
+        page.locator("#overview-breadcrumb a, #overview-breadcrumb button").first.click()
+        page.locator("path[class*='gcc-code-']").first.wait_for()
+        kids = json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{city}/children").read())["children"]
+        page.locator(f"path.gcc-code-{kids[0]['code']}").wait_for(state="attached", timeout=30_000)
+        steps.append({"to": "city (breadcrumb)", "code": city, "ms": round((time.perf_counter() - start) * 1000, 1)})
+        browser.close()
+    return {"steps": steps, "max_ms": max(s["ms"] for s in steps)}
+
+
+def naive_cases(settings, reps: int) -> dict:
+    """Time the naive pandas implementation of the same screens on the same store."""
+    import resource
+
+    from bench.naive import NaiveOverview
+    from dashboard.store import make_engine
+
+    engine = make_engine(settings)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    naive = NaiveOverview(engine)
+    load_s = time.perf_counter() - start
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    engine.dispose()
+    as_of = settings.now().replace(second=0)
+    from datetime import timedelta
+
+    since = as_of - timedelta(days=30)
+    out: dict = {"load_s": round(load_s, 1), "frame_peak_rss_growth_mb": round((rss_after - rss_before) / 1024)}
+    codes = naive.areas.sort_index()
+    city = codes[codes.level == 0].index[0]
+    district = codes[codes.level == 1].index[len(codes[codes.level == 1]) // 2]
+    for level, code in (("city", city), ("district", district)):
+        out[level] = {
+            "update_map": _stats(timed(lambda: naive.map_values(code, "open", as_of, since, as_of), reps)),
+            "update_map_on_time": _stats(timed(lambda: naive.map_values(code, "on_time_rate", as_of, since, as_of), reps)),
+            "update_kpis": _stats(timed(lambda: naive.kpis(code, as_of, since, as_of), reps)),
+            "update_categories": _stats(timed(lambda: naive.top_categories(code, since, as_of), reps)),
+            "update_trend": _stats(timed(lambda: naive.trend(code, since, as_of), reps)),
+        }
+    return out
+
+
+def markdown(results: dict) -> str:
+    """Return the results as the Markdown tables of docs/benchmarks.md."""
+    lines = [f"Run {results['date']} on {results['machine']}, {results['events']:,} events.", "",
+             "| level | callback | uncached p50 / p95 ms | cached p50 / p95 ms | naive pandas p50 ms | ratio naive / uncached p50 |",
+             "|---|---|---|---|---|---|"]
+    naive = results.get("naive", {})
+    for level, row in results["callbacks"].items():
+        for name, stats in row.items():
+            if not isinstance(stats, dict) or "uncached" not in stats:
+                continue
+            n = naive.get(level, {}).get(name)
+            ratio = f"{n['p50'] / stats['uncached']['p50']:.0f}×" if n else "—"
+            lines.append(f"| {level} | {name} | {stats['uncached']['p50']} / {stats['uncached']['p95']} | "
+                         f"{stats['cached']['p50']} / {stats['cached']['p95']} | {n['p50'] if n else '—'} | {ratio} |")
+    lines += ["", "| level | map update bytes | polygons bytes (gzip) | children |", "|---|---|---|---|"]
+    http = results.get("server", {}).get("http", {})
+    for level, row in results["callbacks"].items():
+        h = http.get(level, {})
+        lines.append(f"| {level} | {row['map_update_bytes']:,} | {h.get('geo_bytes', 0):,} ({h.get('geo_gzip_bytes', 0):,}) | "
+                     f"{h.get('children', '—')} |")
+    server = results.get("server", {})
+    lines += ["", f"Server RSS after the HTTP and browser runs: {server.get('server_rss_mb', 0):.0f} MB "
+                  f"(peak {server.get('server_peak_rss_mb', 0):.0f} MB)."]
+    if "browser" in server:
+        lines += ["", "| drill to | ms from click to repainted map |", "|---|---|"]
+        lines += [f"| {s['to']} | {s['ms']} |" for s in server["browser"]["steps"]]
+    if naive:
+        lines += ["", f"Naive baseline: loading the frame took {naive['load_s']} s and grew the process by "
+                      f"{naive['frame_peak_rss_growth_mb']} MB."]
+    return "\n".join(lines)

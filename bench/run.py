@@ -1,0 +1,127 @@
+"""The overview benchmark at 10 M events (issue 2 §5): run with `gridcc bench` or `python bench/run.py`.
+
+Measures, on one seeded store with "now" frozen so runs compare:
+- each overview callback's server time, uncached (cache cleared before each call) and from cache, p50/p95;
+- the same screens from a pandas DataFrame filtered in the callback (bench/naive.py), and the ratio;
+- the bytes each map update and each polygon layer sends;
+- a real server's memory (waitress in a child process, peak RSS after the timed requests);
+- in headless Chromium, the time from a drill click to the repainted map.
+Prints a Markdown table and writes bench/results/overview.json; copy the figures to docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import overview_cases  # noqa: E402
+from dashboard.settings import Settings  # noqa: E402
+from dashboard.store import make_engine  # noqa: E402
+
+log = logging.getLogger("bench")
+BENCH_NOW = datetime(2026, 11, 20, 15, 0)
+
+
+def ensure_store(path: Path, events: int, seed: int) -> Settings:
+    """Seed ``path`` with ``events`` events unless it already holds exactly that seed."""
+    from dashboard import seed as seeding
+    from queries.meta import get_meta
+
+    settings = Settings(store_url=f"duckdb:///{path}", frozen_now=BENCH_NOW, cache_type="SimpleCache")
+    if path.exists():
+        engine = make_engine(settings)
+        with engine.connect() as conn:
+            have = (get_meta(conn, "events"), get_meta(conn, "seed"), get_meta(conn, "seeded_at"))
+        engine.dispose()
+        if have == (str(events), str(seed), BENCH_NOW.isoformat()):
+            log.info("reusing %s", path)
+            return settings
+    log.info("seeding %s with %d events (once; reused by later runs)", path, events)
+    engine = make_engine(settings)
+    start = time.perf_counter()
+    seeding.seed_store(engine, events=events, seed=seed, now=BENCH_NOW, progress=True)
+    engine.dispose()
+    log.info("seeded in %.0f s", time.perf_counter() - start)
+    return settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_and_measure(settings: Settings, reps: int, browser: bool) -> dict:
+    """Start a real server on the store; drive it over HTTP (and Chromium); return memory and timings."""
+    import urllib.request
+
+    port = free_port()
+    env = dict(os.environ, GRIDCC_STORE=settings.store_url, GRIDCC_NOW=BENCH_NOW.isoformat())
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/api/v1/areas", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.25)
+        out = {"http": overview_cases.http_cases(base, reps)}
+        if browser:
+            out["browser"] = overview_cases.browser_drill(base)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        out["server_rss_mb"] = int(fields["VmRSS"].split()[0]) / 1024
+        out["server_peak_rss_mb"] = int(fields["VmHWM"].split()[0]) / 1024
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
+    parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--no-naive", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium drill timing")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "overview.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    store = args.store or ROOT / "data" / f"bench-{args.events}.duckdb"
+    settings = ensure_store(store, args.events, args.seed)
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="minutes"), "events": args.events,
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
+    }
+    results["callbacks"] = overview_cases.callback_cases(settings, args.reps)
+    gc.collect()
+    results["server"] = serve_and_measure(settings, max(10, args.reps // 2), browser=not args.no_browser)
+    if not args.no_naive:
+        results["naive"] = overview_cases.naive_cases(settings, max(5, args.reps // 4))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(overview_cases.markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
