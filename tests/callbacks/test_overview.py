@@ -1,0 +1,166 @@
+"""Overview callbacks called as plain functions on the hand city (now frozen at 2026-11-20 15:00)."""
+from __future__ import annotations
+
+import pytest
+from dash import no_update
+
+from callbacks import overview as cb
+from callbacks import shell
+from dashboard import maps
+from layouts import overview as layout
+from tests import handcity
+
+EAST, WEST = "329902", "329903"
+STREET = "329902001"
+COMMUNITY = "329902001001"
+BUILDING = handcity.A1 + "002"
+
+
+def view_of(area=None, building=None, lang="zh"):
+    return cb.update_view({"area": area, "building": building}, None, lang)[0]
+
+
+def text(component) -> str:
+    """Return the text inside a Dash component tree."""
+    if component is None:
+        return ""
+    if isinstance(component, (str, int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(filter(None, (text(c) for c in component)))
+    return text(getattr(component, "children", None))
+
+
+def tiles(children) -> dict[str, str]:
+    return {tile.to_plotly_json()["props"]["data-kpi"]: text(tile.children[1]) for tile in children
+            if "data-kpi" in tile.to_plotly_json()["props"]}
+
+
+def test_city_view_fits_the_city_with_no_notice(in_app):
+    view, viewport, crumbs, notice, title, context_url, context_hideout = cb.update_view({}, None, "zh")
+    assert (view["code"], view["level"], view["name"], view["building"]) == (handcity.CITY, 0, "云州市", None)
+    assert viewport["bounds"] == [[31.0, 120.0], [31.2, 120.4]]
+    assert text(crumbs) == "云州市 市"
+    assert notice == []
+    assert context_url is None and context_hideout == {"focus": handcity.CITY}
+
+
+def test_staying_on_an_area_does_not_move_the_map(in_app):
+    previous = view_of(handcity.A1)
+    result = cb.update_view({"area": handcity.A1, "building": BUILDING}, previous, "zh")
+    assert result[1] is no_update
+    assert result[0]["building"]["code"] == BUILDING
+    assert text(result[2]).endswith("东街第01网格 网格 › 2号楼 楼栋")
+
+
+@pytest.mark.parametrize("requested", ["329999", "320508", "abc", "329902001001001002", ""])
+def test_unknown_or_out_of_scope_area_falls_back_to_the_top_with_a_notice(in_app, requested):
+    view, _, _, notice, *_ = cb.update_view({"area": requested}, None, "zh")
+    assert view["code"] == handcity.CITY
+    assert (requested in text(notice)) if requested else notice == []
+
+
+def test_a_building_outside_the_grid_is_refused_with_a_notice(in_app):
+    view, _, _, notice, *_ = cb.update_view({"area": handcity.B1, "building": BUILDING}, None, "en")
+    assert view["code"] == handcity.B1 and view["building"] is None
+    assert f"Building {BUILDING} was not found" in text(notice)
+
+
+def test_city_children_by_open_events(in_app):
+    url, hideout, legend = cb.update_map(view_of(), "open", None, "zh")
+    assert url == "/geo/children/329900.json"
+    assert hideout["values"] == {EAST: 3, WEST: 2}
+    assert text(legend).startswith("在办 越高越差")
+
+
+@pytest.mark.parametrize("metric, values", [
+    ("open", {EAST: 3, WEST: 2}),
+    ("overdue", {EAST: 1, WEST: 1}),
+    ("per_1000_households", {EAST: 2.5, WEST: 3.3}),
+    ("on_time_rate", {EAST: 25.0, WEST: 0.0}),
+])
+def test_city_children_by_each_metric(in_app, metric, values):
+    assert cb.update_map(view_of(), metric, None, "en")[1]["values"] == values
+
+
+def test_a_grid_shows_its_buildings_and_the_selected_one(in_app):
+    url, hideout, _ = cb.update_map(view_of(handcity.A1, BUILDING), "open", None, "zh")
+    assert url == f"/geo/children/{handcity.A1}.json"
+    assert hideout["values"] == {handcity.A1 + "001": 0, BUILDING: 1}
+    assert hideout["selected"] == BUILDING
+
+
+def test_a_parent_open_count_equals_the_sum_of_its_children_at_every_level(in_app):
+    pending, checked = [handcity.CITY], 0
+    while pending:
+        view = view_of(pending.pop())
+        values = cb.update_map(view, "open", None, "zh")[1]["values"]
+        assert tiles(cb.update_kpis(view, None, "zh"))["open"] == str(sum(values.values())), view["code"]
+        if view["level"] < 4:
+            pending.extend(values)
+        checked += 1
+    assert checked == 15  # the city, 2 districts, 3 streets, 3 communities, 6 grids
+
+
+@pytest.mark.parametrize("area, expected", [
+    (None, {"reported_today": "5", "open": "5", "overdue": "2", "closed": "3", "on_time_rate": "20.0%",
+            "median_hours": "6.5 小时"}),
+    (EAST, {"reported_today": "3", "open": "3", "overdue": "1", "closed": "3", "on_time_rate": "25.0%",
+            "median_hours": "6.5 小时"}),
+    (STREET, {"reported_today": "3", "open": "2", "overdue": "1", "closed": "2", "on_time_rate": "33.3%",
+              "median_hours": "3.7 小时"}),
+    (handcity.B2, {"reported_today": "0", "open": "0", "overdue": "0", "closed": "0", "on_time_rate": "—",
+                   "median_hours": "—"}),
+])
+def test_kpi_tiles(in_app, area, expected):
+    assert tiles(cb.update_kpis(view_of(area), None, "zh")) == expected
+
+
+def test_a_quiet_area_shows_zeros_and_a_note(in_app):
+    children = cb.update_kpis(view_of(handcity.B2), None, "en")
+    assert "No events in this area in the last 30 days" in text(children)
+    assert "No events" not in text(cb.update_kpis(view_of(EAST), None, "en"))
+
+
+def test_top_categories_and_trend_of_the_city(in_app):
+    bar = cb.update_categories(view_of(), None, "zh").data[0]
+    assert list(bar.y)[-1] == "机动车乱停放" and list(bar.x)[-1] == 4
+    assert sorted(bar.x) == [1, 1, 1, 1, 4]
+    reported, closed = cb.update_trend(view_of(), None, "zh").data
+    assert sum(reported.y) == 8 and sum(closed.y) == 3
+    assert len(reported.x) == 31  # local days from 10-21 to 11-20
+
+
+def test_a_quiet_area_charts_say_so(in_app):
+    assert cb.update_categories(view_of(handcity.B2), None, "zh").layout.annotations[0].text == "近30日无上报"
+
+
+def test_the_selected_building_replaces_the_categories(in_app):
+    children, building_hidden, categories_hidden = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    assert (building_hidden, categories_hidden) == (False, True)
+    body = text(children)
+    assert "2号楼" in body and "道路破损" in body and "超期" in body
+    assert cb.update_building(view_of(handcity.A1), None, "zh") == ([], True, False)
+
+
+def test_panels_wait_for_a_view(in_app):
+    assert cb.update_map(None, "open", None, "zh") == (no_update, no_update, no_update)
+    assert cb.update_kpis(None, None, "zh") is no_update
+
+
+def test_the_data_time_label(in_app):
+    assert shell.update_as_of(None, "") == ("数据截至 15:00", "2026-11-20 15:00")
+    assert shell.update_as_of(3, "?area=1&lang=en")[0] == "Data as of 15:00"
+
+
+def test_layout_reads_the_query_string(in_app):
+    page = layout.layout(area=EAST, metric="bogus", lang="en", building=None, extra="ignored")
+    stores = {c.id: c.data for c in page.children if getattr(c, "id", None) in (layout.STATE, layout.LANG)}
+    assert stores == {layout.STATE: {"area": EAST, "building": None}, layout.LANG: "en"}
+    assert "Colour by" in str(page)
+    metric = next(c for c in page._traverse() if getattr(c, "id", None) == layout.METRIC)
+    assert metric.value == "open"
+    assert next(c for c in layout.layout(metric="overdue")._traverse()
+                if getattr(c, "id", None) == layout.METRIC).value == "overdue"
+    assert "着色指标" in str(layout.layout())
+    assert maps.children_url(EAST) == "/geo/children/329902.json"
