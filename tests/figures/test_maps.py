@@ -72,7 +72,7 @@ def test_on_time_rate_is_reversed_in_percent_with_no_data():
     assert hideout["colours"] == [maps.PALETTE[4], maps.PALETTE[2], maps.PALETTE[0]]
     assert hideout["labels"] == ["0.0%", "25.0%", "99.9%"]
     assert maps.legend_rows(hideout)[-1] == (maps.NO_DATA, "No data")
-    assert hideout["label"] == "On-time rate (30 days)"
+    assert hideout["label"] == "On-time rate, 30 d"
 
 
 def test_open_per_1000_households():
