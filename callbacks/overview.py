@@ -19,9 +19,10 @@ def update_view(state: dict | None, previous: dict | None, lang: str):
     found = data.building(scope, state["building"]) if state.get("building") else None
     view = maps.view_state(chain, found)
     moved = not previous or previous.get("code") != view["code"]
+    fit = maps.viewport(chain[-1].bounds) if moved else no_update
     context_url, context_hideout = maps.context_layer(view)
-    return (view, maps.viewport(chain[-1].bounds) if moved else no_update, ids.breadcrumb(chain, view["building"], lang),
-            ids.notice(state, view, lang), ids.area_title(view, lang), context_url, context_hideout)
+    return (view, fit, ids.breadcrumb(chain, view["building"], lang), ids.notice(state, view, lang),
+            ids.area_title(view, lang), context_url, context_hideout)
 
 
 def _households(scope, view: dict) -> dict[str, int]:

@@ -70,7 +70,8 @@ def metric_value(figures: Figures, metric: str, households: int | None = None) -
     raise ValueError(f"unknown map metric {metric!r}")
 
 
-def metric_values(figures: Iterable[Figures], metric: str, households: Mapping[str, int]) -> dict[str, float | int | None]:
+def metric_values(figures: Iterable[Figures], metric: str,
+                  households: Mapping[str, int]) -> dict[str, float | int | None]:
     """Return {code: value} of ``metric`` for each area's figures; ``households`` by code."""
     return {f.code: metric_value(f, metric, households.get(f.code)) for f in figures}
 

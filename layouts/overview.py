@@ -13,7 +13,7 @@ from dashboard.data import MAP_METRICS
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import level_name, normalise, status_name, t
 from queries.areas import Area
-from queries.overview import Kpis, OpenEvent
+from queries.overview import Figures, Kpis, OpenEvent
 
 STATE = "overview-state"
 VIEW = "overview-view"
@@ -42,7 +42,7 @@ HOVER_STYLE = {"weight": 3, "color": "#e6f1ff"}
 
 def layout(area: str | None = None, metric: str | None = None, lang: str = "zh", building: str | None = None,
            **_) -> html.Div:
-    """Return the overview for the query string ``?area=…&building=…&metric=…&lang=…`` (checked by callbacks)."""
+    """Return the overview for ``?area=…&building=…&metric=…&lang=…``; callbacks check area and building."""
     lang = normalise(lang)
     metric = metric if metric in MAP_METRICS else MAP_METRICS[0]
     return html.Div(
@@ -142,12 +142,14 @@ def breadcrumb(chain: Sequence[Area], building: Mapping | None, lang: str) -> li
     for i, (code, name, level) in enumerate(steps):
         if i:
             items.append(html.Span("›", className="ovw-crumb-sep", **{"aria-hidden": "true"}))
-        label = [html.Span(name, className="ovw-crumb-name"), html.Span(level_name(level, lang), className="ovw-crumb-level")]
+        label = [html.Span(name, className="ovw-crumb-name"),
+                 html.Span(level_name(level, lang), className="ovw-crumb-level")]
         if i < len(steps) - 1:
             items.append(html.Button(label, id={"type": CRUMB, "code": code}, className="ovw-crumb", n_clicks=0,
                                      title=code))
         else:
-            items.append(html.Span(label, className="ovw-crumb ovw-crumb-current", title=code, **{"aria-current": "page"}))
+            items.append(html.Span(label, className="ovw-crumb ovw-crumb-current", title=code,
+                                   **{"aria-current": "page"}))
     return items
 
 
@@ -192,29 +194,30 @@ def _number(value: int | float | None, digits: int = 0, unit: str = "") -> str:
     return "—" if value is None else f"{value:,.{digits}f}{unit}"
 
 
+def _tile(key: str, value: str, lang: str, alert: bool = False) -> html.Div:
+    with_unit = key == "median_hours" and value != "—"
+    unit = [html.Span(t("unit.hours", lang), className="ovw-kpi-unit")] if with_unit else []
+    return html.Div(className="ovw-kpi gcc-alert" if alert else "ovw-kpi", title=t(f"kpi.{key}", lang),
+                    **{"data-kpi": key}, children=[
+                        html.Div(t(f"kpi.{key}", lang), className="ovw-kpi-label"),
+                        html.Div([html.Span(value, className="ovw-kpi-value"), *unit]),
+                    ])
+
+
 def kpi_tiles(kpis: Kpis | None, lang: str) -> list:
     """Return the six KPI tiles of the area in view, and a note when it has no events at all."""
-    f = kpis.figures if kpis else None
-    rate = f.on_time_rate if f else None
-    tiles = [
-        ("reported_today", _number(kpis.reported_today if kpis else 0), ""),
-        ("open", _number(f.open if f else 0), ""),
-        ("overdue", _number(f.overdue if f else 0), "gcc-alert" if f and f.overdue else ""),
-        ("closed", _number(f.closed if f else 0), ""),
-        ("on_time_rate", _number(None if rate is None else rate * 100, 1, "%"), ""),
-        ("median_hours", _number(f.median_handling_hours if f else None, 1), ""),
-    ]
+    f = kpis.figures if kpis else Figures(code="")
+    today = kpis.reported_today if kpis else 0
+    rate = f.on_time_rate
     children = [
-        html.Div(className=f"ovw-kpi {extra}".strip(), **{"data-kpi": key}, children=[
-            html.Div(t(f"kpi.{key}", lang), className="ovw-kpi-label"),
-            html.Div([html.Span(value, className="ovw-kpi-value"),
-                      html.Span(t("unit.hours", lang), className="ovw-kpi-unit") if key == "median_hours" and value != "—"
-                      else None]),
-        ])
-        for key, value, extra in tiles
+        _tile("reported_today", _number(today), lang),
+        _tile("open", _number(f.open), lang),
+        _tile("overdue", _number(f.overdue), lang, alert=f.overdue > 0),
+        _tile("closed", _number(f.closed), lang),
+        _tile("on_time_rate", _number(None if rate is None else rate * 100, 1, "%"), lang),
+        _tile("median_hours", _number(f.median_handling_hours, 1), lang),
     ]
-    quiet = not f or not (kpis.reported_today or f.reported or f.open or f.closed)
-    if quiet:
+    if not (today or f.reported or f.open or f.closed):
         children.append(html.Div(t("empty.area", lang), className="ovw-empty"))
     return children
 
@@ -232,7 +235,8 @@ def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, 
         html.Div([html.Span(building["name"], className="ovw-building-name"),
                   html.Span(building["code"], className="ovw-area-code")]),
         html.Dl(className="ovw-facts", children=[
-            item for key, value in facts for item in (html.Dt(t(key, lang)), html.Dd(value, **{"data-fact": key.split(".")[1]}))
+            item for key, value in facts
+            for item in (html.Dt(t(key, lang)), html.Dd(value, **{"data-fact": key.split(".")[1]}))
         ]),
     ])
     if not events:
