@@ -50,7 +50,7 @@ SLOT_STATUS = np.array([STATUSES.index(s) for _, s in SLOTS])
 NORMAL, VOIDED, RETURNED, EXTENDED, REWORKED, PARKED, STUCK = range(7)
 P_RETURN, P_EXTEND, P_REWORK, P_STUCK, P_PARK = 0.010, 0.005, 0.005, 0.002, 0.001
 # Invalid reports by source: patrols rarely, the public and machines more often (about 2 % overall).
-P_VOID = {"grid_worker": 0.004, "hotline": 0.03, "citizen": 0.06, "iot": 0.04, "video_ai": 0.035, "other": 0.03}
+P_VOID = {"grid_worker": 0.004, "hotline": 0.03, "citizen": 0.05, "iot": 0.03, "video_ai": 0.03, "other": 0.03}
 ACCEPT_MEAN_S = {"grid_worker": 180, "hotline": 90, "citizen": 720, "iot": 120, "video_ai": 360, "other": 1200}
 NEEDS_VERIFY = ("hotline", "citizen")
 # Handling time as a fraction of the limit: lognormal with median 0.35 and sigma 0.69 puts about
