@@ -96,8 +96,10 @@ class WorkCalendar:
         while target.max() > self._cum[-1]:  # a limit that runs past the table: grow it
             self._ensure(self._origin, self._origin + np.timedelta64(len(self._cum) * 2, "m"))
             target = self._cum[self._index(starts)] + minutes
-        # The first minute boundary by which `target` working minutes have elapsed.
-        return self._origin + np.searchsorted(self._cum, target, side="left") * MINUTE
+        # The first minute boundary by which `target` working minutes have elapsed; never before the
+        # start (adding nothing outside working time would otherwise step back to the last work minute).
+        ends = self._origin + np.searchsorted(self._cum, target, side="left") * MINUTE
+        return np.maximum(ends, starts)
 
     def work_minutes_between(self, starts, ends) -> np.ndarray:
         """Return the working minutes from each start to its end (negative if the end is earlier)."""

@@ -51,7 +51,7 @@ NOW = datetime(2026, 11, 20, 15, 0)
 STATE_AS_OF = datetime(2026, 11, 20, 16, 0)
 SINCE = NOW - timedelta(days=30)
 CITY = "329900"
-CATEGORIES_CSV = Path(__file__).resolve().parent.parent / "dashboard" / "data" / "event-categories.csv"
+CATEGORIES_CSV = Path(__file__).resolve().parent.parent / "dashboard" / "catalog" / "event-categories.csv"
 
 # code, level, name, parent, kind, (west, south, east, north), households
 AREAS = [

@@ -87,3 +87,9 @@ def test_limit_minutes(cal):
     assert cal.limit_minutes(1.5, "hours") == 90
     with pytest.raises(ValueError):
         cal.limit_minutes(1, "fortnights")
+
+
+def test_zero_minutes_never_moves_a_deadline_back():
+    # Friday 2026-11-20 20:00 is after hours; adding nothing must not step back to 17:30.
+    calendar = WorkCalendar()
+    assert calendar.deadline(datetime(2026, 11, 20, 20, 0), 0, "work_hours") >= datetime(2026, 11, 20, 20, 0)

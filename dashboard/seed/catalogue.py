@@ -1,4 +1,4 @@
-"""The event catalogue (dashboard/data/event-categories.csv), who handles each category, and the mix
+"""The event catalogue (dashboard/catalog/event-categories.csv), who handles each category, and the mix
 of categories each report source produces."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard.seed.city import DEPARTMENT_KINDS
 from queries.schema import SOURCES
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "data" / "event-categories.csv"
+CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "catalog" / "event-categories.csv"
 
 # The department kind a category is dispatched to (责任单位). Sanitation sits with 城管 here, as in
 # many cities; a category not listed goes to its class's default.
