@@ -23,10 +23,16 @@
             return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en")];
         },
 
-        /* Show the wall clock, hh:mm:ss. */
-        clock: function () {
-            var now = new Date();
-            return pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
+        /* Show the wall clock, hh:mm:ss, in the city's time zone (the browser's may differ). */
+        clock: function (_tick, store) {
+            try {
+                return new Intl.DateTimeFormat("en-GB", {
+                    timeZone: store.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
+                }).format(new Date());
+            } catch (e) {
+                var now = new Date();
+                return pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
+            }
         },
 
         /* Re-open the current URL (with the drill state mirrored into it) in the other language. */
@@ -48,6 +54,15 @@
         }
     };
 
+    /* Start fetching an area's children now, beside the server round trip; the map's own request for
+     * the same URL is then answered from the browser cache (the route sends max-age). */
+    function prefetchChildren(code) {
+        if (window.fetch && code) {
+            window.fetch("/geo/children/" + encodeURIComponent(code) + ".json", {credentials: "same-origin"})
+                .catch(function () { return null; });
+        }
+    }
+
     var overview = {
         /* Turn a click on the map (a feature) or on the breadcrumb (an area code) into the requested view. */
         drill: function (clickData, crumbClicks, view) {
@@ -55,7 +70,11 @@
             var trigger = ctx.triggered_id;
             var value = ctx.triggered.length ? ctx.triggered[0].value : null;
             if (trigger && typeof trigger === "object") {
-                return value ? {area: trigger.code, building: null} : window.dash_clientside.no_update;
+                if (!value) {
+                    return window.dash_clientside.no_update;
+                }
+                prefetchChildren(trigger.code);
+                return {area: trigger.code, building: null};
             }
             if (!clickData || !clickData.properties) {
                 return window.dash_clientside.no_update;
@@ -64,6 +83,7 @@
             if (p.level === 5) {
                 return {area: view ? view.code : null, building: p.code};
             }
+            prefetchChildren(p.code);
             return {area: p.code, building: null};
         },
 

@@ -25,23 +25,25 @@ def update_view(state: dict | None, previous: dict | None, lang: str):
             ids.area_title(view, lang), context_url, context_hideout)
 
 
-def _households(scope, view: dict) -> dict[str, int]:
-    """Return the households of each child of the area in view (buildings for a grid)."""
-    children = data.grid_buildings if view["level"] == GRID else data.children
-    return {child.code: child.households for child in children(scope, view["code"])}
+def _households(scope, area) -> dict[str, int]:
+    """Return the households of each child of ``area`` (buildings for a grid)."""
+    children = data.grid_buildings if area.level == GRID else data.children
+    return {child.code: child.households for child in children(scope, area.code)}
 
 
-def update_map(view: dict | None, metric: str, _tick, lang: str):
-    """Send the children's polygons URL (cached by the browser) and their values for ``metric``."""
-    if not view:
-        return no_update, no_update, no_update
+def update_map(state: dict | None, metric: str, _tick, lang: str):
+    """Send the children's polygons URL (cached by the browser) and their values for ``metric``.
+
+    Runs on the requested state, beside update_view rather than after it, so a drill costs one round trip.
+    """
     scope = data.request_scope()
+    state = state or {}
+    area = data.area(scope, state.get("area") or scope.area_code) or data.area(scope, scope.area_code)
     as_of, since, until = data.window()
-    rows = data.map_figures(scope, view["code"], metric, as_of, since, until)
-    households = _households(scope, view) if metric == "per_1000_households" else {}
-    selected = view["building"]["code"] if view["building"] else None
-    hideout = maps.map_hideout(rows, metric, households, lang, selected=selected)
-    return maps.children_url(view["code"]), hideout, ids.legend(hideout, lang)
+    rows = data.map_figures(scope, area.code, metric, as_of, since, until)
+    households = _households(scope, area) if metric == "per_1000_households" else {}
+    hideout = maps.map_hideout(rows, metric, households, lang, selected=state.get("building"))
+    return maps.children_url(area.code), hideout, ids.legend(hideout, lang)
 
 
 def update_kpis(view: dict | None, _tick, lang: str):
@@ -110,7 +112,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.GEOJSON, "url"),
         Output(ids.GEOJSON, "hideout"),
         Output(ids.LEGEND, "children"),
-        Input(ids.VIEW, "data"),
+        Input(ids.STATE, "data"),
         Input(ids.METRIC, "value"),
         Input(ids.REFRESH, "n_intervals"),
         State(ids.LANG, "data"),

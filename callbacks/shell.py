@@ -32,6 +32,7 @@ def register(app: dash.Dash) -> None:
         ClientsideFunction("gridcc_shell", "clock"),
         Output(ids.CLOCK, "children"),
         Input(ids.CLOCK_TICK, "n_intervals"),
+        State(ids.LABELS, "data"),
     )
     app.clientside_callback(
         ClientsideFunction("gridcc_shell", "switchLang"),

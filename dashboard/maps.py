@@ -161,10 +161,13 @@ def legend_rows(hideout: Mapping) -> list[tuple[str, str]]:
 
 
 def viewport(bounds: tuple[tuple[float, float], tuple[float, float]]) -> dict:
-    """Return the dl.Map viewport that fits ``bounds`` ((south, west), (north, east))."""
+    """Return the dl.Map viewport that fits ``bounds`` ((south, west), (north, east)) at once.
+
+    No fly animation: measured in headless Chromium, animating the jump doubled click-to-paint time.
+    """
     (south, west), (north, east) = bounds
-    return {"bounds": [[south, west], [north, east]], "transition": "flyToBounds",
-            "options": {"duration": 0.35, "padding": [24, 24]}}
+    return {"bounds": [[south, west], [north, east]], "transition": "fitBounds",
+            "options": {"animate": False, "padding": [24, 24]}}
 
 
 def view_state(chain: Sequence[Area], building: Building | None = None) -> dict:

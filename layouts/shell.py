@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from dashboard import context
 from dashboard.i18n import LANGS, bundle
 
 LOCATION = "shell-location"
@@ -23,9 +24,9 @@ PAGE_TITLES = {"/": "page.overview"}
 SHELL_KEYS = ("product", "clock.as_of", "lang.switch", *sorted(set(PAGE_TITLES.values())))
 
 
-def labels() -> dict:
-    """Return what the shell's clientside callbacks need: labels per language and page title keys."""
-    return {"langs": {lang: bundle(SHELL_KEYS, lang) for lang in LANGS}, "pages": PAGE_TITLES}
+def labels(timezone: str) -> dict:
+    """Return what the shell's clientside callbacks need: labels per language, page titles, the city's time zone."""
+    return {"langs": {lang: bundle(SHELL_KEYS, lang) for lang in LANGS}, "pages": PAGE_TITLES, "timezone": timezone}
 
 
 def layout() -> html.Div:
@@ -35,7 +36,7 @@ def layout() -> html.Div:
         className="gcc-shell",
         children=[
             dcc.Location(id=LOCATION, refresh="callback-nav"),
-            dcc.Store(id=LABELS, data=labels()),
+            dcc.Store(id=LABELS, data=labels(context.current().settings.timezone)),
             dcc.Interval(id=CLOCK_TICK, interval=1000),
             dcc.Interval(id=REFRESH, interval=REFRESH_MS),
             html.Header(

@@ -16,6 +16,10 @@ COMMUNITY = "329902001001"
 BUILDING = handcity.A1 + "002"
 
 
+def state(area=None, building=None) -> dict:
+    return {"area": area, "building": building}
+
+
 def view_of(area=None, building=None, lang="zh"):
     return cb.update_view({"area": area, "building": building}, None, lang)[0]
 
@@ -67,7 +71,7 @@ def test_a_building_outside_the_grid_is_refused_with_a_notice(in_app):
 
 
 def test_city_children_by_open_events(in_app):
-    url, hideout, legend = cb.update_map(view_of(), "open", None, "zh")
+    url, hideout, legend = cb.update_map(state(), "open", None, "zh")
     assert url == "/geo/children/329900.json"
     assert hideout["values"] == {EAST: 3, WEST: 2}
     assert text(legend).startswith("在办 越高越差")
@@ -80,11 +84,11 @@ def test_city_children_by_open_events(in_app):
     ("on_time_rate", {EAST: 25.0, WEST: 0.0}),
 ])
 def test_city_children_by_each_metric(in_app, metric, values):
-    assert cb.update_map(view_of(), metric, None, "en")[1]["values"] == values
+    assert cb.update_map(state(), metric, None, "en")[1]["values"] == values
 
 
 def test_a_grid_shows_its_buildings_and_the_selected_one(in_app):
-    url, hideout, _ = cb.update_map(view_of(handcity.A1, BUILDING), "open", None, "zh")
+    url, hideout, _ = cb.update_map(state(handcity.A1, BUILDING), "open", None, "zh")
     assert url == f"/geo/children/{handcity.A1}.json"
     assert hideout["values"] == {handcity.A1 + "001": 0, BUILDING: 1}
     assert hideout["selected"] == BUILDING
@@ -94,7 +98,7 @@ def test_a_parent_open_count_equals_the_sum_of_its_children_at_every_level(in_ap
     pending, checked = [handcity.CITY], 0
     while pending:
         view = view_of(pending.pop())
-        values = cb.update_map(view, "open", None, "zh")[1]["values"]
+        values = cb.update_map(state(view["code"]), "open", None, "zh")[1]["values"]
         assert tiles(cb.update_kpis(view, None, "zh"))["open"] == str(sum(values.values())), view["code"]
         if view["level"] < 4:
             pending.extend(values)
@@ -144,8 +148,14 @@ def test_the_selected_building_replaces_the_categories(in_app):
 
 
 def test_panels_wait_for_a_view(in_app):
-    assert cb.update_map(None, "open", None, "zh") == (no_update, no_update, no_update)
     assert cb.update_kpis(None, None, "zh") is no_update
+    assert cb.update_trend(None, None, "zh") is no_update
+
+
+@pytest.mark.parametrize("requested", [None, "329999", "abc"])
+def test_the_map_falls_back_to_the_top_like_the_view(in_app, requested):
+    url, hideout, _ = cb.update_map(state(requested), "open", None, "zh")
+    assert url == "/geo/children/329900.json" and hideout["values"] == {EAST: 3, WEST: 2}
 
 
 def test_the_data_time_label(in_app):

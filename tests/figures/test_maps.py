@@ -121,4 +121,4 @@ def test_view_state_keeps_a_building_only_inside_the_grid_in_view():
 def test_viewport_fits_the_bounds():
     vp = maps.viewport(((31.0, 120.0), (31.2, 120.4)))
     assert vp["bounds"] == [[31.0, 120.0], [31.2, 120.4]]
-    assert vp["transition"] == "flyToBounds"
+    assert vp["transition"] == "fitBounds" and vp["options"]["animate"] is False
