@@ -69,6 +69,14 @@ def categories_figure(rows: Sequence[CategoryCount], lang: str, limit: int = 8) 
     return fig
 
 
+def count_step(top: int, ticks: int = 5) -> int:
+    """Return a whole tick step (1, 2, 5, 10, 20, …) that puts at most ``ticks`` steps under ``top``."""
+    step = 1
+    while top / step > ticks:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step
+
+
 def trend_figure(rows: Sequence[DayCount], lang: str) -> go.Figure:
     """Return reported and closed events per day as two lines (days on x, local dates)."""
     if not any(r.reported or r.closed for r in rows):
@@ -85,6 +93,8 @@ def trend_figure(rows: Sequence[DayCount], lang: str) -> go.Figure:
         showlegend=True,
         hovermode="x unified",
         xaxis={"type": "date", "tickformat": "%m-%d", "dtick": 7 * 86_400_000, "showgrid": False},
-        yaxis={"rangemode": "tozero", "title": {"text": t("chart.events", lang), "font": {"color": MUTED}}},
+        yaxis={"rangemode": "tozero", "tickformat": ",d",
+               "dtick": count_step(max(max(r.reported, r.closed) for r in rows)),
+               "title": {"text": t("chart.events", lang), "font": {"color": MUTED}}},
     )
     return fig

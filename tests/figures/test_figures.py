@@ -41,6 +41,16 @@ def test_trend_figure_has_reported_and_closed_by_day():
     assert [t.name for t in figures.trend_figure(rows, "zh").data] == ["上报", "办结"]
 
 
+@pytest.mark.parametrize("top, step", [(1, 1), (5, 1), (6, 2), (10, 2), (11, 5), (26, 10), (60, 20), (1200, 500)])
+def test_count_axis_steps_are_whole_numbers(top, step):
+    assert figures.count_step(top) == step
+
+
+def test_trend_axis_never_shows_half_events():
+    rows = [DayCount(date(2026, 11, 19), 2, 0), DayCount(date(2026, 11, 20), 1, 1)]
+    assert figures.trend_figure(rows, "zh").layout.yaxis.dtick == 1
+
+
 def test_trend_figure_of_a_quiet_area_is_a_note_not_a_broken_chart():
     fig = figures.trend_figure([DayCount(date(2026, 11, 20), 0, 0)], "zh")
     assert fig.data == ()
