@@ -98,9 +98,10 @@
     function contextStyle(feature, context) {
         var focus = context.hideout && context.hideout.focus;
         if (feature.properties.code === focus) {
-            return {fill: false, color: "#7dd3fc", weight: 2.5, opacity: 0.9};
+            return {fill: false, color: "#7dd3fc", weight: 2.5, opacity: 0.9, className: "gcc-context gcc-focus"};
         }
-        return {fillColor: "#17243a", fillOpacity: 0.55, color: "#40557a", weight: 1, opacity: 0.8};
+        return {fillColor: "#17243a", fillOpacity: 0.55, color: "#40557a", weight: 1, opacity: 0.8,
+                className: "gcc-context"};
     }
 
     window.gridcc = Object.assign({}, window.gridcc, {

@@ -47,6 +47,24 @@ def assert_breadcrumb(page, text: str) -> None:
     assert crumb_names(page) == text
 
 
+FIT = """() => {
+    const box = document.querySelector('#overview-map').getBoundingClientRect();
+    const focus = document.querySelector('path.gcc-focus');  // the area's own outline (none for the top area)
+    const parts = (focus ? [focus] : [...document.querySelectorAll('path.gcc-feature')]).map(e => e.getBoundingClientRect());
+    const left = Math.min(...parts.map(r => r.left)), right = Math.max(...parts.map(r => r.right));
+    const top = Math.min(...parts.map(r => r.top)), bottom = Math.max(...parts.map(r => r.bottom));
+    const inside = left >= box.left - 1 && right <= box.right + 1 && top >= box.top - 1 && bottom <= box.bottom + 1;
+    const centred = Math.abs((left + right - box.left - box.right) / 2) < box.width * 0.05
+        && Math.abs((top + bottom - box.top - box.bottom) / 2) < box.height * 0.05;
+    return inside && centred && Math.max((right - left) / box.width, (bottom - top) / box.height) > 0.6;
+}"""
+
+
+def assert_map_fits_the_area(page) -> None:
+    """The area in view (its outline, or its children at the top) is centred, large, and inside the map."""
+    page.wait_for_function(FIT, timeout=5000)
+
+
 def open_overview(page, base: str, query: str = "") -> None:
     page.goto(base + "/" + query)
     expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
@@ -55,12 +73,15 @@ def open_overview(page, base: str, query: str = "") -> None:
 def test_ovw001_drill_city_to_building_and_back(watched):
     page, watch, base = watched
     open_overview(page, base)
+    expect()(page.locator("#shell-as-of")).to_have_text("数据截至 15:00")
+    expect()(page.locator("#shell-clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     assert_breadcrumb(page, "云州市")
     assert_tiles(page, CITY_TILES)
     for code, trail, tiles in DRILL:
         feature(page, code).click()
         assert_breadcrumb(page, trail)
         assert_tiles(page, tiles)
+        assert_map_fits_the_area(page)
         assert f"area={code}" in page.url
     feature(page, BUILDING).click()
     assert_breadcrumb(page, DRILL[-1][1] + " › 2号楼")
@@ -79,6 +100,7 @@ def test_ovw001_drill_city_to_building_and_back(watched):
     assert_breadcrumb(page, "云州市")
     assert_tiles(page, CITY_TILES)
     expect()(feature(page, DISTRICT)).to_be_visible()
+    assert_map_fits_the_area(page)
     assert "area=" not in page.url
     assert watch.errors == [] and watch.offsite == []
 
@@ -90,6 +112,7 @@ def test_ovw002_language_switch_keeps_area(watched):
     assert_breadcrumb(page, "云州市 › 东城区")
     page.locator("#shell-lang-en").click()
     expect()(page.locator("#shell-title")).to_have_text("Overview")
+    expect()(page.locator("#shell-as-of")).to_have_text("Data as of 15:00")
     expect()(page.locator('[data-kpi="open"] .ovw-kpi-label')).to_have_text("Open")
     expect()(page.locator(".ovw-legend-title")).to_have_text("Open")
     assert_breadcrumb(page, "云州市 › 东城区")
