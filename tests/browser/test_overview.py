@@ -65,6 +65,13 @@ def assert_map_fits_the_area(page) -> None:
     page.wait_for_function(FIT, timeout=5000)
 
 
+NOTHING_CLIPPED = """() => {
+    const page = document.documentElement, side = document.querySelector('.ovw-side');
+    return page.scrollHeight <= window.innerHeight && page.scrollWidth <= window.innerWidth
+        && side.scrollHeight <= side.clientHeight + 1;
+}"""
+
+
 def open_overview(page, base: str, query: str = "") -> None:
     page.goto(base + "/" + query)
     expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
@@ -92,6 +99,7 @@ def test_ovw001_drill_city_to_building_and_back(watched):
     expect()(card.locator('[data-fact="open"]')).to_have_text("1")
     expect()(card.locator('[data-fact="overdue_count"]')).to_have_text("1")
     expect()(card.locator("tbody tr")).to_have_count(1)
+    assert page.evaluate(NOTHING_CLIPPED)
     assert f"building={BUILDING}" in page.url
     page.locator("#overview-breadcrumb button.ovw-crumb", has_text="东街第01网格").click()
     assert_breadcrumb(page, DRILL[-1][1])
@@ -137,7 +145,11 @@ def test_ovw003_no_console_errors_no_offsite_requests(watched):
     expect()(page.locator(".ovw-legend-title")).to_have_text("Overdue")
     feature(page, "329903").click()
     assert_breadcrumb(page, "云州市 › 西城区")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    feature(page, handcity.C2[:9]).click()
+    assert_breadcrumb(page, "云州市 › 西城区 › 西湖街道")
     page.wait_for_load_state("networkidle")
+    assert page.evaluate(NOTHING_CLIPPED)
     assert watch.offsite == []
     assert watch.errors == []
 
