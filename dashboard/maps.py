@@ -6,7 +6,8 @@ hideout: values keyed by code plus the class bounds and colours. assets/gridcc-m
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from dashboard.i18n import t
@@ -79,14 +80,28 @@ def metric_values(figures: Iterable[Figures], metric: str,
 def quantile_bounds(values: Iterable[float | int | None], classes: int = MAX_CLASSES) -> list[float]:
     """Return the lower bounds of up to ``classes`` quantile classes over the non-empty ``values``.
 
-    Equal quantiles merge, so many equal values make fewer classes, and two different values
-    never share the lowest class.
+    A value held by a fifth or more of the areas (many zeros, many 100.0 %) is a class of its own, so it
+    never swallows its neighbours; the other values are split by quantiles into the classes left.
     """
     ordered = sorted(v for v in values if v is not None)
-    if not ordered:
-        return []
-    n = len(ordered)
-    return sorted({ordered[min(n - 1, (i * n) // classes)] for i in range(classes)})
+    distinct = sorted(set(ordered))
+    if len(distinct) <= classes:
+        return distinct
+    counts = Counter(ordered)
+    heavy = {v for v in distinct if counts[v] * classes >= len(ordered)}
+    light = [v for v in ordered if v not in heavy]
+    left = classes - len(heavy)
+    cuts = {light[(i * len(light)) // left] for i in range(left)} if light and left else set()
+    # The first value above a heavy one starts a class, closing the heavy value's own class.
+    closing = {distinct[distinct.index(v) + 1] for v in heavy if v != distinct[-1]}
+    bounds = sorted(heavy | cuts | closing | {distinct[0]})
+    keep = heavy | closing | {distinct[0]}
+    while len(bounds) > classes:
+        # Merge the smallest class that starts at a quantile cut into the class below it.
+        sizes = {b: bisect_left(ordered, nxt) - bisect_left(ordered, b)
+                 for b, nxt in zip(bounds, [*bounds[1:], float("inf")]) if b not in keep}
+        bounds.remove(min(sizes, key=sizes.get))
+    return bounds
 
 
 def class_of(value: float | None, bounds: Sequence[float]) -> int | None:

@@ -20,11 +20,17 @@ def area(code: str, level: int, name: str, households: int = 300) -> Area:
     ([None, None], []),
     ([4], [4]),
     ([3, 2], [2, 3]),
-    ([0, 0, 0, 0, 1, 5, 9], [0, 1, 5]),
+    ([0, 0, 0, 0, 1, 5, 9], [0, 1, 5, 9]),  # no more distinct values than classes: one class each
     ([0, 0, 0, 0, 0, 0], [0]),
     (list(range(10)), [0, 2, 4, 6, 8]),
     # Rates near 100 %, in percent to 0.1: each tenth of a percent can make its own class.
     ([97.1, 99.9, 98.0, None, 100.0, 97.3, 99.4], [97.1, 97.3, 98.0, 99.4, 99.9]),
+    # Many areas at 100.0 %: it is a class of its own and the others still split finely.
+    ([95.0, 98.2, 99.1, 99.5, 99.8, 99.9] + [100.0] * 30, [95.0, 98.2, 99.5, 99.8, 100.0]),
+    # Many areas with nothing open: zero is a class of its own.
+    ([0] * 10 + [3.1, 3.3, 6.4, 7, 9, 12.6], [0, 3.1, 3.3, 7, 9]),
+    # A heavy value in the middle closes its class at the next value.
+    ([1, 2, 3] + [5] * 10 + [7, 8, 9, 10, 11, 12], [1, 5, 7, 8, 10]),
 ])
 def test_quantile_bounds(values, bounds):
     assert maps.quantile_bounds(values) == bounds
@@ -36,10 +42,10 @@ def test_class_of(value, klass):
 
 
 def test_class_labels_use_the_values_in_each_class():
-    values = [0, 0, 0, 0, 1, 3, 5, 9]
+    values = [0, 0, 0, 0, 1, 3, 5, 9, 12, 14]
     bounds = maps.quantile_bounds(values)
-    assert bounds == [0, 1, 5]
-    assert maps.class_labels(bounds, values, "open") == ["0", "1–3", "5–9"]
+    assert bounds == [0, 1, 3, 9, 12]
+    assert maps.class_labels(bounds, values, "open") == ["0", "1", "3–5", "9", "12–14"]
     rates = [97.1, 97.3, 97.4, 99.9, 100.0]
     assert maps.class_labels(maps.quantile_bounds(rates), rates, "on_time_rate") == \
         ["97.1%", "97.3%", "97.4%", "99.9%", "100.0%"]
