@@ -7,7 +7,8 @@ Definitions (docs/metrics.md has them in full):
 - ``closed`` / ``closed_on_time``: closed in [since, until); on time when handled by the deadline.
 - ``on_time_rate``: closed_on_time / (closed + overdue): cases open and already late count against
   the unit, so a unit cannot look punctual by not closing its late cases (DOMAIN.md §5, the trap).
-- ``median_handling_hours``: median clock hours from dispatch to handled, over the closed ones.
+- ``median_handling_hours``: median clock time from dispatch to handled, over the closed ones, in
+  hours, exact to the minute (closures keep whole minutes).
 All times are naive local times; windows are half-open.
 """
 from __future__ import annotations
@@ -15,17 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Table, and_, func, not_, select
+from sqlalchemy import Connection, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from queries.areas import Area
-from queries.schema import BUILDING, CITY, GRID, categories, events
+from queries.schema import BUILDING, CITY, GRID, categories, closures, events
 from queries.scope import EVENT_COLUMN, Scope, code_prefix
-from queries.sqlfuncs import day_bucket, hours_between, median, minutes_between
+from queries.sqlfuncs import day_bucket, median
 from queries.state import open_at, open_source, overdue_at
 
 TOP_LIMIT = 50
-MAX_HISTOGRAM = 1_000_000  # distinct minutes: ~2 years of spread, far beyond any real limit
 
 
 @dataclass(frozen=True)
@@ -125,50 +125,25 @@ def _figures_by(conn: Connection, *, scope: Scope, area: Area, key_level: int | 
             for name, value in zip(names, row[1:]):
                 slot[name] = value
 
-    where = _where(scope, area)
-    if "reported" in metrics:
-        merge(events, and_(where, events.c.reported_at >= since, events.c.reported_at < until), ("reported",),
-              func.count())
+    if metrics & {"reported", "reported_today"}:
+        # One pass over the reports covers both the window and today (events are in report order).
+        midnight = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+        window = and_(events.c.reported_at >= since, events.c.reported_at < until)
+        today = and_(events.c.reported_at >= midnight, events.c.reported_at <= as_of)
+        merge(events, and_(_where(scope, area), events.c.reported_at >= min(since, midnight),
+                           or_(events.c.reported_at < until, events.c.reported_at <= as_of)),
+              ("reported", "reported_today"), func.count().filter(window), func.count().filter(today))
     if metrics & {"open", "overdue"}:
         table, current = open_source(conn, as_of)
         merge(table, and_(_where(scope, area, table), open_at(table, current, as_of)), ("open", "overdue"),
               func.count(), func.count().filter(overdue_at(table, as_of)))
-    closed_in_window = and_(where, events.c.closed_at >= since, events.c.closed_at < until, not_(events.c.is_void))
+    closed_in_window = and_(_where(scope, area, closures), closures.c.closed_at >= since, closures.c.closed_at < until)
     if metrics & {"closed", "closed_on_time"}:
-        merge(events, closed_in_window, ("closed", "closed_on_time"),
-              func.count(), func.count().filter(events.c.handled_at <= events.c.deadline_at))
+        merge(closures, closed_in_window, ("closed", "closed_on_time"),
+              func.count(), func.count().filter(closures.c.on_time))
     if "median_handling_hours" in metrics:
-        if key_level is None:
-            out.setdefault(None, {})["median_handling_hours"] = _median_hours(conn, closed_in_window)
-        else:
-            merge(events, closed_in_window, ("median_handling_hours",),
-                  median(hours_between(events.c.dispatched_at, events.c.handled_at)))
+        merge(closures, closed_in_window, ("median_handling_hours",), median(closures.c.handling_minutes) / 60.0)
     return out
-
-
-def _median_hours(conn: Connection, condition: ColumnElement[bool]) -> float | None:
-    """Return the median handling time in hours, to the minute, from a histogram of whole minutes.
-
-    A sort of every closed case (hundreds of thousands a month) costs DuckDB ~20 ms; counting them
-    by minute and walking the few thousand counts here costs a third of that, and is just as exact
-    at the minute the store keeps.
-    """
-    minutes = minutes_between(events.c.dispatched_at, events.c.handled_at)
-    stmt = (select(minutes, func.count()).where(condition, minutes.is_not(None))
-            .group_by(minutes).order_by(minutes).limit(MAX_HISTOGRAM))
-    histogram = conn.execute(stmt).all()
-    total = sum(n for _, n in histogram)
-    if not total:
-        return None
-    lower_rank, upper_rank = (total - 1) // 2, total // 2
-    seen, lower = 0, None
-    for value, n in histogram:
-        if lower is None and seen + n > lower_rank:
-            lower = value
-        if seen + n > upper_rank:
-            return (lower + value) / 2 / 60
-        seen += n
-    return None
 
 
 ALL_METRICS = frozenset({"reported", "open", "overdue", "closed", "closed_on_time", "median_handling_hours"})
@@ -213,17 +188,11 @@ def area_figures(conn: Connection, *, scope: Scope, area: Area, as_of: datetime,
 
 def kpis(conn: Connection, *, scope: Scope, area: Area, as_of: datetime, since: datetime, until: datetime) -> Kpis:
     """Return the KPI tiles of ``area``: its figures, and the events reported since local midnight."""
-    figures = area_figures(conn, scope=scope, area=area, as_of=as_of, since=since, until=until)
     if not scope.covers(area.code):
-        return Kpis(figures=figures, reported_today=0)
-    midnight = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = conn.execute(
-        select(func.count()).where(
-            _where(scope, area),
-            events.c.reported_at >= midnight, events.c.reported_at <= as_of,
-        )
-    ).scalar()
-    return Kpis(figures=figures, reported_today=int(today or 0))
+        return Kpis(figures=Figures(code=area.code), reported_today=0)
+    values = _figures_by(conn, scope=scope, area=area, key_level=None, as_of=as_of, since=since, until=until,
+                         metrics=ALL_METRICS | {"reported_today"}).get(None, {})
+    return Kpis(figures=_as_figures(area.code, values), reported_today=int(values.get("reported_today") or 0))
 
 
 def top_categories(conn: Connection, *, scope: Scope, area: Area, since: datetime, until: datetime,
@@ -252,12 +221,11 @@ def daily_trend(conn: Connection, *, scope: Scope, area: Area, since: datetime, 
     days = {first + timedelta(days=i): [0, 0] for i in range((last - first).days + 1)}
     if not scope.covers(area.code) or until <= since:
         return [DayCount(d, 0, 0) for d in days] if until > since else []
-    where = _where(scope, area)
-    for index, column in ((0, events.c.reported_at), (1, events.c.closed_at)):
+    for index, table, column in ((0, events, events.c.reported_at), (1, closures, closures.c.closed_at)):
         bucket = day_bucket(column)
         stmt = (
             select(bucket, func.count())
-            .where(where, column >= since, column < until)
+            .where(_where(scope, area, table), column >= since, column < until)
             .group_by(bucket)
             .order_by(bucket)
             .limit(len(days))

@@ -1,4 +1,4 @@
-"""The current-state table of open events, and when it is valid."""
+"""The projections kept beside events: open_events (the current state) and closures (in close order)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select
 
 from queries.meta import get_meta, set_meta
-from queries.schema import events, open_events
+from queries.schema import closures, events, open_events
+from queries.sqlfuncs import minutes_between
 
 STATE_AS_OF = "state_as_of"
 
@@ -58,3 +59,19 @@ def open_at(table: Table, is_current_state: bool, as_of: datetime):
 def overdue_at(table: Table, as_of: datetime):
     """Return the clause for 'not handled and past the deadline at as_of' (on an open event)."""
     return and_(table.c.deadline_at < as_of, or_(table.c.handled_at.is_(None), table.c.handled_at > as_of))
+
+
+def rebuild_closures(conn: Connection) -> int:
+    """Refill closures from events, in close order; return its size."""
+    conn.execute(delete(closures))
+    source = select(
+        events.c.id, events.c.closed_at, events.c.reported_at, events.c.category_code, events.c.class_code,
+        events.c.district_code, events.c.street_code, events.c.community_code, events.c.grid_code,
+        events.c.building_code, events.c.department_code,
+        func.coalesce(events.c.handled_at <= events.c.deadline_at, False),
+        minutes_between(events.c.dispatched_at, events.c.handled_at),
+    ).where(events.c.closed_at.is_not(None), not_(events.c.is_void)).order_by(events.c.closed_at, events.c.id)
+    columns = ["event_id", "closed_at", "reported_at", "category_code", "class_code", "district_code", "street_code",
+               "community_code", "grid_code", "building_code", "department_code", "on_time", "handling_minutes"]
+    conn.execute(insert(closures).from_select(columns, source))
+    return conn.execute(select(func.count()).select_from(closures)).scalar()

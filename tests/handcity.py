@@ -44,7 +44,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert
 
 from queries.meta import set_meta
-from queries.state import rebuild_open_events
+from queries.state import rebuild_closures, rebuild_open_events
 from queries.schema import areas, buildings, categories, departments, event_log, events, metadata, workers
 
 NOW = datetime(2026, 11, 20, 15, 0)
@@ -176,6 +176,7 @@ def build_hand_city(engine: Engine) -> None:
         # The newest thing the store knows is event 11 at 16:00: the current state is as of then, so
         # as_of = NOW (15:00) is answered from history and as_of ≥ 16:00 from open_events.
         rebuild_open_events(conn, as_of=STATE_AS_OF)
+        rebuild_closures(conn)
         set_meta(conn, "city_code", CITY)
         set_meta(conn, "seeded_at", NOW.isoformat())
         set_meta(conn, "data_version", "1")

@@ -23,7 +23,7 @@ from dashboard.worktime import WorkCalendar
 from queries import schema
 from queries.bulk import bulk_insert, restart_sequence
 from queries.meta import DATA_VERSION, set_meta
-from queries.state import rebuild_open_events
+from queries.state import rebuild_closures, rebuild_open_events
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,9 @@ def seed_store(engine: Engine, *, events: int = 1_000_000, seed: int = 42, now: 
                 n_log += bulk_insert(conn, schema.event_log, log_frame)
                 conn.commit()
                 bar.update(len(frame))
-        # The current-state table (and its store_meta 'state_as_of') describes the store at now.
+        # The projections: the current state (and its store_meta 'state_as_of') as of now, and closures.
         n_open = rebuild_open_events(conn, as_of=now)
+        rebuild_closures(conn)
         restart_sequence(conn, schema.event_id_seq, n_events + 1)
         restart_sequence(conn, schema.event_log_id_seq, n_log + 1)
         set_meta(conn, "seeded_at", now.isoformat())

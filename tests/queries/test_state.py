@@ -59,3 +59,12 @@ def test_rebuild_is_idempotent(hand_engine):
         first = rebuild_open_events(conn, as_of=HAND_STATE)
         second = rebuild_open_events(conn, as_of=HAND_STATE)
         assert first == second == conn.execute(select(func.count()).select_from(open_events)).scalar() == 7
+
+
+def test_closures_hold_each_closed_event_in_close_order(hand_conn):
+    from queries.schema import closures
+
+    rows = hand_conn.execute(select(closures.c.event_id, closures.c.on_time, closures.c.handling_minutes)
+                             .order_by(closures.c.closed_at)).all()
+    # 7 closed 10-25 (late, 10-01 10:30 → 10-25 10:00 = 575.5 h), 2 on 11-19 (late, 6.5 h), 1 on 11-20 (50 min).
+    assert [tuple(r) for r in rows] == [(7, False, 34530), (2, False, 390), (1, True, 50)]
