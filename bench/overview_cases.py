@@ -45,8 +45,8 @@ def callback_cases(settings, reps: int) -> dict:
             view = cb.update_view({"area": code}, None, "zh")[0]
             calls = {
                 "update_view": lambda: cb.update_view({"area": code}, None, "zh"),
-                "update_map": lambda: cb.update_map(view, "open", 0, "zh"),
-                "update_map_on_time": lambda: cb.update_map(view, "on_time_rate", 0, "zh"),
+                "update_map": lambda: cb.update_map({"area": code}, "open", 0, "zh"),
+                "update_map_on_time": lambda: cb.update_map({"area": code}, "on_time_rate", 0, "zh"),
                 "update_kpis": lambda: cb.update_kpis(view, 0, "zh"),
                 "update_categories": lambda: cb.update_categories(view, 0, "zh"),
                 "update_trend": lambda: cb.update_trend(view, 0, "zh"),
@@ -56,7 +56,7 @@ def callback_cases(settings, reps: int) -> dict:
                 call()  # warm DuckDB's buffers and SQLAlchemy's statement cache
                 row[name] = {"uncached": _stats(timed(call, reps, before=cache.clear)),
                              "cached": _stats(timed(call, reps))}
-            map_out = cb.update_map(view, "open", 0, "zh")
+            map_out = cb.update_map({"area": code}, "open", 0, "zh")
             row["map_update_bytes"] = len(json.dumps(map_out, cls=plotly.utils.PlotlyJSONEncoder).encode())
             out[level] = {"code": code, **row}
     app.server.extensions["gridcc"].engine.dispose()
