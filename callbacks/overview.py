@@ -11,10 +11,18 @@ from queries.schema import GRID
 BUILDING_EVENTS_LIMIT = 50
 
 
+def _requested(state) -> dict:
+    """Return the requested area and building as strings or None (callback inputs can be forged)."""
+    state = state if isinstance(state, dict) else {}
+    return {key: value if isinstance(value, str) else None
+            for key, value in (("area", state.get("area")), ("building", state.get("building")))}
+
+
 def update_view(state: dict | None, previous: dict | None, lang: str):
     """Resolve the requested area (and building) inside the caller's scope; fit the map when the area changes."""
     scope = data.request_scope()
-    state = state or {}
+    state = _requested(state)
+    previous = previous if isinstance(previous, dict) else None
     chain = data.lineage(scope, state.get("area") or scope.area_code) or data.lineage(scope, scope.area_code)
     found = data.building(scope, state["building"]) if state.get("building") else None
     view = maps.view_state(chain, found)
@@ -37,26 +45,35 @@ def update_map(state: dict | None, metric: str, _tick, lang: str):
     Runs on the requested state, beside update_view rather than after it, so a drill costs one round trip.
     """
     scope = data.request_scope()
-    state = state or {}
-    area = data.area(scope, state.get("area") or scope.area_code) or data.area(scope, scope.area_code)
+    state = _requested(state)
+    metric = metric if metric in data.MAP_METRICS else data.MAP_METRICS[0]
+    area = data.area(scope, state["area"] or scope.area_code) or data.area(scope, scope.area_code)
     as_of, since, until = data.window()
     rows = data.map_figures(scope, area.code, metric, as_of, since, until)
     households = _households(scope, area) if metric == "per_1000_households" else {}
-    hideout = maps.map_hideout(rows, metric, households, lang, selected=state.get("building"))
+    hideout = maps.map_hideout(rows, metric, households, lang, selected=state["building"])
     return maps.children_url(area.code), hideout, ids.legend(hideout, lang)
 
 
 def update_kpis(view: dict | None, _tick, lang: str):
     """Fill the KPI tiles of the area in view."""
-    if not view:
+    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
         return no_update
     as_of, since, until = data.window()
     return ids.kpi_tiles(data.kpis(data.request_scope(), view["code"], as_of, since, until), lang)
 
 
+def update_median(view: dict | None, _tick, lang: str):
+    """Fill the median handling time tile of the area in view."""
+    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
+        return no_update
+    _, since, until = data.window()
+    return ids.median_tile(data.median_handling_hours(data.request_scope(), view["code"], since, until), lang)
+
+
 def update_categories(view: dict | None, _tick, lang: str):
     """Draw the most reported categories of the last 30 days in the area in view."""
-    if not view:
+    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
         return no_update
     _, since, until = data.window()
     return figures.categories_figure(data.top_categories(data.request_scope(), view["code"], since, until), lang)
@@ -64,7 +81,7 @@ def update_categories(view: dict | None, _tick, lang: str):
 
 def update_trend(view: dict | None, _tick, lang: str):
     """Draw reported and closed per day over the last 30 days in the area in view."""
-    if not view:
+    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
         return no_update
     _, since, until = data.window()
     return figures.trend_figure(data.daily_trend(data.request_scope(), view["code"], since, until), lang)
@@ -72,12 +89,15 @@ def update_trend(view: dict | None, _tick, lang: str):
 
 def update_building(view: dict | None, _tick, lang: str):
     """Show the selected building's facts and open events in place of the categories."""
-    building = (view or {}).get("building")
-    if not building:
+    building = view.get("building") if isinstance(view, dict) else None
+    scope = data.request_scope()
+    # The view comes back from the browser: look the building up again rather than trust its fields.
+    found = data.building(scope, building["code"]) if isinstance(building, dict) and \
+        isinstance(building.get("code"), str) else None
+    if found is None:
         return [], True, False
-    as_of = data.window()[0]
-    events = data.building_open_events(data.request_scope(), building["code"], as_of, BUILDING_EVENTS_LIMIT)
-    return ids.building_detail(building, events, BUILDING_EVENTS_LIMIT, lang), False, True
+    events = data.building_open_events(scope, found.code, data.window()[0], BUILDING_EVENTS_LIMIT)
+    return ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang), False, True
 
 
 def register(app: dash.Dash) -> None:
@@ -119,6 +139,7 @@ def register(app: dash.Dash) -> None:
     )(update_map)
     panels = (Input(ids.VIEW, "data"), Input(ids.REFRESH, "n_intervals"), State(ids.LANG, "data"))
     app.callback(Output(ids.KPIS, "children"), *panels)(update_kpis)
+    app.callback(Output(ids.KPI_MEDIAN, "children"), *panels)(update_median)
     app.callback(Output(ids.CATEGORIES, "figure"), *panels)(update_categories)
     app.callback(Output(ids.TREND, "figure"), *panels)(update_trend)
     app.callback(

@@ -94,7 +94,7 @@ def _one(scope, code, as_of, since, until) -> dict:
     area = data.area(scope, code)
     if area is None:
         flask.abort(404, description=f"no area with code {code} here")
-    return {**_area_json(area), "figures": _figures_json(data.kpis(scope, code, as_of, since, until).figures)}
+    return {**_area_json(area), "figures": _figures_json(data.area_figures(scope, code, as_of, since, until))}
 
 
 @bp.get("/areas")

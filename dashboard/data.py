@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
+import flask
+
 from queries import areas as area_queries
 from queries import overview as overview_queries
 from queries.meta import data_version
@@ -19,14 +21,24 @@ DEFAULT_WINDOW = timedelta(days=30)
 MAP_METRICS = ("open", "overdue", "per_1000_households", "on_time_rate")
 
 
+def _version(ctx) -> int:
+    """Return the store's data version, read once per request (a callback calls several loaders)."""
+    if flask.has_request_context():
+        if "gridcc_version" not in flask.g:
+            with ctx.connect() as conn:
+                flask.g.gridcc_version = data_version(conn)
+        return flask.g.gridcc_version
+    with ctx.connect() as conn:
+        return data_version(conn)
+
+
 def cached(fn):
     """Cache ``fn(*args)`` in the app's cache under its arguments and the store's data version."""
 
     @functools.wraps(fn)
     def wrapper(*args):
         ctx = context.current()
-        with ctx.connect() as conn:
-            version = data_version(conn)
+        version = _version(ctx)
         key = f"gridcc:{fn.__module__}.{fn.__qualname__}:{version}:{args!r}"
         hit = ctx.cache.get(key)
         if hit is not None:
@@ -45,11 +57,15 @@ def window(as_of: datetime | None = None, days: int = 30) -> tuple[datetime, dat
     return now, now - timedelta(days=days), now
 
 
+@cached
+def _root_codes() -> list[str]:
+    with context.current().connect() as conn:
+        return area_queries.root_area_codes(conn)
+
+
 def request_scope() -> Scope:
     """Return what the current caller may see (the whole city until sign-in exists)."""
-    ctx = context.current()
-    with ctx.connect() as conn:
-        roots = area_queries.root_area_codes(conn)
+    roots = _root_codes()
     if not roots:
         raise LookupError("the store holds no areas: run `gridcc seed` first")
     return Scope(roots[0], 0)
@@ -131,12 +147,32 @@ def map_figures(scope: Scope, code: str, metric: str, as_of: datetime, since: da
 
 @cached
 def kpis(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime):
-    """Return the KPI tiles of area ``code``, or None outside scope."""
+    """Return the count tiles of area ``code`` (no median), or None outside scope."""
     with context.current().connect() as conn:
         target = area_queries.get_area(conn, scope=scope, code=code)
         if target is None:
             return None
         return overview_queries.kpis(conn, scope=scope, area=target, as_of=as_of, since=since, until=until)
+
+
+@cached
+def median_handling_hours(scope: Scope, code: str, since: datetime, until: datetime):
+    """Return the median handling hours of area ``code``, or None."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return None
+        return overview_queries.median_handling_hours(conn, scope=scope, area=target, since=since, until=until)
+
+
+@cached
+def area_figures(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime):
+    """Return every figure of area ``code`` (the API's answer), or None outside scope."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return None
+        return overview_queries.area_figures(conn, scope=scope, area=target, as_of=as_of, since=since, until=until)
 
 
 @cached

@@ -185,6 +185,12 @@ def viewport(bounds: tuple[tuple[float, float], tuple[float, float]]) -> dict:
             "options": {"animate": False, "padding": [24, 24]}}
 
 
+def building_state(building: Building) -> dict:
+    """Return what the view store and the building card keep of a building."""
+    return {"code": building.code, "name": building.name, "households": building.households,
+            "floors": building.floors}
+
+
 def view_state(chain: Sequence[Area], building: Building | None = None) -> dict:
     """Return the view store for the last area of ``chain`` (and a building when it lies in that area)."""
     area = chain[-1]
@@ -195,8 +201,7 @@ def view_state(chain: Sequence[Area], building: Building | None = None) -> dict:
         "name": area.name,
         "top": chain[0].code,
         "parent": area.parent_code if len(chain) > 1 else None,
-        "building": {"code": building.code, "name": building.name, "households": building.households,
-                     "floors": building.floors} if inside else None,
+        "building": building_state(building) if inside else None,
     }
 
 

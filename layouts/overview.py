@@ -29,6 +29,7 @@ CRUMB = "overview-crumb"  # pattern-matching type: {"type": CRUMB, "code": <area
 NOTICE = "overview-notice"
 AREA_TITLE = "overview-area-title"
 KPIS = "overview-kpis"
+KPI_MEDIAN = "overview-kpi-median"  # its own callback: the median reads every closed case of the window
 BUILDING = "overview-building"
 BUILDING_CARD = "overview-building-card"
 CATEGORIES = "overview-categories"
@@ -125,7 +126,10 @@ def _graph(graph_id: str) -> dcc.Graph:
 def _side(lang: str) -> html.Aside:
     return html.Aside(className="ovw-side", children=[
         html.Div(id=AREA_TITLE, className="ovw-area-title"),
-        html.Div(id=KPIS, className="ovw-kpis"),
+        html.Div(className="ovw-kpis", children=[
+            html.Div(id=KPIS, className="ovw-kpis-part"),
+            html.Div(id=KPI_MEDIAN, className="ovw-kpis-part"),
+        ]),
         _card("panel.building", lang, html.Div(id=BUILDING, className="ovw-building"), BUILDING_CARD, hidden=True,
               extra_class="ovw-grow"),
         _card("panel.categories", lang, _graph(CATEGORIES), CATEGORIES_CARD, extra_class="ovw-grow"),
@@ -205,7 +209,7 @@ def _tile(key: str, value: str, lang: str, alert: bool = False) -> html.Div:
 
 
 def kpi_tiles(kpis: Kpis | None, lang: str) -> list:
-    """Return the six KPI tiles of the area in view, and a note when it has no events at all."""
+    """Return the five count tiles of the area in view, and a note when it has no events at all."""
     f = kpis.figures if kpis else Figures(code="")
     today = kpis.reported_today if kpis else 0
     rate = f.on_time_rate
@@ -215,11 +219,15 @@ def kpi_tiles(kpis: Kpis | None, lang: str) -> list:
         _tile("overdue", _number(f.overdue), lang, alert=f.overdue > 0),
         _tile("closed", _number(f.closed), lang),
         _tile("on_time_rate", _number(None if rate is None else rate * 100, 1, "%"), lang),
-        _tile("median_hours", _number(f.median_handling_hours, 1), lang),
     ]
     if not (today or f.reported or f.open or f.closed):
         children.append(html.Div(t("empty.area", lang), className="ovw-empty"))
     return children
+
+
+def median_tile(hours: float | None, lang: str) -> list:
+    """Return the tile of the median handling time (hours, one decimal)."""
+    return [_tile("median_hours", _number(hours, 1), lang)]
 
 
 def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, lang: str) -> list:

@@ -69,7 +69,7 @@ def _median_duckdb(element, compiler, **kw):
 
 
 class day_bucket(FunctionElement):
-    """Truncate a naive local timestamp to the start of its day."""
+    """Return the local date of a naive local timestamp (a cast: cheaper than date_trunc in DuckDB)."""
 
     inherit_cache = True
     name = "day_bucket"
@@ -78,4 +78,4 @@ class day_bucket(FunctionElement):
 @compiles(day_bucket)
 def _day_bucket(element, compiler, **kw):
     (expr,) = list(element.clauses)
-    return "date_trunc('day', %s)" % compiler.process(expr, **kw)
+    return "CAST(%s AS DATE)" % compiler.process(expr, **kw)

@@ -117,7 +117,8 @@ def test_a_parent_open_count_equals_the_sum_of_its_children_at_every_level(in_ap
                    "median_hours": "—"}),
 ])
 def test_kpi_tiles(in_app, area, expected):
-    assert tiles(cb.update_kpis(view_of(area), None, "zh")) == expected
+    view = view_of(area)
+    assert {**tiles(cb.update_kpis(view, None, "zh")), **tiles(cb.update_median(view, None, "zh"))} == expected
 
 
 def test_a_quiet_area_shows_zeros_and_a_note(in_app):
@@ -127,16 +128,16 @@ def test_a_quiet_area_shows_zeros_and_a_note(in_app):
 
 
 def test_top_categories_and_trend_of_the_city(in_app):
-    bar = cb.update_categories(view_of(), None, "zh").data[0]
-    assert list(bar.y)[-1] == "机动车乱停放" and list(bar.x)[-1] == 4
-    assert sorted(bar.x) == [1, 1, 1, 1, 4]
-    reported, closed = cb.update_trend(view_of(), None, "zh").data
-    assert sum(reported.y) == 8 and sum(closed.y) == 3
-    assert len(reported.x) == 31  # local days from 10-21 to 11-20
+    bar = cb.update_categories(view_of(), None, "zh")["data"][0]
+    assert list(bar["y"])[-1] == "机动车乱停放" and list(bar["x"])[-1] == 4
+    assert sorted(bar["x"]) == [1, 1, 1, 1, 4]
+    reported, closed = cb.update_trend(view_of(), None, "zh")["data"]
+    assert sum(reported["y"]) == 8 and sum(closed["y"]) == 3
+    assert len(reported["x"]) == 31  # local days from 10-21 to 11-20
 
 
 def test_a_quiet_area_charts_say_so(in_app):
-    assert cb.update_categories(view_of(handcity.B2), None, "zh").layout.annotations[0].text == "近30日无上报"
+    assert cb.update_categories(view_of(handcity.B2), None, "zh")["layout"]["annotations"][0]["text"] == "近30日无上报"
 
 
 def test_the_selected_building_replaces_the_categories(in_app):
