@@ -18,6 +18,12 @@ def _requested(state) -> dict:
             for key, value in (("area", state.get("area")), ("building", state.get("building")))}
 
 
+def _view_code(view) -> str | None:
+    """Return the area code of a view store, or None when the (forgeable) store is malformed."""
+    code = view.get("code") if isinstance(view, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def update_view(state: dict | None, previous: dict | None, lang: str):
     """Resolve the requested area (and building) inside the caller's scope; fit the map when the area changes."""
     scope = data.request_scope()
@@ -57,34 +63,38 @@ def update_map(state: dict | None, metric: str, _tick, lang: str):
 
 def update_kpis(view: dict | None, _tick, lang: str):
     """Fill the KPI tiles of the area in view."""
-    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
+    code = _view_code(view)
+    if code is None:
         return no_update
     as_of, since, until = data.window()
-    return ids.kpi_tiles(data.kpis(data.request_scope(), view["code"], as_of, since, until), lang)
+    return ids.kpi_tiles(data.kpis(data.request_scope(), code, as_of, since, until), lang)
 
 
 def update_median(view: dict | None, _tick, lang: str):
     """Fill the median handling time tile of the area in view."""
-    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
+    code = _view_code(view)
+    if code is None:
         return no_update
     _, since, until = data.window()
-    return ids.median_tile(data.median_handling_hours(data.request_scope(), view["code"], since, until), lang)
+    return ids.median_tile(data.median_handling_hours(data.request_scope(), code, since, until), lang)
 
 
 def update_categories(view: dict | None, _tick, lang: str):
     """Draw the most reported categories of the last 30 days in the area in view."""
-    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
+    code = _view_code(view)
+    if code is None:
         return no_update
     _, since, until = data.window()
-    return figures.categories_figure(data.top_categories(data.request_scope(), view["code"], since, until), lang)
+    return figures.categories_figure(data.top_categories(data.request_scope(), code, since, until), lang)
 
 
 def update_trend(view: dict | None, _tick, lang: str):
     """Draw reported and closed per day over the last 30 days in the area in view."""
-    if not isinstance(view, dict) or not isinstance(view.get("code"), str):
+    code = _view_code(view)
+    if code is None:
         return no_update
     _, since, until = data.window()
-    return figures.trend_figure(data.daily_trend(data.request_scope(), view["code"], since, until), lang)
+    return figures.trend_figure(data.daily_trend(data.request_scope(), code, since, until), lang)
 
 
 def update_building(view: dict | None, _tick, lang: str):

@@ -145,54 +145,41 @@ def map_figures(scope: Scope, code: str, metric: str, as_of: datetime, since: da
     return children_figures(scope, code, as_of, since, until, _metrics_for(metric))
 
 
+def _on_area(query, scope: Scope, code: str, missing, **kw):
+    """Run ``query(conn, scope=, area=, **kw)`` on area ``code``; ``missing`` when it is not in scope."""
+    with context.current().connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        return missing if target is None else query(conn, scope=scope, area=target, **kw)
+
+
 @cached
 def kpis(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime):
     """Return the count tiles of area ``code`` (no median), or None outside scope."""
-    with context.current().connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return None
-        return overview_queries.kpis(conn, scope=scope, area=target, as_of=as_of, since=since, until=until)
+    return _on_area(overview_queries.kpis, scope, code, None, as_of=as_of, since=since, until=until)
 
 
 @cached
 def median_handling_hours(scope: Scope, code: str, since: datetime, until: datetime):
     """Return the median handling hours of area ``code``, or None."""
-    with context.current().connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return None
-        return overview_queries.median_handling_hours(conn, scope=scope, area=target, since=since, until=until)
+    return _on_area(overview_queries.median_handling_hours, scope, code, None, since=since, until=until)
 
 
 @cached
 def area_figures(scope: Scope, code: str, as_of: datetime, since: datetime, until: datetime):
     """Return every figure of area ``code`` (the API's answer), or None outside scope."""
-    with context.current().connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return None
-        return overview_queries.area_figures(conn, scope=scope, area=target, as_of=as_of, since=since, until=until)
+    return _on_area(overview_queries.area_figures, scope, code, None, as_of=as_of, since=since, until=until)
 
 
 @cached
 def top_categories(scope: Scope, code: str, since: datetime, until: datetime, limit: int = 10):
     """Return the most reported categories of area ``code``."""
-    with context.current().connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return []
-        return overview_queries.top_categories(conn, scope=scope, area=target, since=since, until=until, limit=limit)
+    return _on_area(overview_queries.top_categories, scope, code, [], since=since, until=until, limit=limit)
 
 
 @cached
 def daily_trend(scope: Scope, code: str, since: datetime, until: datetime):
     """Return reported and closed per day in area ``code``."""
-    with context.current().connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return []
-        return overview_queries.daily_trend(conn, scope=scope, area=target, since=since, until=until)
+    return _on_area(overview_queries.daily_trend, scope, code, [], since=since, until=until)
 
 
 @cached
