@@ -1,0 +1,53 @@
+"""The same queries on PostgreSQL: opt in with GRIDCC_TEST_PG_URL (a database this test may wipe).
+
+    GRIDCC_TEST_PG_URL=postgresql+psycopg://gridcc:gridcc@127.0.0.1/gridcc_test bash scripts/test tests/queries
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from queries import areas as aq
+from queries import overview as ov
+from queries.scope import Scope
+from tests import handcity
+from tests.queries.test_overview import HAND_FIGURES
+
+PG_URL = os.environ.get("GRIDCC_TEST_PG_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="set GRIDCC_TEST_PG_URL to run the queries on PostgreSQL")
+CITY = Scope("329900", 0)
+
+
+@pytest.fixture(scope="module")
+def pg_conn():
+    from sqlalchemy import create_engine
+
+    engine = create_engine(PG_URL)
+    handcity.build_hand_city(engine)
+    with engine.connect() as conn:
+        yield conn
+    engine.dispose()
+
+
+@pytest.mark.parametrize("code, reported, open_, overdue, closed, on_time", HAND_FIGURES)
+def test_pg001_area_figures_by_hand(pg_conn, code, reported, open_, overdue, closed, on_time):
+    area = aq.get_area(pg_conn, scope=CITY, code=code)
+    got = ov.area_figures(pg_conn, scope=CITY, area=area, as_of=handcity.NOW, since=handcity.SINCE, until=handcity.NOW)
+    assert (got.reported, got.open, got.overdue, got.closed, got.closed_on_time) == (
+        reported, open_, overdue, closed, on_time)
+
+
+def test_pg002_median_kpis_trend_and_state(pg_conn):
+    city = aq.get_area(pg_conn, scope=CITY, code="329900")
+    window = dict(since=handcity.SINCE, until=handcity.NOW)
+    assert ov.median_handling_hours(pg_conn, scope=CITY, area=city, **window) == pytest.approx(6.5)
+    assert ov.kpis(pg_conn, scope=CITY, area=city, as_of=handcity.NOW, **window).reported_today == 5
+    trend = {d.day.isoformat(): (d.reported, d.closed) for d in ov.daily_trend(pg_conn, scope=CITY, area=city, **window)}
+    assert trend["2026-11-20"] == (5, 1) and trend["2026-10-25"] == (0, 1) and len(trend) == 31
+    later = ov.area_figures(pg_conn, scope=CITY, area=city, as_of=datetime(2026, 11, 20, 16, 30), **window)
+    assert (later.open, later.overdue) == (6, 3)  # answered from open_events
+    kids = ov.children_figures(pg_conn, scope=CITY, parent=city, child_codes=["329902", "329903"],
+                               as_of=handcity.NOW, **window)
+    assert [(k.open, k.median_handling_hours) for k in kids] == [(3, pytest.approx(6.5)), (2, None)]
