@@ -102,13 +102,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(rest: list[str]) -> int:
     """Run the benchmarks in bench/ (see docs/benchmarks.md)."""
     script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
     if not script.exists():
         log.error("no benchmarks at %s", script)
         return 2
-    sys.argv = [str(script), *args.rest]
+    sys.argv = [str(script), *rest]
     runpy.run_path(str(script), run_name="__main__")
     return 0
 
@@ -142,15 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--reseed", action="store_true", help="seed again even if the demo store is fresh")
 
-    p = sub.add_parser("bench", help=cmd_bench.__doc__, description=cmd_bench.__doc__)
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for bench/run.py (try: gridcc bench -- --help)")
-    p.set_defaults(func=cmd_bench)
+    # Listed for the overview; main() hands every argument after "bench" to bench/run.py as it is.
+    sub.add_parser("bench", help=cmd_bench.__doc__ + " Try: gridcc bench --help")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``gridcc`` command line."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        return cmd_bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
