@@ -75,12 +75,6 @@ def get_area(conn: Connection, *, scope: Scope, code: str) -> Area | None:
     return _area(row) if row else None
 
 
-def top_areas(conn: Connection, *, scope: Scope) -> list[Area]:
-    """Return the highest areas ``scope`` may see: its own area."""
-    area = get_area(conn, scope=scope, code=scope.area_code)
-    return [area] if area else []
-
-
 def child_areas(conn: Connection, *, scope: Scope, code: str, limit: int = MAX_CHILDREN) -> list[Area]:
     """Return the children of area ``code`` in code order (empty outside ``scope``)."""
     if not scope.covers(code):

@@ -42,7 +42,3 @@ class Scope:
             return events.c.district_code.startswith(self.prefix, autoescape=True)
         return events.c[EVENT_COLUMN[self.level]] == self.area_code
 
-
-def all_of(city_code: str) -> Scope:
-    """Return the scope of a whole city."""
-    return Scope(city_code, CITY)

@@ -6,26 +6,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class hours_between(FunctionElement):
-    """Return ``(end - start)`` in hours as a float; NULL when either side is NULL."""
-
-    type = Float()
-    inherit_cache = True
-    name = "hours_between"
-
-
-@compiles(hours_between)
-def _hours_between_pg(element, compiler, **kw):
-    start, end = list(element.clauses)
-    return "(EXTRACT(EPOCH FROM (%s - %s)) / 3600.0)" % (compiler.process(end, **kw), compiler.process(start, **kw))
-
-
-@compiles(hours_between, "duckdb")
-def _hours_between_duckdb(element, compiler, **kw):
-    start, end = list(element.clauses)
-    return "(date_diff('second', %s, %s) / 3600.0)" % (compiler.process(start, **kw), compiler.process(end, **kw))
-
-
 class minutes_between(FunctionElement):
     """Return the whole minutes elapsed from ``start`` to ``end`` (floored), as an integer."""
 

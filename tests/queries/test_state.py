@@ -68,3 +68,11 @@ def test_closures_hold_each_closed_event_in_close_order(hand_conn):
                              .order_by(closures.c.closed_at)).all()
     # 7 closed 10-25 (late, 10-01 10:30 → 10-25 10:00 = 575.5 h), 2 on 11-19 (late, 6.5 h), 1 on 11-20 (50 min).
     assert [tuple(r) for r in rows] == [(7, False, 34530), (2, False, 390), (1, True, 50)]
+
+
+def test_a_write_bumps_the_data_version_caches_key_on(hand_engine):
+    from queries.meta import bump_data_version, data_version
+
+    with hand_engine.begin() as conn:
+        before = data_version(conn)
+        assert bump_data_version(conn) == before + 1 == data_version(conn)
