@@ -48,7 +48,8 @@ class NaiveOverview:
         if metric == "overdue":
             return overdue.groupby(key, observed=True).size().to_dict()
         if metric == "per_1000_households":
-            counts = opened.groupby(key, observed=True).size()
+            window = frame[(frame.reported_at >= since) & (frame.reported_at < until)]
+            counts = window.groupby(key, observed=True).size()
             return {k: v / max(self.areas.loc[k, "households"], 1) * 1000 for k, v in counts.items()}
         closed = frame[(frame.closed_at >= since) & (frame.closed_at < until) & ~frame.is_void]
         on_time = closed[closed.handled_at <= closed.deadline_at].groupby(key, observed=True).size()

@@ -117,7 +117,7 @@ def _metrics_for(metric: str) -> frozenset[str]:
     return {
         "open": frozenset({"open"}),
         "overdue": frozenset({"overdue"}),
-        "per_1000_households": frozenset({"open"}),
+        "per_1000_households": frozenset({"reported"}),
         "on_time_rate": frozenset({"closed", "closed_on_time", "overdue"}),
     }[metric]
 

@@ -63,7 +63,9 @@ def categories_figure(rows: Sequence[CategoryCount], lang: str, limit: int = 8) 
         "cliponaxis": False,
         "hovertemplate": "%{customdata[1]} · %{y}<br>%{customdata[0]}: %{x}<extra></extra>",
     }
-    return {"data": [bar], "layout": {"template": TEMPLATE, "xaxis": {"visible": False, "rangemode": "tozero"},
+    # Headroom right of the longest bar, so its count (drawn outside the bar) is never clipped.
+    headroom = max(r.count for r in shown) * 1.2
+    return {"data": [bar], "layout": {"template": TEMPLATE, "xaxis": {"visible": False, "range": [0, headroom]},
                                       "yaxis": {"tickfont": {"size": 14}}, "bargap": 0.3}}
 
 

@@ -26,7 +26,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "metric.label": ("着色指标", "Colour by"),
     "metric.open": ("在办", "Open"),
     "metric.overdue": ("超期", "Overdue"),
-    "metric.per_1000_households": ("每千户在办", "Open per 1k households"),
+    "metric.per_1000_households": ("30日每千户上报", "Reports per 1k households"),
     "metric.on_time_rate": ("30日按期率", "On-time rate, 30 d"),
     "legend.no_data": ("无数据", "No data"),
     "legend.lower_is_worse": ("越低越差", "lower is worse"),

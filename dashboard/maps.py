@@ -63,8 +63,8 @@ def metric_value(figures: Figures, metric: str, households: int | None = None) -
         return figures.open
     if metric == "overdue":
         return figures.overdue
-    if metric == "per_1000_households":
-        return round(figures.open * 1000 / households, 1) if households else None
+    if metric == "per_1000_households":  # events reported in the window per 1,000 households (千户上报率)
+        return round(figures.reported * 1000 / households, 1) if households else None
     if metric == "on_time_rate":
         rate = figures.on_time_rate
         return None if rate is None else round(rate * 100, 1)

@@ -24,6 +24,7 @@ def test_categories_figure_puts_the_most_reported_on_top():
     assert list(bar["y"]) == ["道路破损", "暴露垃圾", "机动车乱停放"]
     assert list(bar["x"]) == [1, 1, 4]
     assert [list(c) for c in bar["customdata"]][-1] == ["0505", "街面秩序"]
+    assert fig["layout"]["xaxis"]["range"] == [0, pytest.approx(4.8)]  # room for the "4" beside the longest bar
 
 
 @pytest.mark.parametrize("lang, text", [("zh", "近30日无上报"), ("en", "Nothing reported in the last 30 days")])

@@ -81,12 +81,12 @@ def test_on_time_rate_is_reversed_in_percent_with_no_data():
     assert hideout["label"] == "On-time rate, 30 d"
 
 
-def test_open_per_1000_households():
-    rows = [Figures("a", open=3), Figures("b", open=1), Figures("c", open=2)]
+def test_reported_per_1000_households():
+    rows = [Figures("a", reported=3, open=9), Figures("b", reported=1), Figures("c", reported=2)]
     hideout = maps.map_hideout(rows, "per_1000_households", {"a": 1200, "b": 300, "c": 0}, "zh")
-    assert hideout["values"] == {"a": 2.5, "b": 3.3, "c": None}
+    assert hideout["values"] == {"a": 2.5, "b": 3.3, "c": None}  # reported, not open; no households → no data
     assert hideout["labels"] == ["2.5", "3.3"]
-    assert hideout["label"] == "每千户在办"
+    assert hideout["label"] == "30日每千户上报"
 
 
 def test_unknown_metric_is_refused():
