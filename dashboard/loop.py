@@ -1,0 +1,269 @@
+"""The closed loop (闭环, DOMAIN.md §4): which transitions an event may take, and where they lead. Pure.
+
+An event's state is what its log says: ``replay`` folds the log rows into an ``EventState``, and the
+writer (queries/ingest.py) applies one more transition with ``apply`` before appending it. A refused
+transition raises ``Refused`` with a reason a person can act on. The SLA clock (``SlaClock``) moves
+deadlines: it starts at dispatch (at the next working minute for working-time limits), extensions
+add to it, and parked time does not count. The diagram is in docs/loop.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from dashboard.worktime import WorkCalendar
+
+# action: (the statuses it may start from, the status it leads to; None = back to where it was parked from)
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "accept": (frozenset({"reported"}), "accepted"),  # 受理
+    "verify": (frozenset({"accepted"}), "verified"),  # 核实 (optional)
+    "register": (frozenset({"accepted", "verified"}), "registered"),  # 立案
+    "dispatch": (frozenset({"registered"}), "dispatched"),  # 派遣 (again after a return: 改派)
+    "extend": (frozenset({"dispatched"}), "dispatched"),  # 延期: the deadline moves
+    "return": (frozenset({"dispatched"}), "registered"),  # 回退: back to the center for re-dispatch
+    "park": (frozenset({"registered", "dispatched"}), "parked"),  # 挂账: clock paused, not a case
+    "unpark": (frozenset({"parked"}), None),  # 取消挂账: back where it was, the deadline moved on
+    "handle": (frozenset({"dispatched"}), "handled"),  # 处置
+    "rework": (frozenset({"handled"}), "dispatched"),  # 返工: the check failed, same department again
+    "check": (frozenset({"handled"}), "checked"),  # 核查 (passed)
+    "close": (frozenset({"checked"}), "closed"),  # 结案
+    "void": (frozenset({"reported", "accepted", "verified"}), "void"),  # 作废: an invalid report
+    "self_resolve": (frozenset({"reported"}), "closed"),  # 自行处置: a grid worker fixed it on the spot
+}
+ACTIONS = tuple(TRANSITIONS)
+TERMINAL = frozenset({"closed", "void"})
+# The timestamp column each action stamps (the last time it happened).
+STAMPS = {
+    "accept": "accepted_at", "verify": "verified_at", "register": "registered_at", "dispatch": "dispatched_at",
+    "handle": "handled_at", "check": "checked_at", "close": "closed_at",
+}
+# The loop's stages in order, with the status each one reaches: imports carry these timestamps.
+STAGES = (
+    ("reported_at", "reported"), ("accepted_at", "accepted"), ("verified_at", "verified"),
+    ("registered_at", "registered"), ("dispatched_at", "dispatched"), ("handled_at", "handled"),
+    ("checked_at", "checked"), ("closed_at", "closed"),
+)
+STAGE_ACTION = {"accepted_at": "accept", "verified_at": "verify", "registered_at": "register",
+                "dispatched_at": "dispatch", "handled_at": "handle", "checked_at": "check", "closed_at": "close"}
+# How far into the future a timestamp may lie (clocks of the systems that report drift a little).
+CLOCK_SKEW = timedelta(minutes=5)
+GREEN_BELOW, RED_FROM = 0.8, 1.0
+
+
+class Refused(ValueError):
+    """A transition the loop does not allow; ``reason`` says why, ``field`` which input is at fault."""
+
+    def __init__(self, reason: str, field: str = "action"):
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A handling limit: ``value`` in ``unit`` (hours around the clock, work_hours or work_days)."""
+
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class EventState:
+    """What the loop needs to know about one event (the events row, less its place and text)."""
+
+    source: str
+    status: str
+    reported_at: datetime
+    updated_at: datetime  # the time of the latest transition
+    accepted_at: datetime | None = None
+    verified_at: datetime | None = None
+    registered_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    handled_at: datetime | None = None
+    checked_at: datetime | None = None
+    closed_at: datetime | None = None
+    deadline_at: datetime | None = None
+    department_code: str | None = None
+    worker_id: int | None = None
+    extension_count: int = 0
+    return_count: int = 0
+    rework_count: int = 0
+    is_parked: bool = False
+    is_void: bool = False
+    parked_at: datetime | None = None  # while parked: since when
+    parked_from: str | None = None  # while parked: the status to go back to
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step along the loop, as the log records it."""
+
+    action: str
+    at: datetime
+    actor: str | None = None
+    note: str | None = None
+    department_code: str | None = None  # dispatch: to whom (required); others: ignored
+    extension: Limit | None = None  # extend: how much more time (default: one more full limit)
+    deadline_at: datetime | None = None  # the deadline after this step, when set by hand or recorded
+
+
+class SlaClock:
+    """Deadlines on a category's clock: around the clock for ``hours``, working time otherwise."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.calendar = calendar
+
+    def deadline(self, start: datetime, limit: Limit) -> datetime:
+        """Return the deadline of ``limit`` started at ``start`` (the next working minute if outside working time)."""
+        return self.calendar.deadline(start, limit.value, limit.unit)
+
+    def minutes(self, start: datetime, end: datetime, unit: str) -> int:
+        """Return the minutes from ``start`` to ``end`` on the clock of ``unit`` (working minutes unless hours)."""
+        if unit == "hours":
+            return int((end - start).total_seconds() // 60)
+        (out,) = self.calendar.work_minutes_between(np.array([np.datetime64(start, "m")]),
+                                                   np.array([np.datetime64(end, "m")]))
+        return int(out)
+
+    def add(self, start: datetime, minutes: int, unit: str) -> datetime:
+        """Return ``start`` plus ``minutes`` on the clock of ``unit``."""
+        if unit == "hours":
+            return start + timedelta(minutes=minutes)
+        (out,) = self.calendar.add_work_minutes(np.array([np.datetime64(start, "m")]), np.array([minutes]))
+        return out.astype(datetime)
+
+    def used(self, state: EventState, now: datetime, unit: str) -> float | None:
+        """Return the share of the time allowed that is used at ``now`` (None when no clock runs)."""
+        if state.deadline_at is None or state.dispatched_at is None or state.status in TERMINAL:
+            return None
+        until = state.parked_at if state.is_parked and state.parked_at else (state.handled_at or now)
+        allowed = self.minutes(state.dispatched_at, state.deadline_at, unit)
+        late = 0.0001 if until > state.deadline_at else 0.0  # past the deadline is red, however it is measured
+        if allowed <= 0:
+            return (1.0 if until >= state.deadline_at else 0.0) + late
+        remaining = self.minutes(min(until, state.deadline_at), state.deadline_at, unit)
+        return max(0.0, 1.0 - remaining / allowed) + late
+
+
+def traffic_light(used: float | None) -> str | None:
+    """Return green (< 80 % used), yellow (80–100 %), red (past the deadline), or None with no clock."""
+    if used is None:
+        return None
+    if used > RED_FROM:
+        return "red"
+    return "yellow" if used >= GREEN_BELOW else "green"
+
+
+def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock, now: datetime) -> EventState:
+    """Return the state after ``step``, or raise ``Refused`` with the reason it is not allowed."""
+    if step.action not in TRANSITIONS:
+        raise Refused(f"unknown action {step.action!r}; one of: {', '.join(ACTIONS)}")
+    allowed_from, to = TRANSITIONS[step.action]
+    if state.status not in allowed_from:
+        raise Refused(_why_not(state.status, step.action))
+    at = step.at
+    if at > now + CLOCK_SKEW:
+        raise Refused(f"'{at.isoformat()}' is in the future (now is {now.isoformat()})", "at")
+    if at < state.updated_at:
+        raise Refused(f"'{at.isoformat()}' goes back in time: the event's last step was at "
+                      f"{state.updated_at.isoformat()}", "at")
+    if step.action == "self_resolve" and state.source != "grid_worker":
+        raise Refused("only a grid worker's own report can be resolved on the spot (自行处置)")
+
+    changes: dict = {"updated_at": at}
+    if step.action in STAMPS:
+        changes[STAMPS[step.action]] = at
+    if to is not None:
+        changes["status"] = to
+    match step.action:
+        case "dispatch":
+            if not step.department_code:
+                raise Refused("a dispatch needs the department it goes to", "department")
+            changes.update(department_code=step.department_code,
+                           deadline_at=step.deadline_at or clock.deadline(at, limit), handled_at=None, checked_at=None)
+        case "extend":
+            if state.deadline_at is None:
+                raise Refused("this case has no deadline to extend")
+            if step.deadline_at is not None:
+                if step.deadline_at <= state.deadline_at:
+                    raise Refused(f"an extension must move the deadline later than {state.deadline_at.isoformat()}",
+                                  "deadline_at")
+                deadline = step.deadline_at
+            else:
+                more = step.extension or limit
+                if not more.value > 0:
+                    raise Refused("an extension must add time", "extension")
+                deadline = _extend(clock, state.deadline_at, more)
+            changes.update(deadline_at=deadline, extension_count=state.extension_count + 1)
+        case "return":
+            changes.update(deadline_at=None, department_code=None, return_count=state.return_count + 1)
+        case "park":
+            changes.update(is_parked=True, parked_at=at, parked_from=state.status)
+        case "unpark":
+            changes.update(status=state.parked_from or "registered", is_parked=False, parked_at=None,
+                           parked_from=None)
+            if state.deadline_at is not None and state.parked_at is not None:
+                paused = clock.minutes(state.parked_at, at, limit.unit)
+                changes["deadline_at"] = step.deadline_at or clock.add(state.deadline_at, paused, limit.unit)
+        case "rework":
+            changes.update(handled_at=None, checked_at=None, deadline_at=step.deadline_at or clock.deadline(at, limit),
+                           rework_count=state.rework_count + 1)
+        case "void":
+            changes.update(is_void=True)
+        case "self_resolve":
+            changes.update(handled_at=at, checked_at=at, closed_at=at)
+    return replace(state, **changes)
+
+
+def _extend(clock: SlaClock, deadline: datetime, more: Limit) -> datetime:
+    """Return ``deadline`` moved on by ``more`` (in its own unit; work days are days of working time)."""
+    if more.unit == "hours":
+        return deadline + timedelta(hours=more.value)
+    minutes = clock.calendar.limit_minutes(more.value, more.unit)
+    return clock.add(deadline, minutes, "work_hours")
+
+
+def _why_not(status: str, action: str) -> str:
+    """Say why ``action`` cannot happen to an event in ``status``, in terms of the loop."""
+    if status in TERMINAL:
+        return f"the event is {status}: nothing can happen to it any more"
+    if status == "parked" and action != "unpark":
+        return "the event is parked (挂账): unpark it first"
+    allowed_from, _ = TRANSITIONS[action]
+    needs = " or ".join(sorted(allowed_from))
+    return f"cannot {action} an event that is {status}: it must be {needs}"
+
+
+def replay(source: str, reported_at: datetime, steps: list[Transition], *, limit: Limit, clock: SlaClock,
+           now: datetime) -> EventState:
+    """Fold a report and its later steps into the event's state (raise ``Refused`` at the first bad step)."""
+    state = EventState(source=source, status="reported", reported_at=reported_at, updated_at=reported_at)
+    if reported_at > now + CLOCK_SKEW:
+        raise Refused(f"'{reported_at.isoformat()}' is in the future (now is {now.isoformat()})", "reported_at")
+    for step in steps:
+        state = apply(state, step, limit=limit, clock=clock, now=now)
+    return state
+
+
+def steps_from_stamps(record: dict, *, department_code: str | None, actor: str | None) -> list[Transition]:
+    """Return the steps a lifecycle given as timestamps (``accepted_at`` … ``closed_at``) stands for.
+
+    A ``deadline_at`` in the record is the reporting system's own deadline: the dispatch keeps it.
+    """
+    steps = []
+    for column, action in STAGE_ACTION.items():
+        at = record.get(column)
+        if at is None:
+            continue
+        dispatch = action == "dispatch"
+        steps.append(Transition(action, at, actor=actor, department_code=department_code if dispatch else None,
+                                deadline_at=record.get("deadline_at") if dispatch else None))
+    return steps
+
+
+__all__ = [
+    "ACTIONS", "TRANSITIONS", "STAGES", "TERMINAL", "CLOCK_SKEW", "EventState", "Limit", "Refused", "SlaClock",
+    "Transition", "apply", "replay", "steps_from_stamps", "traffic_light",
+]
