@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from dashboard import context
 from dashboard.settings import Settings, from_env
-from dashboard.store import make_engine
+from dashboard.store import init_schema, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,8 @@ ASSETS = ROOT / "assets"
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> dash.Dash:
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
-    from dashboard import api, geo, pages
+    from dashboard import api, geo, ingest_api, pages  # noqa: F401  (ingest_api adds the write routes)
+    from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
     app = dash.Dash(
@@ -41,7 +42,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     cache = Cache(config={"CACHE_TYPE": settings.cache_type, "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout_s,
                           "CACHE_THRESHOLD": 5000})
     cache.init_app(server)
-    context.init_app(server, context.AppContext(settings=settings, engine=engine or make_engine(settings), cache=cache))
+    server.config["MAX_CONTENT_LENGTH"] = ingest_api.MAX_BODY
+    engine = engine or make_engine(settings)
+    init_schema(engine)  # an empty store gets its tables; an older one the columns it lacks
+    ingestor = Ingestor(engine, tz=settings.tz, now=settings.now, calendar=settings.calendar())
+    context.init_app(server, context.AppContext(settings=settings, engine=engine, cache=cache, ingestor=ingestor))
     pages.register(app)
     register_all(app)
     api.init_app(server)

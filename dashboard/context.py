@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import flask
 from flask_caching import Cache
 from sqlalchemy import Connection, Engine
 
 from dashboard.settings import Settings
+
+if TYPE_CHECKING:
+    from dashboard.ingest import Ingestor
 
 EXTENSION_KEY = "gridcc"
 
@@ -21,6 +24,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     cache: Cache
+    ingestor: "Ingestor | None" = None
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

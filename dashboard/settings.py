@@ -31,6 +31,10 @@ class Settings:
     duckdb_memory_limit: str = "512MB"
     duckdb_threads: int = 2
     secret_key: str = ""
+    # The SLA clock: working hours ("08:30-12:00,13:30-17:30") and a CSV of local calendar changes
+    # (date,workday) on top of the statutory calendar.
+    work_hours: str = "08:30-12:00,13:30-17:30"
+    calendar_overrides: str = ""
 
     def __post_init__(self):
         if not self.store_url:
@@ -45,6 +49,13 @@ class Settings:
         if self.frozen_now is not None:
             return self.frozen_now
         return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def calendar(self) -> "WorkCalendar":
+        """Return the working-time calendar these settings describe."""
+        from dashboard.worktime import WorkCalendar, load_overrides, parse_periods
+
+        overrides = load_overrides(self.calendar_overrides) if self.calendar_overrides else {}
+        return WorkCalendar(periods=parse_periods(self.work_hours), overrides=overrides)
 
     def with_(self, **changes) -> "Settings":
         """Return a copy with ``changes`` applied."""
@@ -70,6 +81,10 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["tile_attribution"] = env.get("GRIDCC_TILE_ATTRIBUTION", "")
     if env.get("GRIDCC_DUCKDB_MEMORY_LIMIT"):
         kw["duckdb_memory_limit"] = env["GRIDCC_DUCKDB_MEMORY_LIMIT"]
+    if env.get("GRIDCC_WORK_HOURS"):
+        kw["work_hours"] = env["GRIDCC_WORK_HOURS"]
+    if env.get("GRIDCC_CALENDAR_OVERRIDES"):
+        kw["calendar_overrides"] = env["GRIDCC_CALENDAR_OVERRIDES"]
     if env.get("GRIDCC_SECRET_KEY"):
         kw["secret_key"] = env["GRIDCC_SECRET_KEY"]
     return Settings(**kw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from dashboard.settings import Settings
@@ -37,6 +37,31 @@ def is_duckdb(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "duckdb"
 
 
-def init_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
+def init_schema(engine: Engine) -> list[str]:
+    """Create every table that does not exist yet and add the nullable columns a newer schema has.
+
+    A store seeded by an older gridcc keeps its data: what is missing is added, nothing is dropped.
+    Return the columns added, as ``table.column``.
+    """
     metadata.create_all(engine)
+    added = []
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            # information_schema works on both engines (duckdb-engine's reflection does not, with SA 2.1).
+            present = {r[0] for r in conn.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_name = :name"),
+                {"name": table.name})}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable:
+                    raise RuntimeError(f"the store's {table.name} lacks the required column {column.name}: "
+                                       "seed it again (gridcc seed) or migrate it by hand")
+                kind = column.type.compile(dialect=conn.dialect)
+                quote = conn.dialect.identifier_preparer
+                # Identifiers and type come from our own schema, never from input.
+                conn.exec_driver_sql(f"ALTER TABLE {quote.format_table(table)} ADD COLUMN {quote.quote(column.name)} {kind}")
+                added.append(f"{table.name}.{column.name}")
+    for name in added:
+        log.info("store: added column %s", name)
+    return added

@@ -31,6 +31,21 @@ def load_overrides(path: str | Path) -> dict[date, bool]:
     return overrides
 
 
+def parse_periods(text: str) -> tuple[tuple[time, time], ...]:
+    """Read working hours like ``08:30-12:00,13:30-17:30`` (ordered, not overlapping, within a day)."""
+    periods = []
+    for part in text.split(","):
+        start_text, sep, end_text = part.strip().partition("-")
+        try:
+            start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+        except ValueError:
+            raise ValueError(f"working hours {text!r}: write them like 08:30-12:00,13:30-17:30") from None
+        if not sep or end <= start or (periods and start < periods[-1][1]):
+            raise ValueError(f"working hours {text!r}: each period must end after it starts, in order")
+        periods.append((start, end))
+    return tuple(periods)
+
+
 @dataclass
 class WorkCalendar:
     """Which minutes are working minutes, and arithmetic on them."""
@@ -143,4 +158,4 @@ def default_calendar(overrides_path: str | Path | None = None) -> WorkCalendar:
     return WorkCalendar(overrides=overrides)
 
 
-__all__ = ["WorkCalendar", "default_calendar", "load_overrides", "DEFAULT_PERIODS"]
+__all__ = ["WorkCalendar", "default_calendar", "load_overrides", "parse_periods", "DEFAULT_PERIODS"]

@@ -36,8 +36,13 @@ def _duckdb_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     try:
         # Identifiers only (quoted by the dialect): the values never pass through SQL text.
         raw.execute(f"INSERT INTO {quote.format_table(table)} ({columns}) SELECT {columns} FROM {view}")
-    finally:
-        raw.unregister(view)
+    except Exception:
+        try:
+            raw.unregister(view)
+        except Exception:  # an aborted transaction refuses even this; the error that matters is the first
+            pass
+        raise
+    raw.unregister(view)
 
 
 def _generic_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:

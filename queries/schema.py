@@ -125,7 +125,8 @@ events = Table(
     Column("category_code", String(4), nullable=False),
     Column("class_code", String(2), nullable=False),
     Column("urgent", Boolean, nullable=False, default=False),
-    Column("description", Text),
+    Column("description", Text),  # stored as written; every screen shows it escaped
+    Column("reporter", Text),  # who reported it (name / phone): personal data, masked on screen
     Column("lat", Double),
     Column("lon", Double),
     Column("district_code", String(6), nullable=False),
@@ -150,6 +151,7 @@ events = Table(
     Column("rework_count", SmallInteger, nullable=False, default=0),
     Column("is_parked", Boolean, nullable=False, default=False),
     Column("is_void", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime),  # the time of the latest step in the log
     UniqueConstraint("source", "external_id", name="uq_events_source_external"),
 )
 _pg_only(Index("ix_events_reported", events.c.reported_at))
@@ -216,8 +218,22 @@ event_log = Table(
     Column("to_status", String(16), nullable=False),
     Column("actor", String(64)),
     Column("note", Text),
+    # The state the step left behind that the step itself decided: where it was dispatched, and the
+    # deadline after it (dispatch, extension, unpark, rework). Null where the step changed neither.
+    Column("department_code", String(16)),
+    Column("deadline_at", DateTime),
 )
 _pg_only(Index("ix_event_log_event", event_log.c.event_id))
+
+# Systems that push events authenticate with a bearer token; only its SHA-256 is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
 
 store_meta = Table(
     "store_meta",

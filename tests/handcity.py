@@ -43,9 +43,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert
 
+from queries.bulk import restart_sequence
 from queries.meta import set_meta
 from queries.state import rebuild_closures, rebuild_open_events
-from queries.schema import areas, buildings, categories, departments, event_log, events, metadata, workers
+from queries.schema import (
+    areas, buildings, categories, departments, event_id_seq, event_log, event_log_id_seq, events, metadata, workers,
+)
 
 NOW = datetime(2026, 11, 20, 15, 0)
 STATE_AS_OF = datetime(2026, 11, 20, 16, 0)
@@ -175,6 +178,8 @@ def build_hand_city(engine: Engine) -> None:
                                               actor="hand", note=None) for e in event_rows()])
         # The newest thing the store knows is event 11 at 16:00: the current state is as of then, so
         # as_of = NOW (15:00) is answered from history and as_of ≥ 16:00 from open_events.
+        restart_sequence(conn, event_id_seq, len(EVENTS) + 1)
+        restart_sequence(conn, event_log_id_seq, len(EVENTS) + 1)
         rebuild_open_events(conn, as_of=STATE_AS_OF)
         rebuild_closures(conn)
         set_meta(conn, "city_code", CITY)

@@ -386,6 +386,7 @@ def _chunk(rng, city: City, lk: Lookups, counts: np.ndarray, h0: int, start_s: i
         "rework_count": used[:, REWORK].astype(np.int16),
         "is_parked": used[:, PARK],
         "is_void": used[:, VOID],
+        "updated_at": _stamp(np.where(used, T, -1).max(axis=1)),  # the latest step reached
     })
     # Column order: the events table's own.
     frame = frame[[
@@ -393,7 +394,7 @@ def _chunk(rng, city: City, lk: Lookups, counts: np.ndarray, h0: int, start_s: i
         "district_code", "street_code", "community_code", "grid_code", "building_code", "status",
         "reported_at", "accepted_at", "verified_at", "registered_at", "dispatched_at", "handled_at",
         "checked_at", "closed_at", "deadline_at", "department_code", "worker_id", "extension_count",
-        "return_count", "rework_count", "is_parked", "is_void",
+        "return_count", "rework_count", "is_parked", "is_void", "updated_at",
     ]]
 
     # Log rows: one per reached slot; from_status is the status of the previous reached slot.

@@ -1,0 +1,670 @@
+"""The ingest path: every event that comes in (API, Open311, imports, the demo's simulator) passes here.
+
+``Ingestor.submit`` validates a batch against the contract (docs/ingest.md) and the closed loop,
+finds each event's grid from its location, and writes the batch in one transaction: all or nothing,
+committed (durable) before it returns. The same (source, id) sent again is stored once.
+``Ingestor.transition`` moves one event a step along the loop. Writes are serialised by one lock
+per store, so the embedded DuckDB never sees two writers (and its data version stays a counter).
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine
+
+from dashboard.loop import (
+    CLOCK_SKEW, STAGES, TRANSITIONS, EventState, Limit, Refused, SlaClock, Transition, apply, replay, steps_from_stamps,
+    traffic_light,
+)
+from dashboard.worktime import WorkCalendar
+from queries import ingest as q
+from queries import tokens
+from queries.schema import SOURCES, event_id_seq, event_log_id_seq, events
+from queries.scope import Scope
+
+MAX_BATCH = 10_000
+MAX_ID, MAX_TEXT, MAX_REPORTER, MAX_ACTOR = 64, 4_000, 200, 64
+STAMP_FIELDS = tuple(column for column, _ in STAGES[1:])  # accepted_at … closed_at
+TIME_FIELDS = ("reported_at",) + STAMP_FIELDS + ("deadline_at",)
+FIELDS = frozenset({"id", "source", "category", "lat", "lon", "grid_code", "description", "reporter",
+                    "department", "worker", "status"} | set(TIME_FIELDS))
+REQUIRED = ("id", "source", "category", "reported_at")
+STATUS_CHOICES = ("reported", "accepted", "verified", "registered", "dispatched", "handled", "checked", "closed",
+                  "void", "parked")
+BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
+OLDEST = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one record: its position (batch index or file line), the field, and why."""
+
+    index: int
+    field: str
+    reason: str
+
+
+class IngestRefused(ValueError):
+    """A batch (or step) refused as a whole, with every problem found."""
+
+    def __init__(self, problems: list[Problem], *, conflict: bool = False):
+        super().__init__(f"{len(problems)} problem(s); first: {problems[0].reason}" if problems else "refused")
+        self.problems = problems
+        self.conflict = conflict  # the input was well formed, but the event's state does not allow it
+
+
+class NotFound(LookupError):
+    """No event with that id in the caller's scope."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What happened to one record of a batch."""
+
+    index: int
+    id: int
+    source: str
+    external_id: str
+    created: bool  # False: the same (source, id) was stored before, nothing written
+    status: str
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    class_code: str
+    urgent: bool
+    limit: Limit
+    department_kind: str
+
+
+class Reference:
+    """What validation looks up: the catalogue, departments, workers, and the grid map as a tree."""
+
+    def __init__(self, conn, version: str):
+        self.version = version
+        self.categories = {r.code: Category(r.code, r.class_code, bool(r.urgent), Limit(r.limit_value, r.limit_unit),
+                                            r.department_kind) for r in q.category_rows(conn)}
+        self.departments = {r.code: r for r in q.department_rows(conn)}
+        self._default_department: dict[tuple[str, str | None], str] = {}
+        for r in self.departments.values():
+            self._default_department.setdefault((r.kind, r.district_code), r.code)
+        self.workers = q.worker_ids(conn)
+        grids = q.grid_shapes(conn)
+        self.grid_codes = np.array([g.code for g in grids], dtype=object)
+        self.grid_set = set(self.grid_codes)
+        self.grid_tree = shapely.STRtree(shapely.from_geojson([g.geometry for g in grids])) if grids else None
+        houses = q.building_points(conn)
+        self.building_codes = np.array([b.code for b in houses], dtype=object)
+        self.building_grid = np.array([b.grid_code for b in houses], dtype=object)
+        self.building_tree = (shapely.STRtree(shapely.points([b.lon for b in houses], [b.lat for b in houses]))
+                              if houses else None)
+
+    def default_department(self, category: Category, district_code: str) -> str | None:
+        """Return the department a category goes to in a district (a city-level one if it has none)."""
+        return (self._default_department.get((category.department_kind, district_code))
+                or self._default_department.get((category.department_kind, None)))
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Return the grid code under each point (None outside every grid)."""
+        out = np.full(len(lon), None, dtype=object)
+        if self.grid_tree is None or len(lon) == 0:
+            return out
+        points, hits = shapely.points(lon, lat), None
+        hits = self.grid_tree.query(points, predicate="intersects")
+        # A point on a shared border touches two grids: take the first (lowest code).
+        first = np.unique(hits[0], return_index=True)[1]
+        out[hits[0][first]] = self.grid_codes[hits[1][first]]
+        return out
+
+    def buildings(self, lon: np.ndarray, lat: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        """Return the building within about 50 m of each point in the same grid (None if none)."""
+        out = np.full(len(lon), None, dtype=object)
+        if self.building_tree is None or len(lon) == 0:
+            return out
+        idx_in, idx_tree = self.building_tree.query_nearest(shapely.points(lon, lat), max_distance=BUILDING_RADIUS_DEG,
+                                                            all_matches=False)
+        same = self.building_grid[idx_tree] == grid[idx_in]
+        out[idx_in[same]] = self.building_codes[idx_tree[same]]
+        return out
+
+
+@dataclass
+class _Prepared:
+    index: int
+    source: str
+    external_id: str
+    category: Category
+    lat: float | None
+    lon: float | None
+    grid_code: str | None
+    description: str | None
+    reporter: str | None
+    department: str | None
+    worker: int | None
+    status: str | None
+    times: dict
+
+
+class Ingestor:
+    """The one writer of a store: validates, writes, and keeps the projections and versions in step."""
+
+    def __init__(self, engine: Engine, *, tz: ZoneInfo, now, calendar: WorkCalendar | None = None):
+        self.engine = engine
+        self.tz = tz
+        self.now = now  # a callable: naive local time now
+        self.clock = SlaClock(calendar or WorkCalendar())
+        self._lock = threading.Lock()
+        self._reference: Reference | None = None
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def reference(self, conn) -> Reference:
+        """Return the lookups, reloaded when a city imports its own areas."""
+        version = q.areas_version(conn)
+        if self._reference is None or self._reference.version != version:
+            self._reference = Reference(conn, version)
+        return self._reference
+
+    def event(self, event_id: int, *, scope: Scope) -> dict:
+        """Return one event as the API shows it: its fields, SLA light and log."""
+        with self.engine.connect() as conn:
+            row = q.event_row(conn, scope=scope, event_id=event_id)
+            if row is None:
+                raise NotFound(f"no event {event_id} in this scope")
+            ref = self.reference(conn)
+            log = q.event_log_rows(conn, event_id=event_id)
+        return self._view(row, ref, log)
+
+    def _view(self, row, ref: Reference, log) -> dict:
+        category = ref.categories.get(row.category_code)
+        state = self._state(row, None)
+        used = self.clock.used(state, self.now(), category.limit.unit) if category else None
+        iso = self._iso
+        return {
+            "event_id": row.id, "id": row.external_id, "source": row.source, "category": row.category_code,
+            "status": row.status, "reported_at": iso(row.reported_at), "lat": row.lat, "lon": row.lon,
+            "grid_code": row.grid_code, "building_code": row.building_code, "description": row.description,
+            "reporter": row.reporter, "department": row.department_code, "worker": row.worker_id,
+            **{f: iso(getattr(row, f)) for f in STAMP_FIELDS + ("deadline_at", "updated_at")},
+            "extension_count": row.extension_count, "return_count": row.return_count, "rework_count": row.rework_count,
+            "is_parked": bool(row.is_parked), "is_void": bool(row.is_void),
+            "sla": {"limit": {"value": category.limit.value, "unit": category.limit.unit} if category else None,
+                    "used": None if used is None else round(used, 4), "light": traffic_light(used)},
+            "log": [{"at": iso(r.occurred_at), "action": r.action, "from": r.from_status, "to": r.to_status,
+                     "actor": r.actor, "note": r.note, "department": r.department_code,
+                     "deadline_at": iso(r.deadline_at)} for r in log],
+        }
+
+    def _iso(self, value: datetime | None) -> str | None:
+        return None if value is None else value.replace(tzinfo=self.tz).isoformat()
+
+    # -- a batch of new events -------------------------------------------------------------------------
+    def submit(self, records, *, actor: str, naive_is_local: bool = False) -> list[Receipt]:
+        """Validate and store ``records`` (all or nothing, committed before returning); one receipt each.
+
+        ``naive_is_local`` accepts timestamps without an offset as the city's local time (imports).
+        """
+        if not isinstance(records, list):
+            raise IngestRefused([Problem(0, "", "expected an event object or a list of them")])
+        if len(records) > MAX_BATCH:
+            raise IngestRefused([Problem(0, "", f"a batch holds at most {MAX_BATCH} events, this one {len(records)}")])
+        with self._lock, self.engine.connect() as conn:
+            receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, first_line=0, keys={})
+            conn.commit()
+        return receipts
+
+    def import_chunks(self, chunks, *, actor: str, progress=None) -> tuple[int, int]:
+        """Store every record of ``chunks`` ((first_line, records) pairs) in one transaction, or none.
+
+        Problems are numbered by file line; every chunk is checked even after a problem, so the
+        caller hears of all of them. Return (created, already stored).
+        """
+        problems: list[Problem] = []
+        created = existing = 0
+        keys: dict[tuple[str, str], int] = {}
+        with self._lock, self.engine.connect() as conn:
+            for first_line, records in chunks:
+                try:
+                    receipts = self._write(conn, records, actor=actor, naive_is_local=True, first_line=first_line,
+                                           keys=keys, check_only=bool(problems))
+                except IngestRefused as refused:
+                    problems.extend(refused.problems)
+                else:
+                    created += sum(r.created for r in receipts)
+                    existing += sum(not r.created for r in receipts)
+                if progress is not None:
+                    progress(len(records))
+            if problems:
+                conn.rollback()
+                raise IngestRefused(problems)
+            conn.commit()
+        return created, existing
+
+    def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, first_line: int,
+               keys: dict, check_only: bool = False) -> list[Receipt]:
+        """Validate and write ``records`` inside the caller's transaction; raise IngestRefused."""
+        actor = str(actor)[:MAX_ACTOR]
+        now = self.now()
+        ref = self.reference(conn)
+        prepared, problems = self._validate(records, ref, now, naive_is_local, first_line, keys)
+        if problems:
+            raise IngestRefused(problems)
+        seen = q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
+        fresh = [p for p in prepared if (p.source, p.external_id) not in seen]
+        built, problems = self._build(fresh, ref, now, actor)
+        if problems:
+            raise IngestRefused(problems)
+        if check_only:
+            return []
+        receipts: dict[int, Receipt] = {}
+        statuses = q.statuses(conn, ids=list(seen.values())) if seen else {}
+        for p in prepared:
+            if (p.source, p.external_id) in seen:
+                event_id = seen[(p.source, p.external_id)]
+                receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, False, statuses.get(event_id, ""))
+        if built:
+            ids = q.next_ids(conn, event_id_seq, len(built))
+            frame, log_frame = self._frames(built, ids, conn)
+            q.insert_events(conn, frame, log_frame)
+            q.refresh_projections(conn, first_id=ids[0], last_id=ids[-1])
+            q.mark_written(conn, now=now)
+            for (p, state, _), event_id in zip(built, ids):
+                receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
+        return [receipts[p.index] for p in prepared]
+
+    def _validate(self, records, ref: Reference, now: datetime, naive_is_local: bool, first_line: int, keys: dict):
+        prepared: list[_Prepared] = []
+        problems: list[Problem] = []
+        for offset, record in enumerate(records):
+            index = first_line + offset
+            found = _check_record(record, ref, now, self.tz, naive_is_local)
+            if isinstance(found, list):
+                problems.extend(Problem(index, f, r) for f, r in found)
+                continue
+            found.index = index
+            key = (found.source, found.external_id)
+            if key in keys:
+                where = "line" if naive_is_local else "record"
+                problems.append(Problem(index, "id", f"the same (source, id) as {where} {keys[key]}"))
+                continue
+            keys[key] = index
+            prepared.append(found)
+        # Locations: one vectorised lookup for the whole batch.
+        need = [p for p in prepared if p.grid_code is None]
+        if need:
+            grids = ref.locate(np.array([p.lon for p in need]), np.array([p.lat for p in need]))
+            for p, grid in zip(need, grids):
+                if grid is None:
+                    problems.append(Problem(p.index, "lat", f"({p.lat}, {p.lon}) lies outside every grid of the city"))
+                p.grid_code = grid
+        return prepared, sorted(problems, key=lambda x: x.index)
+
+    def _build(self, fresh: list[_Prepared], ref: Reference, now: datetime, actor: str):
+        """Replay each record's lifecycle through the loop; return [(prepared, state, steps)] or problems."""
+        built, problems = [], []
+        for p in fresh:
+            district = p.grid_code[:6]
+            department = p.department
+            if department is None and p.times.get("dispatched_at") is not None:
+                department = ref.default_department(p.category, district)
+                if department is None:
+                    problems.append(Problem(p.index, "department", "dispatched, but no department given and none "
+                                                                   f"handles {p.category.department_kind} here"))
+                    continue
+            steps = steps_from_stamps(p.times, department_code=department, actor=actor)
+            last = max((s.at for s in steps), default=p.times["reported_at"])
+            if p.status == "void":
+                steps.append(Transition("void", last, actor=actor))
+            elif p.status == "parked":
+                steps.append(Transition("park", last, actor=actor))
+            try:
+                state = replay(p.source, p.times["reported_at"], steps, limit=p.category.limit, clock=self.clock, now=now)
+            except Refused as refused:
+                problems.append(Problem(p.index, _field_of(refused, steps), refused.reason))
+                continue
+            if p.status is not None and p.status != state.status:
+                problems.append(Problem(p.index, "status", _status_mismatch(p.status, state.status)))
+                continue
+            if p.times.get("deadline_at") is not None and state.dispatched_at is None:
+                problems.append(Problem(p.index, "deadline_at", "a deadline needs dispatched_at: the clock runs "
+                                                                "from dispatch"))
+                continue
+            if department is not None and state.department_code is None:
+                state = _replace(state, department_code=department)
+            built.append((p, state, steps))
+        return built, problems
+
+    def _frames(self, built, ids: list[int], conn) -> tuple[pd.DataFrame, pd.DataFrame]:
+        ref = self._reference
+        lon = np.array([p.lon if p.lon is not None else np.nan for p, _, _ in built], dtype=float)
+        lat = np.array([p.lat if p.lat is not None else np.nan for p, _, _ in built], dtype=float)
+        grid = np.array([p.grid_code for p, _, _ in built], dtype=object)
+        located = ~np.isnan(lon)
+        house = np.full(len(built), None, dtype=object)
+        if located.any():
+            house[located] = ref.buildings(lon[located], lat[located], grid[located])
+        actor = built[0][2][0].actor if built[0][2] else None
+        rows, log_rows = [], []
+        for (p, s, steps), event_id, building in zip(built, ids, house):
+            rows.append({
+                "id": event_id, "source": p.source, "external_id": p.external_id, "category_code": p.category.code,
+                "class_code": p.category.class_code, "urgent": p.category.urgent, "description": p.description,
+                "reporter": p.reporter, "lat": p.lat, "lon": p.lon, "district_code": p.grid_code[:6],
+                "street_code": p.grid_code[:9], "community_code": p.grid_code[:12], "grid_code": p.grid_code,
+                "building_code": building, "status": s.status, "reported_at": s.reported_at,
+                "accepted_at": s.accepted_at, "verified_at": s.verified_at, "registered_at": s.registered_at,
+                "dispatched_at": s.dispatched_at, "handled_at": s.handled_at, "checked_at": s.checked_at,
+                "closed_at": s.closed_at, "deadline_at": s.deadline_at, "department_code": s.department_code,
+                "worker_id": p.worker, "extension_count": s.extension_count, "return_count": s.return_count,
+                "rework_count": s.rework_count, "is_parked": s.is_parked, "is_void": s.is_void,
+                "updated_at": s.updated_at,
+            })
+            log_rows.extend(_log_rows(event_id, p, steps, self.clock, actor))
+        log_ids = q.next_ids(conn, event_log_id_seq, len(log_rows))
+        for row, log_id in zip(log_rows, log_ids):
+            row["id"] = log_id
+        frame = pd.DataFrame(rows, columns=[c.name for c in events.columns])
+        for name in ("worker_id",):
+            frame[name] = frame[name].astype("Int32")
+        log_frame = pd.DataFrame(log_rows, columns=["id", "event_id", "occurred_at", "action", "from_status",
+                                                    "to_status", "actor", "note", "department_code", "deadline_at"])
+        return _datetimes(frame), _datetimes(log_frame)
+
+    # -- one step along the loop -----------------------------------------------------------------------
+    def transition(self, event_id: int, payload, *, actor: str, scope: Scope) -> dict:
+        """Apply one step to event ``event_id`` and return the event as the API shows it."""
+        step_input = _check_step(payload, self.tz)
+        if isinstance(step_input, list):
+            raise IngestRefused([Problem(0, f, r) for f, r in step_input])
+        with self._lock, self.engine.connect() as conn:
+            now = self.now()
+            row = q.event_row(conn, scope=scope, event_id=event_id)
+            if row is None:
+                raise NotFound(f"no event {event_id} in this scope")
+            ref = self.reference(conn)
+            category = ref.categories[row.category_code]
+            step = step_input(now, actor)
+            if step.action == "dispatch" and not step.department_code:
+                step = _replace(step, department_code=ref.default_department(category, row.district_code))
+            if step.department_code is not None and step.department_code not in ref.departments:
+                raise IngestRefused([Problem(0, "department", f"unknown department {step.department_code!r}")])
+            state = self._state(row, conn)
+            try:
+                after = apply(state, step, limit=category.limit, clock=self.clock, now=now)
+            except Refused as refused:
+                raise IngestRefused([Problem(0, refused.field, refused.reason)], conflict=True)
+            q.update_event(conn, event_id=event_id, values=_state_columns(after))
+            q.append_log(conn, [_log_row(event_id, state, after, step)])
+            q.refresh_projections(conn, first_id=event_id, last_id=event_id)
+            q.mark_written(conn, now=now)
+            conn.commit()
+            row = q.event_row(conn, scope=scope, event_id=event_id)
+            log = q.event_log_rows(conn, event_id=event_id)
+        return self._view(row, ref, log)
+
+    def _state(self, row, conn) -> EventState:
+        stamps = [getattr(row, c) for c, _ in STAGES]
+        updated = row.updated_at or max(t for t in stamps if t is not None)
+        parked_at = parked_from = None
+        if row.is_parked and conn is not None:
+            park = q.last_park(conn, event_id=row.id)
+            if park is not None:
+                parked_at, parked_from = park.occurred_at, park.from_status
+            parked_from = parked_from or ("dispatched" if row.dispatched_at else "registered")
+            parked_at = parked_at or updated
+        return EventState(
+            source=row.source, status=row.status, reported_at=row.reported_at, updated_at=updated,
+            accepted_at=row.accepted_at, verified_at=row.verified_at, registered_at=row.registered_at,
+            dispatched_at=row.dispatched_at, handled_at=row.handled_at, checked_at=row.checked_at,
+            closed_at=row.closed_at, deadline_at=row.deadline_at, department_code=row.department_code,
+            worker_id=row.worker_id, extension_count=row.extension_count, return_count=row.return_count,
+            rework_count=row.rework_count, is_parked=bool(row.is_parked), is_void=bool(row.is_void),
+            parked_at=parked_at, parked_from=parked_from,
+        )
+
+    # -- tokens ------------------------------------------------------------------------------------------
+    def authenticate(self, token: str | None) -> str | None:
+        """Return the name of a valid API token, or None."""
+        if not token or len(token) > 200:
+            return None
+        with self.engine.connect() as conn:
+            return tokens.token_name(conn, token=token)
+
+
+def authenticate(token: str | None) -> str | None:
+    """Return the name of a valid API token for the app serving this request, or None."""
+    from dashboard import context
+
+    return context.current().ingestor.authenticate(token)
+
+
+# -- record checks (pure) ------------------------------------------------------------------------------
+
+def parse_instant(value, tz: ZoneInfo, *, naive_is_local: bool) -> datetime:
+    """Return an ISO 8601 string as a naive local time to the second; raise ValueError with the reason."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-11-20T15:00:00+08:00")
+        if len(value) > 40:
+            raise ValueError("is too long to be an ISO 8601 date-time")
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-20T15:00:00+08:00") from None
+    if parsed.tzinfo is None:
+        if not naive_is_local:
+            raise ValueError(f"{value!r} needs a time zone offset, e.g. 2026-11-20T15:00:00+08:00")
+    else:
+        parsed = parsed.astimezone(tz).replace(tzinfo=None)
+    if parsed < OLDEST:
+        raise ValueError(f"{value!r} is before {OLDEST.year}: not a plausible event time")
+    return parsed.replace(microsecond=0)
+
+
+def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_local: bool):
+    """Return a _Prepared for a good record, or [(field, reason), ...] for a bad one."""
+    if not isinstance(record, dict):
+        return [("", "each event must be a JSON object")]
+    bad: list[tuple[str, str]] = []
+    unknown = sorted(set(record) - FIELDS)
+    if unknown:
+        bad.append((str(unknown[0])[:64], f"unknown field(s) {', '.join(map(str, unknown))[:200]}; "
+                                          "the fields are listed in docs/ingest.md"))
+    for name in REQUIRED:
+        if record.get(name) in (None, ""):
+            bad.append((name, "is required"))
+    external = record.get("id")
+    if isinstance(external, bool) or not isinstance(external, (str, int)):
+        if external not in (None, ""):
+            bad.append(("id", "must be a string (or an integer)"))
+        external = None
+    else:
+        external = str(external).strip()
+        if len(external) > MAX_ID:
+            bad.append(("id", f"is longer than {MAX_ID} characters"))
+        elif any(ord(ch) < 32 for ch in external):
+            bad.append(("id", "holds control characters"))
+    source = record.get("source")
+    if source not in (None, "") and source not in SOURCES:
+        bad.append(("source", f"must be one of {', '.join(SOURCES)}"))
+    code = record.get("category")
+    category = ref.categories.get(code) if isinstance(code, str) else None
+    if code not in (None, "") and category is None:
+        bad.append(("category", f"unknown category {str(code)[:16]!r}: use a 4-digit subclass code of the catalogue"))
+    lat, lon = record.get("lat"), record.get("lon")
+    grid_code = record.get("grid_code")
+    if grid_code is not None:
+        if not isinstance(grid_code, str) or grid_code not in ref.grid_set:
+            bad.append(("grid_code", f"unknown grid {str(grid_code)[:20]!r}"))
+    if lat is None and lon is None:
+        if grid_code is None:
+            bad.append(("lat", "a location is required: lat and lon (WGS 84), or grid_code"))
+    else:
+        for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                bad.append((name, "must be a number (WGS 84 degrees)"))
+            elif not (math.isfinite(value) and low <= value <= high):
+                bad.append((name, f"must be between {low} and {high}"))
+    description, reporter = record.get("description"), record.get("reporter")
+    for name, value, most in (("description", description, MAX_TEXT), ("reporter", reporter, MAX_REPORTER)):
+        if value is not None and not isinstance(value, str):
+            bad.append((name, "must be a string"))
+        elif value is not None and len(value) > most:
+            bad.append((name, f"is longer than {most} characters"))
+    department = record.get("department")
+    if department is not None and department not in ref.departments:
+        bad.append(("department", f"unknown department {str(department)[:20]!r}"))
+    worker = record.get("worker")
+    if worker is not None:
+        if isinstance(worker, bool) or not isinstance(worker, int) or worker not in ref.workers:
+            bad.append(("worker", f"unknown grid worker {str(worker)[:20]!r}"))
+    status = record.get("status")
+    if status is not None and status not in STATUS_CHOICES:
+        bad.append(("status", f"must be one of {', '.join(STATUS_CHOICES)}"))
+    times: dict[str, datetime | None] = {}
+    for name in TIME_FIELDS:
+        value = record.get(name)
+        if value is None or value == "":
+            times[name] = None
+            continue
+        try:
+            times[name] = parse_instant(value, tz, naive_is_local=naive_is_local)
+        except ValueError as error:
+            bad.append((name, str(error)))
+            continue
+        if name != "deadline_at" and times[name] > now + CLOCK_SKEW:
+            bad.append((name, f"{times[name].isoformat()} is in the future (now is {now.isoformat()})"))
+    previous = None
+    for name in ("reported_at",) + STAMP_FIELDS:
+        at = times.get(name)
+        if at is None:
+            continue
+        if previous is not None and at < times[previous]:
+            bad.append((name, f"is earlier than {previous}: the loop's steps happen in order"))
+        previous = name
+    if bad:
+        return bad
+    return _Prepared(0, source, external, category, None if lat is None else float(lat),
+                     None if lon is None else float(lon), grid_code, description, reporter, department, worker,
+                     status, times)
+
+
+def _check_step(payload, tz: ZoneInfo):
+    """Return a function (now, actor) -> Transition for a good step body, or [(field, reason), ...]."""
+    if not isinstance(payload, dict):
+        return [("", "the body must be a JSON object with an 'action'")]
+    bad = []
+    allowed = {"action", "at", "note", "department", "extension", "deadline_at", "actor"}
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        bad.append((str(unknown[0])[:64], f"unknown field(s) {', '.join(map(str, unknown))[:200]}"))
+    action = payload.get("action")
+    if not isinstance(action, str) or not action:
+        bad.append(("action", "is required"))
+    elif action not in TRANSITIONS:
+        bad.append(("action", f"unknown action {action[:32]!r}; one of: {', '.join(TRANSITIONS)}"))
+    at = deadline = None
+    for name in ("at", "deadline_at"):
+        if payload.get(name) is not None:
+            try:
+                value = parse_instant(payload[name], tz, naive_is_local=False)
+            except ValueError as error:
+                bad.append((name, str(error)))
+                continue
+            at, deadline = (value, deadline) if name == "at" else (at, value)
+    note = payload.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
+        bad.append(("note", f"must be a string of at most {MAX_TEXT} characters"))
+    who = payload.get("actor")
+    if who is not None and (not isinstance(who, str) or len(who) > MAX_ACTOR):
+        bad.append(("actor", f"must be a string of at most {MAX_ACTOR} characters"))
+    department = payload.get("department")
+    if department is not None and not isinstance(department, str):
+        bad.append(("department", "must be a department code (string)"))
+    extension = payload.get("extension")
+    limit = None
+    if extension is not None:
+        value = extension.get("value") if isinstance(extension, dict) else None
+        unit = extension.get("unit") if isinstance(extension, dict) else None
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not 0 < value <= 10_000 or unit not in ("hours", "work_hours", "work_days")):
+            bad.append(("extension", "must be {\"value\": a positive number, \"unit\": hours|work_hours|work_days}"))
+        else:
+            limit = Limit(float(value), unit)
+    if bad:
+        return bad
+
+    def build(now: datetime, actor: str) -> Transition:
+        name = f"{actor}:{who}" if who else actor
+        return Transition(action, at or now, actor=name[:MAX_ACTOR], note=note, department_code=department,
+                          extension=limit, deadline_at=deadline)
+    return build
+
+
+def _field_of(refused: Refused, steps: list[Transition]) -> str:
+    """Name the record field behind a refused replay step (the stamp of the step that failed)."""
+    if refused.field in ("at", "action"):
+        for column, action in (("accepted_at", "accept"), ("verified_at", "verify"), ("registered_at", "register"),
+                               ("dispatched_at", "dispatch"), ("handled_at", "handle"), ("checked_at", "check"),
+                               ("closed_at", "close"), ("status", "void"), ("status", "park")):
+            if action in refused.reason:
+                return column
+    return refused.field
+
+
+def _status_mismatch(given: str, reached: str) -> str:
+    return (f"status {given!r} does not match the timestamps, which reach {reached!r}: give the timestamp of "
+            f"each step up to {given!r}")
+
+
+def _replace(obj, **changes):
+    from dataclasses import replace
+    return replace(obj, **changes)
+
+
+def _state_columns(state: EventState) -> dict:
+    return {name: getattr(state, name) for name in (
+        "status", "accepted_at", "verified_at", "registered_at", "dispatched_at", "handled_at", "checked_at",
+        "closed_at", "deadline_at", "department_code", "extension_count", "return_count", "rework_count",
+        "is_parked", "is_void", "updated_at")}
+
+
+def _log_row(event_id: int, before: EventState, after: EventState, step: Transition) -> dict:
+    decided = step.action in ("dispatch", "extend", "unpark", "rework", "return")
+    return {"event_id": event_id, "occurred_at": step.at, "action": step.action, "from_status": before.status,
+            "to_status": after.status, "actor": step.actor, "note": step.note,
+            "department_code": after.department_code if decided else None,
+            "deadline_at": after.deadline_at if decided else None}
+
+
+def _log_rows(event_id: int, p: _Prepared, steps: list[Transition], clock: SlaClock, actor: str | None) -> list[dict]:
+    """Return the log of a new event: its report, then each step its timestamps stand for."""
+    state = EventState(source=p.source, status="reported", reported_at=p.times["reported_at"],
+                       updated_at=p.times["reported_at"])
+    rows = [{"event_id": event_id, "occurred_at": state.reported_at, "action": "report", "from_status": None,
+             "to_status": "reported", "actor": actor, "note": None,
+             "department_code": None, "deadline_at": None}]
+    for step in steps:
+        after = apply(state, step, limit=p.category.limit, clock=clock, now=datetime.max - timedelta(days=1))
+        rows.append(_log_row(event_id, state, after, step))
+        state = after
+    return rows
+
+
+def _datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in frame.columns:
+        if name.endswith("_at"):
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+    return frame
+
+
+__all__ = ["Ingestor", "IngestRefused", "NotFound", "Problem", "Receipt", "authenticate", "parse_instant"]

@@ -1,0 +1,88 @@
+"""The write side of /api/v1: systems push events and move them along the loop (docs/ingest.md)."""
+from __future__ import annotations
+
+import json
+
+import flask
+
+from dashboard import context, data
+from dashboard.api import bp
+from dashboard.ingest import IngestRefused, NotFound
+
+MAX_BODY = 32 * 1024 * 1024  # a full batch of 10,000 events with long descriptions fits easily
+
+
+def _caller() -> str:
+    """Return the name of the API token the request carries, or abort with 401."""
+    header = flask.request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    name = context.current().ingestor.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    if name is None:
+        response = flask.jsonify({"error": "unauthorized", "message": "send a valid API token as "
+                                  "'Authorization: Bearer <token>' (create one with `gridcc token create NAME`)"})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="gridcc"'
+        flask.abort(response)
+    return name
+
+
+def _body():
+    """Return the request's JSON body, or abort with 400/413 and the reason."""
+    length = flask.request.content_length
+    if length is not None and length > MAX_BODY:
+        flask.abort(413, description=f"the body is {length} bytes; at most {MAX_BODY} are accepted")
+    raw = flask.request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        flask.abort(413, description=f"the body is larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        flask.abort(400, description=f"the body is not valid JSON (UTF-8): {str(error)[:200]}")
+
+
+def _refused(error: IngestRefused, status: int):
+    problems = [{"index": p.index, "field": p.field, "reason": p.reason} for p in error.problems]
+    return flask.jsonify({"error": "refused", "message": str(error), "problems": problems}), status
+
+
+@bp.post("/events")
+def post_events():
+    """Store one event or a batch (all or nothing); answer with one receipt per event."""
+    actor = _caller()
+    body = _body()
+    records = body if isinstance(body, list) else [body]
+    try:
+        receipts = context.current().ingestor.submit(records, actor=actor)
+    except IngestRefused as error:
+        return _refused(error, 422)
+    created = sum(r.created for r in receipts)
+    return flask.jsonify({
+        "created": created,
+        "existing": len(receipts) - created,
+        "events": [{"index": r.index, "event_id": r.id, "id": r.external_id, "source": r.source,
+                    "created": r.created, "status": r.status} for r in receipts],
+    }), 201 if created else 200
+
+
+@bp.post("/events/<int:event_id>/transitions")
+def post_transition(event_id: int):
+    """Move one event a step along the loop; answer with the event after it."""
+    actor = _caller()
+    body = _body()
+    try:
+        event = context.current().ingestor.transition(event_id, body, actor=actor, scope=data.request_scope())
+    except NotFound as error:
+        flask.abort(404, description=str(error))
+    except IngestRefused as error:
+        # 409 when the body was fine but the loop refuses the step in the event's present state.
+        return _refused(error, 409 if error.conflict else 422)
+    return flask.jsonify(event)
+
+
+@bp.get("/events/<int:event_id>")
+def get_event(event_id: int):
+    """Return one event with its SLA traffic light and its log."""
+    try:
+        return flask.jsonify(context.current().ingestor.event(event_id, scope=data.request_scope()))
+    except NotFound as error:
+        flask.abort(404, description=str(error))
