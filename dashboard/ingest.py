@@ -364,7 +364,7 @@ class Ingestor:
                 "closed_at": s.closed_at, "deadline_at": s.deadline_at, "department_code": s.department_code,
                 "worker_id": p.worker, "extension_count": s.extension_count, "return_count": s.return_count,
                 "rework_count": s.rework_count, "is_parked": s.is_parked, "is_void": s.is_void,
-                "updated_at": s.updated_at,
+                "updated_at": s.updated_at, "clock_started_at": s.clock_started_at,
             })
             log_rows.extend(_log_rows(event_id, p, steps, self.clock, actor))
         log_ids = q.next_ids(conn, event_log_id_seq, len(log_rows))
@@ -426,7 +426,7 @@ class Ingestor:
             closed_at=row.closed_at, deadline_at=row.deadline_at, department_code=row.department_code,
             worker_id=row.worker_id, extension_count=row.extension_count, return_count=row.return_count,
             rework_count=row.rework_count, is_parked=bool(row.is_parked), is_void=bool(row.is_void),
-            parked_at=parked_at, parked_from=parked_from,
+            parked_at=parked_at, parked_from=parked_from, clock_started_at=row.clock_started_at,
         )
 
     # -- tokens ------------------------------------------------------------------------------------------
@@ -635,7 +635,7 @@ def _state_columns(state: EventState) -> dict:
     return {name: getattr(state, name) for name in (
         "status", "accepted_at", "verified_at", "registered_at", "dispatched_at", "handled_at", "checked_at",
         "closed_at", "deadline_at", "department_code", "extension_count", "return_count", "rework_count",
-        "is_parked", "is_void", "updated_at")}
+        "is_parked", "is_void", "updated_at", "clock_started_at")}
 
 
 def _log_row(event_id: int, before: EventState, after: EventState, step: Transition) -> dict:

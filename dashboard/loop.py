@@ -94,6 +94,9 @@ class EventState:
     is_void: bool = False
     parked_at: datetime | None = None  # while parked: since when
     parked_from: str | None = None  # while parked: the status to go back to
+    # When the running limit's clock started, moved on by any pause: the dispatch, a rework (a fresh
+    # limit), or that plus the parked time. None falls back to dispatched_at (stores seeded before).
+    clock_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,11 @@ class SlaClock:
 
     def used(self, state: EventState, now: datetime, unit: str) -> float | None:
         """Return the share of the time allowed that is used at ``now`` (None when no clock runs)."""
-        if state.deadline_at is None or state.dispatched_at is None or state.status in TERMINAL:
+        start = state.clock_started_at or state.dispatched_at
+        if state.deadline_at is None or start is None or state.status in TERMINAL:
             return None
         until = state.parked_at if state.is_parked and state.parked_at else (state.handled_at or now)
-        allowed = self.minutes(state.dispatched_at, state.deadline_at, unit)
+        allowed = self.minutes(start, state.deadline_at, unit)
         late = 0.0001 if until > state.deadline_at else 0.0  # past the deadline is red, however it is measured
         if allowed <= 0:
             return (1.0 if until >= state.deadline_at else 0.0) + late
@@ -181,7 +185,7 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
         case "dispatch":
             if not step.department_code:
                 raise Refused("a dispatch needs the department it goes to", "department")
-            changes.update(department_code=step.department_code,
+            changes.update(department_code=step.department_code, clock_started_at=at,
                            deadline_at=step.deadline_at or clock.deadline(at, limit), handled_at=None, checked_at=None)
         case "extend":
             if state.deadline_at is None:
@@ -198,7 +202,8 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
                 deadline = _extend(clock, state.deadline_at, more)
             changes.update(deadline_at=deadline, extension_count=state.extension_count + 1)
         case "return":
-            changes.update(deadline_at=None, department_code=None, return_count=state.return_count + 1)
+            changes.update(deadline_at=None, department_code=None, clock_started_at=None,
+                           return_count=state.return_count + 1)
         case "park":
             changes.update(is_parked=True, parked_at=at, parked_from=state.status)
         case "unpark":
@@ -207,8 +212,12 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
             if state.deadline_at is not None and state.parked_at is not None:
                 paused = clock.minutes(state.parked_at, at, limit.unit)
                 changes["deadline_at"] = step.deadline_at or clock.add(state.deadline_at, paused, limit.unit)
+                start = state.clock_started_at or state.dispatched_at
+                if start is not None:
+                    changes["clock_started_at"] = clock.add(start, paused, limit.unit)
         case "rework":
-            changes.update(handled_at=None, checked_at=None, deadline_at=step.deadline_at or clock.deadline(at, limit),
+            changes.update(handled_at=None, checked_at=None, clock_started_at=at,
+                           deadline_at=step.deadline_at or clock.deadline(at, limit),
                            rework_count=state.rework_count + 1)
         case "void":
             changes.update(is_void=True)

@@ -27,7 +27,7 @@ def load_overrides(path: str | Path) -> dict[date, bool]:
     overrides: dict[date, bool] = {}
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            overrides[date.fromisoformat(row["date"].strip())] = row["workday"].strip() in ("1", "true", "yes")
+            overrides[date.fromisoformat(row["date"].strip())] = row["workday"].strip().lower() in ("1", "true", "yes")
     return overrides
 
 

@@ -152,6 +152,7 @@ events = Table(
     Column("is_parked", Boolean, nullable=False, default=False),
     Column("is_void", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime),  # the time of the latest step in the log
+    Column("clock_started_at", DateTime),  # the running limit's start, moved on by pauses (dashboard/loop.py)
     UniqueConstraint("source", "external_id", name="uq_events_source_external"),
 )
 _pg_only(Index("ix_events_reported", events.c.reported_at))
@@ -181,6 +182,7 @@ open_events = Table(
     Column("deadline_at", DateTime),
     Column("department_code", String(16)),
     Column("is_parked", Boolean, nullable=False, default=False),
+    Column("clock_started_at", DateTime),
 )
 
 # Closures in the order they happened: one row per closed (non-void) event. Events are stored in

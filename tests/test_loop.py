@@ -63,21 +63,24 @@ ALLOWED = [
     ("register", "verified", {}, dict(status="registered", registered_at=AT)),
     # 10:00–12:00 is 120, 120 more from 13:30 -> 15:30.
     ("dispatch", "registered", {"department_code": "D07"},
-     dict(status="dispatched", dispatched_at=AT, department_code="D07", deadline_at=datetime(2026, 11, 16, 15, 30))),
+     dict(status="dispatched", dispatched_at=AT, department_code="D07", deadline_at=datetime(2026, 11, 16, 15, 30),
+          clock_started_at=AT)),
     # One more full limit on the old deadline 14:10: 14:10–17:30 is 200, 40 more from Tue 08:30 -> 09:10.
     ("extend", "dispatched", {},
      dict(deadline_at=datetime(2026, 11, 17, 9, 10), extension_count=1)),
     ("return", "dispatched", {}, dict(status="registered", deadline_at=None, department_code=None, return_count=1)),
     ("park", "registered", {}, dict(status="parked", is_parked=True, parked_at=AT, parked_from="registered")),
     ("park", "dispatched", {}, dict(status="parked", is_parked=True, parked_at=AT, parked_from="dispatched")),
-    # Parked 09:00–10:00 = 60 working minutes: the deadline 14:10 moves to 15:10.
+    # Parked 09:00–10:00 = 60 working minutes: the deadline 14:10 moves to 15:10, and the clock's
+    # start (the dispatch at 08:40, as a store seeded without clock_started_at has it) to 09:40.
     ("unpark", "parked", {},
      dict(status="dispatched", is_parked=False, parked_at=None, parked_from=None,
-          deadline_at=datetime(2026, 11, 16, 15, 10))),
+          deadline_at=datetime(2026, 11, 16, 15, 10), clock_started_at=datetime(2026, 11, 16, 9, 40))),
     ("handle", "dispatched", {}, dict(status="handled", handled_at=AT)),
     # Rework restarts the limit at 10:00 -> 15:30, as a dispatch would.
     ("rework", "handled", {},
-     dict(status="dispatched", handled_at=None, deadline_at=datetime(2026, 11, 16, 15, 30), rework_count=1)),
+     dict(status="dispatched", handled_at=None, deadline_at=datetime(2026, 11, 16, 15, 30), rework_count=1,
+          clock_started_at=AT)),
     ("check", "handled", {}, dict(status="checked", checked_at=AT)),
     ("close", "checked", {}, dict(status="closed", closed_at=AT)),
     ("void", "reported", {}, dict(status="void", is_void=True)),
