@@ -21,7 +21,7 @@ ASSETS = ROOT / "assets"
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> dash.Dash:
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
-    from dashboard import api, geo, ingest_api, pages  # noqa: F401  (ingest_api adds the write routes)
+    from dashboard import api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
@@ -50,5 +50,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     pages.register(app)
     register_all(app)
     api.init_app(server)
+    open311.init_app(server)
     geo.init_app(server)
     return app
