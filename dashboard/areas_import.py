@@ -558,8 +558,10 @@ def _city_to_create(features, nodes, stored_codes, city_code, city_name, report)
     if not members:
         report("city", f"cannot create city {city_code}: no district in the file has it as parent_code", None)
         return None
-    if len(geoms) < len(members):
-        return None  # a district's geometry is already reported; no outline to build
+    if not geoms:
+        return {"code": city_code, "name": city_name or f"{city_code}市", "geometry": None}
+    # A district with an unusable geometry is reported already (the import stops); the others still
+    # outline the city, so its districts are not also reported as orphans.
     outline = shapely.set_precision(shapely.union_all(geoms, grid_size=PRECISION), PRECISION)
     return {"code": city_code, "name": city_name or f"{city_code}市",
             "geometry": shapely.orient_polygons(outline, exterior_cw=False)}
