@@ -1,5 +1,16 @@
-"""The OpenAPI 3.1 document of the JSON API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 document of the JSON API and Open311, served at /api/v1/openapi.json.
+
+The event record, the step body and the enums are built from the constants the validators use
+(dashboard.ingest, dashboard.loop, queries.schema), so the document cannot drift from the contract.
+tests/api/test_openapi.py checks that every route of /api/v1 and /open311/v2 is documented here.
+"""
 from __future__ import annotations
+
+from dashboard.ingest import (
+    FIELDS, MAX_ACTOR, MAX_BATCH, MAX_ID, MAX_REPORTER, MAX_TEXT, REQUIRED, STAMP_FIELDS, STATUS_CHOICES, TIME_FIELDS,
+)
+from dashboard.loop import ACTIONS
+from queries.schema import LIMIT_UNITS, SOURCES
 
 _INSTANT = {"type": "string", "format": "date-time", "example": "2026-11-20T15:00:00+08:00"}
 _PARAMS = [
@@ -13,11 +24,255 @@ _PARAMS = [
 _CODE = {"name": "code", "in": "path", "required": True,
          "schema": {"type": "string", "pattern": "^[0-9]{6,18}$"},
          "description": "Area code: city/district 6 digits, street 9, community 12, grid 15 (DOMAIN.md §1)."}
-_ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_EVENT_ID = {"name": "event_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1},
+             "description": "The event's id in gridcc (`event_id` of a receipt)."}
+_TIME_LENGTH = 40  # parse_instant refuses longer strings
+_REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": _REF + name}
+
+
+def _json(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
 def _ok(schema: str) -> dict:
-    return {"description": "OK", "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    return _json(schema, "OK")
+
+
+_ERROR = _json("Error", "Error")
+_UNAUTHORIZED = {**_json("Error", "No valid API token"),
+                 "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="gridcc"'}}}
+_TOO_LARGE = _json("Error", "Body too large")
+_BAD_JSON = _json("Error", "Body is not valid JSON")
+_UNAVAILABLE = _json("Error", "The store holds no data yet")
+_BEARER = [{"bearerAuth": []}]
+
+
+def _time(description: str, *, nullable: bool = False) -> dict:
+    schema = {"type": ["string", "null"] if nullable else "string", "format": "date-time",
+              "example": "2026-11-20T15:00:00+08:00"}
+    return {**schema, "description": description}
+
+
+def _record_schema() -> dict:
+    """Return the schema of one event record (docs/ingest.md), checked against ingest.FIELDS."""
+    stamp_text = "ISO 8601 date-time with an offset, not in the future; the loop's steps in order."
+    properties = {
+        "id": {"type": ["string", "integer"], "maxLength": MAX_ID, "example": "HL-20261120-0042",
+               "description": f"The id in the sending system, at most {MAX_ID} characters, no control characters. "
+                              "The same (source, id) sent again is stored once."},
+        "source": {"type": "string", "enum": list(SOURCES), "description": "The sending channel."},
+        "category": {"type": "string", "pattern": "^[0-9]{4}$", "example": "0505",
+                     "description": "A 4-digit subclass code of the event catalogue (see /open311/v2/services.json)."},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90, "description": "WGS 84 latitude."},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180, "description": "WGS 84 longitude."},
+        "grid_code": {"type": "string", "pattern": "^[0-9]{15}$",
+                      "description": "A grid of the city, when lat/lon are not given (otherwise found from them)."},
+        "description": {"type": "string", "maxLength": MAX_TEXT},
+        "reporter": {"type": "string", "maxLength": MAX_REPORTER},
+        "department": {"type": "string", "description": "A department code; default: the category's department "
+                                                        "in the event's district, for a dispatched event."},
+        "worker": {"type": "integer", "description": "The id of a grid worker."},
+        "status": {"type": "string", "enum": list(STATUS_CHOICES),
+                   "description": "Optional check: the status the timestamps must reach (void and parked are "
+                                  "applied after the last timestamp)."},
+    }
+    for name in TIME_FIELDS:
+        if name == "deadline_at":
+            text = "ISO 8601 date-time with an offset; needs dispatched_at. Default: from the category's limit."
+        elif name == "reported_at":
+            text = "ISO 8601 date-time with an offset, not in the future."
+        else:
+            text = stamp_text
+        properties[name] = {"type": "string", "format": "date-time", "maxLength": _TIME_LENGTH,
+                            "example": "2026-11-20T15:00:00+08:00", "description": text}
+    if set(properties) != FIELDS:  # a field added to the contract must be documented here
+        raise RuntimeError(f"openapi: event fields differ from ingest.FIELDS: {sorted(set(properties) ^ FIELDS)}")
+    return {
+        "type": "object",
+        "description": "One event (docs/ingest.md). A location is required: lat and lon, or grid_code.",
+        "properties": properties,
+        "required": list(REQUIRED),
+        "additionalProperties": False,
+        "dependentRequired": {"lat": ["lon"], "lon": ["lat"]},
+        "anyOf": [{"required": ["lat", "lon"]}, {"required": ["grid_code"]}],
+    }
+
+
+def _step_schema() -> dict:
+    return {
+        "type": "object",
+        "description": "One step along the closed loop (docs/loop.md).",
+        "properties": {
+            "action": {"type": "string", "enum": list(ACTIONS)},
+            "at": {**_INSTANT, "description": "When it happened (ISO 8601 with offset). Default: now."},
+            "note": {"type": "string", "maxLength": MAX_TEXT},
+            "actor": {"type": "string", "maxLength": MAX_ACTOR,
+                      "description": "Who did it, recorded after the token's name."},
+            "department": {"type": "string", "description": "Department code (dispatch: default from the category)."},
+            "extension": {"type": "object", "description": "How much an `extend` adds to the limit.",
+                          "properties": {"value": {"type": "number", "exclusiveMinimum": 0, "maximum": 10_000},
+                                         "unit": {"type": "string", "enum": list(LIMIT_UNITS)}},
+                          "required": ["value", "unit"]},
+            "deadline_at": {**_INSTANT, "description": "An explicit new deadline (ISO 8601 with offset)."},
+        },
+        "required": ["action"],
+        "additionalProperties": False,
+    }
+
+
+def _event_view_schema() -> dict:
+    nullable_text = {"type": ["string", "null"]}
+    properties = {
+        "event_id": {"type": "integer"},
+        "id": {**nullable_text, "description": "The id in the sending system."},
+        "source": {"type": "string", "enum": list(SOURCES)},
+        "category": {"type": "string"},
+        "status": {"type": "string", "enum": list(STATUS_CHOICES)},
+        "reported_at": _time("When it was reported."),
+        "lat": {"type": ["number", "null"]}, "lon": {"type": ["number", "null"]},
+        "grid_code": {"type": "string"}, "building_code": nullable_text,
+        "description": nullable_text, "reporter": nullable_text,
+        "department": nullable_text, "worker": {"type": ["integer", "null"]},
+        **{name: _time(f"The latest {name[:-3]} step.", nullable=True) for name in STAMP_FIELDS},
+        "deadline_at": _time("When handling is due.", nullable=True),
+        "updated_at": _time("The time of the latest step.", nullable=True),
+        "extension_count": {"type": "integer"}, "return_count": {"type": "integer"},
+        "rework_count": {"type": "integer"},
+        "is_parked": {"type": "boolean"}, "is_void": {"type": "boolean"},
+        "sla": {"type": "object", "required": ["limit", "used", "light"], "properties": {
+            "limit": {"type": ["object", "null"], "properties": {
+                "value": {"type": "number"}, "unit": {"type": "string", "enum": list(LIMIT_UNITS)}}},
+            "used": {"type": ["number", "null"], "description": "Share of the limit used (1 = due now)."},
+            "light": {"type": ["string", "null"], "enum": ["green", "yellow", "red", None]},
+        }},
+        "log": {"type": "array", "items": {"type": "object", "properties": {
+            "at": _time("When."), "action": {"type": "string", "enum": ["report", *ACTIONS]},
+            "from": nullable_text, "to": {"type": "string"}, "actor": nullable_text, "note": nullable_text,
+            "department": nullable_text, "deadline_at": _time("The deadline it set.", nullable=True),
+        }}},
+    }
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+# ---- Open311 GeoReport v2 ----------------------------------------------------------------------------
+
+_FORMAT = {"name": "format", "in": "path", "required": True, "schema": {"type": "string", "enum": ["json", "xml"]},
+           "description": "Response format."}
+_XML = {"schema": {"type": "string"}}
+
+
+def _o311(schema: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref(schema)}, "text/xml": _XML}}
+
+
+_O311_ERROR = _o311("Open311Errors", "Error")
+
+
+def _open311_paths() -> dict:
+    from dashboard import open311
+
+    list_of = {"name": "", "in": "query", "schema": {"type": "string"}}
+    requests_params = [
+        {**list_of, "name": "service_request_id",
+         "description": f"Comma-separated ids (at most {open311.MAX_LIST}); overrides every other filter."},
+        {**list_of, "name": "service_code", "description": "Comma-separated 4-digit service codes."},
+        {"name": "start_date", "in": "query", "schema": _INSTANT,
+         "description": "Earliest requested_datetime (ISO 8601 with offset)."},
+        {"name": "end_date", "in": "query", "schema": _INSTANT,
+         "description": "Latest requested_datetime; at most 90 days after start_date. Default: now."},
+        {**list_of, "name": "status", "description": "open, closed, or both (comma-separated)."},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": open311.MAX_LIMIT},
+         "description": f"Page size (default {open311.DEFAULT_LIMIT})."},
+        {"name": "page_size", "in": "query",
+         "schema": {"type": "integer", "minimum": 1, "maximum": open311.MAX_LIMIT}, "description": "Alias of limit."},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": open311.MAX_PAGE}},
+        {"name": "extensions", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]},
+         "description": "true adds extended_attributes (the loop stage, source and counters)."},
+    ]
+    new_request = {
+        "type": "object",
+        "properties": {
+            "service_code": {"type": "string", "pattern": "^[0-9]{4}$"},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "long": {"type": "number", "minimum": -180, "maximum": 180},
+            "address_string": {"type": "string", "description": "Not geocoded: send lat and long."},
+            "address_id": {"type": "string", "description": "Not geocoded: send lat and long."},
+            "description": {"type": "string", "maxLength": MAX_TEXT},
+            "first_name": {"type": "string"}, "last_name": {"type": "string"},
+            "phone": {"type": "string"}, "email": {"type": "string"},
+            "api_key": {"type": "string", "description": "An API token (or send it as a Bearer header)."},
+        },
+        "required": ["service_code", "lat", "long"],
+    }
+    return {
+        "/open311/v2/services.{format}": {"get": {
+            "tags": ["open311"], "summary": "Every event subclass as a service", "parameters": [_FORMAT],
+            "responses": {"200": _o311("Services", "OK"), "404": _O311_ERROR, "503": _O311_ERROR}}},
+        "/open311/v2/services/{service_code}.{format}": {"get": {
+            "tags": ["open311"], "summary": "A service's definition (no extra attributes)",
+            "parameters": [{"name": "service_code", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9]{4}$"}}, _FORMAT],
+            "responses": {"200": _o311("ServiceDefinition", "OK"), "404": _O311_ERROR, "503": _O311_ERROR}}},
+        "/open311/v2/requests.{format}": {
+            "get": {"tags": ["open311"], "summary": "Service requests (events), newest first",
+                    "parameters": [_FORMAT, *requests_params],
+                    "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "404": _O311_ERROR,
+                                  "503": _O311_ERROR}},
+            "post": {"tags": ["open311"], "summary": "Report a new service request (a citizen's event)",
+                     "parameters": [_FORMAT], "security": [{"bearerAuth": []}, {"open311ApiKey": []}],
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": new_request},
+                         "application/json": {"schema": new_request}}},
+                     "responses": {"200": _o311("NewServiceRequests", "Created"), "400": _O311_ERROR,
+                                   "403": _O311_ERROR, "404": _O311_ERROR, "413": _O311_ERROR,
+                                   "503": _O311_ERROR}},
+        },
+        "/open311/v2/requests/{service_request_id}.{format}": {"get": {
+            "tags": ["open311"], "summary": "One service request, as a list of one",
+            "parameters": [{"name": "service_request_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": f"^[0-9]{{1,{open311.MAX_ID_DIGITS}}}$"}},
+                           _FORMAT, requests_params[-1]],
+            "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "404": _O311_ERROR,
+                          "503": _O311_ERROR}}},
+    }
+
+
+def _open311_schemas() -> dict:
+    text = {"type": ["string", "null"]}
+    request = {"type": "object", "properties": {
+        "service_request_id": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+        "status_notes": {"type": "string"}, "service_name": text, "service_code": {"type": "string"},
+        "description": text, "agency_responsible": text, "service_notice": text,
+        "requested_datetime": _time("Reported at."), "updated_datetime": _time("Last step.", nullable=True),
+        "expected_datetime": _time("Deadline.", nullable=True), "address": {"type": "string"},
+        "address_id": text, "zipcode": text, "lat": {"type": ["number", "null"]},
+        "long": {"type": ["number", "null"]}, "media_url": text,
+        "extended_attributes": {"type": "object", "properties": {
+            "stage": {"type": "string"}, "stage_name": {"type": "string"},
+            "source": {"type": "string", "enum": list(SOURCES)}, "extension_count": {"type": "integer"},
+            "return_count": {"type": "integer"}, "rework_count": {"type": "integer"}, "parked": {"type": "boolean"}}},
+    }, "required": ["service_request_id", "status", "requested_datetime"]}
+    return {
+        "Service": {"type": "object", "properties": {
+            "service_code": {"type": "string"}, "service_name": {"type": "string"}, "description": {"type": "string"},
+            "metadata": {"type": "boolean"}, "type": {"type": "string"}, "keywords": {"type": "string"},
+            "group": {"type": "string"}}, "required": ["service_code", "service_name"]},
+        "Services": {"type": "array", "items": _ref("Service")},
+        "ServiceDefinition": {"type": "object", "properties": {
+            "service_code": {"type": "string"}, "attributes": {"type": "array", "maxItems": 0}}},
+        "ServiceRequest": request,
+        "ServiceRequests": {"type": "array", "items": _ref("ServiceRequest")},
+        "NewServiceRequests": {"type": "array", "items": {"type": "object", "properties": {
+            "service_request_id": {"type": "string"}, "service_notice": text, "account_id": text}}},
+        "Open311Errors": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "integer"}, "description": {"type": "string"}}, "required": ["code", "description"]}},
+    }
 
 
 def openapi_document() -> dict:
@@ -42,32 +297,97 @@ def openapi_document() -> dict:
             "code": {"type": "string"}, "name": {"type": "string"},
             "level": {"type": "string", "enum": ["city", "district", "street", "community", "grid", "building"]},
             "parent": {"type": ["string", "null"]}, "households": {"type": "integer"},
-            "figures": {"$ref": "#/components/schemas/Figures"},
+            "figures": _ref("Figures"),
         },
     }
     window = {"as_of": _INSTANT, "from": _INSTANT, "to": _INSTANT}
+    record = _ref("EventRecord")
     return {
         "openapi": "3.1.0",
         "info": {"title": "gridcc API", "version": "1",
-                 "description": "Figures of the areas of the grid hierarchy, the same numbers as the overview screen. "
-                                "Times are ISO 8601 with an offset; the city's local zone is Asia/Shanghai (+08:00)."},
+                 "description": "Figures of the areas of the grid hierarchy (the same numbers as the overview "
+                                "screen), the ingest of events and their steps along the closed loop, and Open311 "
+                                "GeoReport v2. Times are ISO 8601 with an offset; the city's local zone is "
+                                "Asia/Shanghai (+08:00)."},
+        "tags": [{"name": "areas"}, {"name": "events"}, {"name": "open311", "description": "docs/open311.md"}],
         "paths": {
-            "/api/v1/areas": {"get": {"summary": "The top-level area(s) the caller may see", "parameters": _PARAMS,
-                                      "responses": {"200": _ok("AreaList"), "400": _ERROR}}},
-            "/api/v1/areas/{code}": {"get": {"summary": "One area and its figures", "parameters": [_CODE, *_PARAMS],
-                                             "responses": {"200": _ok("AreaOne"), "400": _ERROR, "404": _ERROR}}},
+            "/api/v1/areas": {"get": {"tags": ["areas"], "summary": "The top-level area(s) the caller may see",
+                                      "parameters": _PARAMS,
+                                      "responses": {"200": _ok("AreaList"), "400": _ERROR, "503": _UNAVAILABLE}}},
+            "/api/v1/areas/{code}": {"get": {"tags": ["areas"], "summary": "One area and its figures",
+                                             "parameters": [_CODE, *_PARAMS],
+                                             "responses": {"200": _ok("AreaOne"), "400": _ERROR, "404": _ERROR,
+                                                           "503": _UNAVAILABLE}}},
             "/api/v1/areas/{code}/children": {"get": {
-                "summary": "An area's children (a grid's buildings), in code order",
+                "tags": ["areas"], "summary": "An area's children (a grid's buildings), in code order",
                 "parameters": [_CODE, *_PARAMS],
-                "responses": {"200": _ok("AreaChildren"), "400": _ERROR, "404": _ERROR}}},
+                "responses": {"200": _ok("AreaChildren"), "400": _ERROR, "404": _ERROR, "503": _UNAVAILABLE}}},
+            "/api/v1/events": {"post": {
+                "tags": ["events"], "summary": "Store one event or a batch (all or nothing)",
+                "description": "Validated against the contract and the closed loop, then committed in one "
+                               "transaction. The same (source, id) sent again is stored once.",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                    record, {"type": "array", "items": record, "maxItems": MAX_BATCH}]}}}},
+                "responses": {"201": _json("Receipts", "Stored; at least one event is new"),
+                              "200": _json("Receipts", "Every event was stored before"),
+                              "400": _BAD_JSON, "401": _UNAUTHORIZED, "413": _TOO_LARGE,
+                              "422": _json("Refusal", "Refused; nothing stored"), "503": _UNAVAILABLE}}},
+            "/api/v1/events/{event_id}": {"get": {
+                "tags": ["events"], "summary": "One event with its SLA light and log", "parameters": [_EVENT_ID],
+                "responses": {"200": _ok("EventView"), "404": _json("Error", "No such event here"),
+                              "503": _UNAVAILABLE}}},
+            "/api/v1/events/{event_id}/transitions": {"post": {
+                "tags": ["events"], "summary": "Move one event a step along the loop",
+                "security": _BEARER, "parameters": [_EVENT_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Step")}}},
+                "responses": {"200": _json("EventView", "The event after the step"), "400": _BAD_JSON,
+                              "401": _UNAUTHORIZED, "404": _json("Error", "No such event here"),
+                              "409": _json("Refusal", "The loop does not allow this step now"),
+                              "413": _TOO_LARGE, "422": _json("Refusal", "The step is malformed"),
+                              "503": _UNAVAILABLE}}},
+            "/api/v1/openapi.json": {"get": {
+                "tags": ["meta"], "summary": "This document",
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}}}},
+            **_open311_paths(),
         },
-        "components": {"schemas": {
-            "Figures": figures,
-            "Area": area,
-            "AreaList": {"type": "object", "properties": {**window, "areas": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}}}},
-            "AreaOne": {"type": "object", "properties": {**window, "area": {"$ref": "#/components/schemas/Area"}}},
-            "AreaChildren": {"type": "object", "properties": {**window, "area": {"$ref": "#/components/schemas/Area"},
-                                                              "children": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}}}},
-            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
-        }},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "An API token: `gridcc token create NAME`."},
+                "open311ApiKey": {"type": "apiKey", "in": "query", "name": "api_key",
+                                  "description": "Open311's api_key (also accepted as a form field)."},
+            },
+            "schemas": {
+                "Figures": figures,
+                "Area": area,
+                "AreaList": {"type": "object", "properties": {**window, "areas": {"type": "array", "items": _ref("Area")}}},
+                "AreaOne": {"type": "object", "properties": {**window, "area": _ref("Area")}},
+                "AreaChildren": {"type": "object", "properties": {**window, "area": _ref("Area"),
+                                                                  "children": {"type": "array", "items": _ref("Area")}}},
+                "Error": {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                          "required": ["error", "message"]},
+                "Problem": {"type": "object", "required": ["index", "field", "reason"], "properties": {
+                    "index": {"type": "integer", "description": "Position of the record in the batch (0 for one)."},
+                    "field": {"type": "string", "description": "The field at fault; empty for the whole record."},
+                    "reason": {"type": "string"}}},
+                "Refusal": {"type": "object", "required": ["error", "message", "problems"], "properties": {
+                    "error": {"type": "string", "const": "refused"}, "message": {"type": "string"},
+                    "problems": {"type": "array", "items": _ref("Problem")}}},
+                "EventRecord": _record_schema(),
+                "Receipts": {"type": "object", "required": ["created", "existing", "events"], "properties": {
+                    "created": {"type": "integer"}, "existing": {"type": "integer"},
+                    "events": {"type": "array", "items": {
+                        "type": "object", "required": ["index", "event_id", "id", "source", "created", "status"],
+                        "properties": {
+                            "index": {"type": "integer"}, "event_id": {"type": "integer"}, "id": {"type": "string"},
+                            "source": {"type": "string", "enum": list(SOURCES)},
+                            "created": {"type": "boolean", "description": "false: stored before, nothing written"},
+                            "status": {"type": "string"}}}}}},
+                "Step": _step_schema(),
+                "EventView": _event_view_schema(),
+                **_open311_schemas(),
+            },
+        },
     }
