@@ -102,6 +102,80 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _engine(settings: Settings):
+    from dashboard.store import init_schema, make_engine
+
+    engine = make_engine(settings)
+    init_schema(engine)
+    return engine
+
+
+def cmd_token(args) -> int:
+    """Create, list or revoke the API tokens systems push events with."""
+    from queries import tokens
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        with engine.begin() as conn:
+            if args.action == "create":
+                token = tokens.create_token(conn, name=args.name, now=settings.now())
+                print(f"token {args.name!r} created; it is shown only this once. Send it as "
+                      "'Authorization: Bearer <token>':", file=sys.stderr)
+                print(token)
+            elif args.action == "revoke":
+                if not tokens.revoke_token(conn, name=args.name, now=settings.now()):
+                    log.error("no active token called %r", args.name)
+                    return 1
+                print(f"token {args.name!r} revoked")
+            else:
+                for name, created, revoked in tokens.list_tokens(conn):
+                    print(f"{name}\tcreated {created:%Y-%m-%d %H:%M}\t{'revoked ' + f'{revoked:%Y-%m-%d %H:%M}' if revoked else 'active'}")
+    except ValueError as error:
+        log.error("%s", error)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_import_events(args) -> int:
+    """Import events from a CSV, Excel or JSON Lines file: all of them, or none and every problem listed."""
+    from tqdm import tqdm
+
+    from dashboard import events_import
+    from dashboard.ingest import IngestRefused, Ingestor
+
+    path = Path(args.file)
+    if not path.is_file():
+        log.error("no file %s", path)
+        return 2
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        ingestor = Ingestor(engine, tz=settings.tz, now=settings.now, calendar=settings.calendar())
+        total = events_import.count_records(path)
+        with tqdm(total=total, unit="event", disable=args.quiet, file=sys.stderr, desc="import") as bar:
+            records = events_import.read_records(path)
+            created, existing = ingestor.import_chunks(events_import.chunks(records), actor=args.actor,
+                                                       progress=bar.update)
+    except events_import.UnreadableFile as error:
+        log.error("%s", error)
+        return 2
+    except IngestRefused as refused:
+        for p in refused.problems[:args.max_problems]:
+            print(f"{path.name}:{p.index}: {p.field or '-'}: {p.reason}", file=sys.stderr)
+        more = len(refused.problems) - args.max_problems
+        if more > 0:
+            print(f"... and {more} more problem(s)", file=sys.stderr)
+        print(f"nothing imported: {len(refused.problems)} problem(s) in {path.name}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"imported {created} event(s) from {path.name}; {existing} were stored before")
+    return 0
+
+
 def cmd_bench(rest: list[str]) -> int:
     """Run the benchmarks in bench/ (see docs/benchmarks.md)."""
     script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
@@ -142,6 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--reseed", action="store_true", help="seed again even if the demo store is fresh")
 
+    p = sub.add_parser("token", help=cmd_token.__doc__, description=cmd_token.__doc__)
+    store_arg(p)
+    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("name", nargs="?", help="the system the token is for, e.g. hotline-12345")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("import-events", help=cmd_import_events.__doc__, description=cmd_import_events.__doc__)
+    store_arg(p)
+    p.add_argument("file", help="a .csv, .xlsx or .jsonl file whose columns are the API's fields (docs/ingest.md)")
+    p.add_argument("--actor", default="import", help="who the event log names as the source (default: import)")
+    p.add_argument("--max-problems", type=_positive, default=200, help="problems to list at most (default 200)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_events)
+
     # Listed for the overview; main() hands every argument after "bench" to bench/run.py as it is.
     sub.add_parser("bench", help=cmd_bench.__doc__ + " Try: gridcc bench --help")
     return parser
@@ -153,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
         return cmd_bench(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "token" and args.action in ("create", "revoke") and not args.name:
+        parser.error(f"gridcc token {args.action} needs a NAME")
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -60,6 +60,13 @@ class IngestRefused(ValueError):
         self.conflict = conflict  # the input was well formed, but the event's state does not allow it
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A line of an import file that is not a record at all (bad JSON, too many cells), and why."""
+
+    reason: str
+
+
 class NotFound(LookupError):
     """No event with that id in the caller's scope."""
 
@@ -216,12 +223,12 @@ class Ingestor:
         if len(records) > MAX_BATCH:
             raise IngestRefused([Problem(0, "", f"a batch holds at most {MAX_BATCH} events, this one {len(records)}")])
         with self._lock, self.engine.connect() as conn:
-            receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, first_line=0, keys={})
+            receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None, keys={})
             conn.commit()
         return receipts
 
     def import_chunks(self, chunks, *, actor: str, progress=None) -> tuple[int, int]:
-        """Store every record of ``chunks`` ((first_line, records) pairs) in one transaction, or none.
+        """Store every record of ``chunks`` ((lines, records) pairs) in one transaction, or none.
 
         Problems are numbered by file line; every chunk is checked even after a problem, so the
         caller hears of all of them. Return (created, already stored).
@@ -230,9 +237,9 @@ class Ingestor:
         created = existing = 0
         keys: dict[tuple[str, str], int] = {}
         with self._lock, self.engine.connect() as conn:
-            for first_line, records in chunks:
+            for lines, records in chunks:
                 try:
-                    receipts = self._write(conn, records, actor=actor, naive_is_local=True, first_line=first_line,
+                    receipts = self._write(conn, records, actor=actor, naive_is_local=True, lines=lines,
                                            keys=keys, check_only=bool(problems))
                 except IngestRefused as refused:
                     problems.extend(refused.problems)
@@ -247,13 +254,13 @@ class Ingestor:
             conn.commit()
         return created, existing
 
-    def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, first_line: int,
+    def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, lines: list[int] | None,
                keys: dict, check_only: bool = False) -> list[Receipt]:
         """Validate and write ``records`` inside the caller's transaction; raise IngestRefused."""
         actor = str(actor)[:MAX_ACTOR]
         now = self.now()
         ref = self.reference(conn)
-        prepared, problems = self._validate(records, ref, now, naive_is_local, first_line, keys)
+        prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
         if problems:
             raise IngestRefused(problems)
         seen = q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
@@ -279,11 +286,11 @@ class Ingestor:
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
         return [receipts[p.index] for p in prepared]
 
-    def _validate(self, records, ref: Reference, now: datetime, naive_is_local: bool, first_line: int, keys: dict):
+    def _validate(self, records, ref: Reference, now: datetime, naive_is_local: bool, lines, keys: dict):
         prepared: list[_Prepared] = []
         problems: list[Problem] = []
         for offset, record in enumerate(records):
-            index = first_line + offset
+            index = lines[offset] if lines is not None else offset
             found = _check_record(record, ref, now, self.tz, naive_is_local)
             if isinstance(found, list):
                 problems.extend(Problem(index, f, r) for f, r in found)
@@ -472,6 +479,8 @@ def parse_instant(value, tz: ZoneInfo, *, naive_is_local: bool) -> datetime:
 
 def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_local: bool):
     """Return a _Prepared for a good record, or [(field, reason), ...] for a bad one."""
+    if isinstance(record, BadLine):
+        return [("", record.reason)]
     if not isinstance(record, dict):
         return [("", "each event must be a JSON object")]
     bad: list[tuple[str, str]] = []
