@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import_events)
 
+    from dashboard.areas_import import register_cli as register_import_areas
+
+    register_import_areas(sub)
+
     # Listed for the overview; main() hands every argument after "bench" to bench/run.py as it is.
     sub.add_parser("bench", help=cmd_bench.__doc__ + " Try: gridcc bench --help")
     return parser

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from dashboard.settings import Settings
@@ -64,4 +64,19 @@ def init_schema(engine: Engine) -> list[str]:
                 added.append(f"{table.name}.{column.name}")
     for name in added:
         log.info("store: added column %s", name)
+    _fill_catalogue(engine)
     return added
+
+
+def _fill_catalogue(engine: Engine) -> None:
+    """Give an empty store the packaged event catalogue, so events can come in before any seeding."""
+    from dashboard.seed.catalogue import load_categories
+    from queries.bulk import bulk_insert
+    from queries.schema import categories
+
+    with engine.begin() as conn:
+        # fetchall: DuckDB 2.0 blocks the connection on a result that is not read to its end.
+        if conn.execute(select(func.count()).select_from(categories)).fetchall()[0][0]:
+            return
+        bulk_insert(conn, categories, load_categories())
+        log.info("store: filled the event catalogue from the packaged copy")
