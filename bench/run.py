@@ -1,5 +1,8 @@
 """The overview benchmark at 10 M events (issue 2 §5): run with `gridcc bench` or `python bench/run.py`.
 
+`gridcc bench ingest` runs the ingest benchmark instead (bench/ingest_cases.py): batched and single
+POSTs, time until an event is counted, and transitions, on a throw-away copy of the same store.
+
 Measures, on one seeded store with "now" frozen so runs compare:
 - each overview callback's server time, uncached (cache cleared before each call) and from cache, p50/p95;
 - the same screens from a pandas DataFrame filtered in the callback (bench/naive.py), and the ratio;
@@ -16,9 +19,11 @@ import json
 import logging
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import overview_cases  # noqa: E402
+from bench import ingest_cases, overview_cases  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.store import make_engine  # noqa: E402
 
@@ -92,8 +97,58 @@ def serve_and_measure(settings: Settings, reps: int, browser: bool) -> dict:
         proc.wait(timeout=30)
 
 
+def copy_store(settings: Settings, folder: Path) -> Settings:
+    """Copy the DuckDB file of ``settings`` into ``folder`` and return settings on the copy."""
+    source = Path(settings.store_url.removeprefix("duckdb:///"))
+    target = folder / source.name
+    shutil.copy(source, target)
+    if source.with_suffix(source.suffix + ".wal").exists():
+        shutil.copy(source.with_suffix(source.suffix + ".wal"), target.with_suffix(target.suffix + ".wal"))
+    return settings.with_(store_url=f"duckdb:///{target}")
+
+
+def ingest_main(argv: list[str]) -> int:
+    """Run the ingest benchmark on a copy of the bench store and print its table."""
+    parser = argparse.ArgumentParser(prog="gridcc bench ingest", description=ingest_cases.__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the bench store (default 10 M)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
+    parser.add_argument("--batches", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=500, help="single-event POSTs")
+    parser.add_argument("--visibility", type=int, default=50, help="POSTs timed until counted by the API")
+    parser.add_argument("--transitions", type=int, default=300)
+    parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats of the batched case here")
+    parser.add_argument("--tmp", type=Path, default=ROOT / "data", help="folder for the store's copy")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    store = args.store or ROOT / "data" / f"bench-{args.events}.duckdb"
+    settings = ensure_store(store, args.events, args.seed)
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="minutes"), "events": args.events,
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
+    }
+    args.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-", dir=args.tmp) as folder:
+        start = time.perf_counter()
+        copy = copy_store(settings, Path(folder))
+        log.info("copied the store in %.0f s", time.perf_counter() - start)
+        results["cases"] = ingest_cases.ingest_cases(
+            copy, batches=args.batches, batch_size=args.batch_size, posts=args.posts, visibility=args.visibility,
+            transitions=args.transitions, profile_to=args.profile)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(ingest_cases.markdown(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ingest"]:
+        return ingest_main(argv[1:])
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=42)
