@@ -14,6 +14,7 @@ from queries.schema import BUILDING, GRID, LEVEL_NAMES
 bp = flask.Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_WINDOW = timedelta(days=366)
+FIRST_YEAR, LAST_YEAR = 1970, 2099
 MAX_CODE_LENGTH = 18
 _SPACE_OFFSET = re.compile(r"([T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -36,6 +37,10 @@ def _parse_instant(name: str, text: str | None, default: datetime) -> datetime:
         raise BadRequest(f"'{name}' is not an ISO 8601 date-time with a time zone, e.g. 2026-11-20T15:00:00+08:00")
     if value.tzinfo is None:
         raise BadRequest(f"'{name}' needs a time zone offset, e.g. 2026-11-20T15:00:00+08:00")
+    # Before converting: year 1 or 9999 overflows across an offset, and before 1901 the zone's
+    # offset has seconds (local mean time), which ISO 8601 cannot write back.
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise BadRequest(f"'{name}' must lie between {FIRST_YEAR} and {LAST_YEAR}")
     return value.astimezone(context.current().settings.tz).replace(tzinfo=None)
 
 
@@ -161,3 +166,11 @@ def _empty_store(error: LookupError):
 def init_app(server: flask.Flask) -> None:
     """Register the API on the Flask server."""
     server.register_blueprint(bp)
+
+    # A wrong method on a path that only a catch-all matched is decided while routing, before any
+    # blueprint handler: answer it in JSON here for API paths, and leave every other path alone.
+    @server.errorhandler(405)
+    def _method_not_allowed(error):
+        if flask.request.path.startswith(bp.url_prefix + "/"):
+            return flask.jsonify({"error": "method_not_allowed", "message": error.description}), 405
+        return error

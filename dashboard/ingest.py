@@ -20,7 +20,7 @@ import shapely
 from sqlalchemy import Engine
 
 from dashboard.loop import (
-    CLOCK_SKEW, STAGES, TRANSITIONS, EventState, Limit, Refused, SlaClock, Transition, apply, replay, steps_from_stamps,
+    CLOCK_SKEW, STAGE_ACTION, STAGES, TRANSITIONS, EventState, Limit, Refused, SlaClock, Transition, apply, replay, steps_from_stamps,
     traffic_light,
 )
 from dashboard.worktime import WorkCalendar
@@ -39,7 +39,11 @@ REQUIRED = ("id", "source", "category", "reported_at")
 STATUS_CHOICES = ("reported", "accepted", "verified", "registered", "dispatched", "handled", "checked", "closed",
                   "void", "parked")
 BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
-OLDEST = datetime(2000, 1, 1)
+OLDEST, NEWEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
+# The furthest a deadline may lie after now: a limit is days or weeks; a year is generous, and the SLA
+# clock's working-minute table (and its memory) grows with the span it has to cover.
+MAX_DEADLINE_AHEAD = timedelta(days=366)
+MAX_EXTENSION = {"hours": 24 * 366, "work_hours": 250 * 7.5, "work_days": 250}
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ class Ingestor:
             raise IngestRefused([Problem(0, "", "expected an event object or a list of them")])
         if len(records) > MAX_BATCH:
             raise IngestRefused([Problem(0, "", f"a batch holds at most {MAX_BATCH} events, this one {len(records)}")])
+        if not records:
+            raise IngestRefused([Problem(0, "", "the batch is empty")])
         with self._lock, self.engine.connect() as conn:
             receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None, keys={})
             conn.commit()
@@ -278,7 +284,7 @@ class Ingestor:
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, False, statuses.get(event_id, ""))
         if built:
             ids = q.next_ids(conn, event_id_seq, len(built))
-            frame, log_frame = self._frames(built, ids, conn)
+            frame, log_frame = self._frames(built, ids, conn, actor)
             q.insert_events(conn, frame, log_frame)
             q.refresh_projections(conn, first_id=ids[0], last_id=ids[-1])
             q.mark_written(conn, now=now)
@@ -303,14 +309,18 @@ class Ingestor:
                 continue
             keys[key] = index
             prepared.append(found)
-        # Locations: one vectorised lookup for the whole batch.
-        need = [p for p in prepared if p.grid_code is None]
+        # Locations: one vectorised lookup for the whole batch. A grid_code given with a point must agree
+        # with it, or the map and the grid's figures would disagree.
+        need = [p for p in prepared if p.lat is not None]
         if need:
             grids = ref.locate(np.array([p.lon for p in need]), np.array([p.lat for p in need]))
             for p, grid in zip(need, grids):
                 if grid is None:
                     problems.append(Problem(p.index, "lat", f"({p.lat}, {p.lon}) lies outside every grid of the city"))
-                p.grid_code = grid
+                elif p.grid_code is not None and grid != p.grid_code:
+                    problems.append(Problem(p.index, "grid_code", f"({p.lat}, {p.lon}) lies in grid {grid}, "
+                                                                  f"not in {p.grid_code}"))
+                p.grid_code = p.grid_code or grid
         return prepared, sorted(problems, key=lambda x: x.index)
 
     def _build(self, fresh: list[_Prepared], ref: Reference, now: datetime, actor: str):
@@ -334,7 +344,7 @@ class Ingestor:
             try:
                 state = replay(p.source, p.times["reported_at"], steps, limit=p.category.limit, clock=self.clock, now=now)
             except Refused as refused:
-                problems.append(Problem(p.index, _field_of(refused, steps), refused.reason))
+                problems.append(Problem(p.index, _field_of(refused), refused.reason))
                 continue
             if p.status is not None and p.status != state.status:
                 problems.append(Problem(p.index, "status", _status_mismatch(p.status, state.status)))
@@ -348,7 +358,7 @@ class Ingestor:
             built.append((p, state, steps))
         return built, problems
 
-    def _frames(self, built, ids: list[int], conn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _frames(self, built, ids: list[int], conn, actor: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         ref = self._reference
         lon = np.array([p.lon if p.lon is not None else np.nan for p, _, _ in built], dtype=float)
         lat = np.array([p.lat if p.lat is not None else np.nan for p, _, _ in built], dtype=float)
@@ -357,7 +367,6 @@ class Ingestor:
         house = np.full(len(built), None, dtype=object)
         if located.any():
             house[located] = ref.buildings(lon[located], lat[located], grid[located])
-        actor = built[0][2][0].actor if built[0][2] else None
         rows, log_rows = [], []
         for (p, s, steps), event_id, building in zip(built, ids, house):
             rows.append({
@@ -398,6 +407,8 @@ class Ingestor:
             ref = self.reference(conn)
             category = ref.categories[row.category_code]
             step = step_input(now, actor)
+            if step.deadline_at is not None and step.deadline_at > now + MAX_DEADLINE_AHEAD:
+                raise IngestRefused([Problem(0, "deadline_at", f"lies more than {MAX_DEADLINE_AHEAD.days} days after now")])
             if step.action == "dispatch" and not step.department_code:
                 step = _replace(step, department_code=ref.default_department(category, row.district_code))
             if step.department_code is not None and step.department_code not in ref.departments:
@@ -406,7 +417,7 @@ class Ingestor:
             try:
                 after = apply(state, step, limit=category.limit, clock=self.clock, now=now)
             except Refused as refused:
-                raise IngestRefused([Problem(0, refused.field, refused.reason)], conflict=True)
+                raise IngestRefused([Problem(0, refused.field, refused.reason)], conflict=refused.conflict)
             q.update_event(conn, event_id=event_id, values=_state_columns(after))
             q.append_log(conn, [_log_row(event_id, state, after, step)])
             q.refresh_projections(conn, first_id=event_id, last_id=event_id)
@@ -467,13 +478,15 @@ def parse_instant(value, tz: ZoneInfo, *, naive_is_local: bool) -> datetime:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-20T15:00:00+08:00") from None
-    if parsed.tzinfo is None:
-        if not naive_is_local:
-            raise ValueError(f"{value!r} needs a time zone offset, e.g. 2026-11-20T15:00:00+08:00")
-    else:
-        parsed = parsed.astimezone(tz).replace(tzinfo=None)
-    if parsed < OLDEST:
+    if parsed.tzinfo is None and not naive_is_local:
+        raise ValueError(f"{value!r} needs a time zone offset, e.g. 2026-11-20T15:00:00+08:00")
+    # Checked before converting: converting year 1 or 9999 across an offset overflows.
+    if parsed.year < OLDEST.year:
         raise ValueError(f"{value!r} is before {OLDEST.year}: not a plausible event time")
+    if parsed.year >= NEWEST.year:
+        raise ValueError(f"{value!r} is after {NEWEST.year - 1}: not a plausible event time")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(tz).replace(tzinfo=None)
     return parsed.replace(microsecond=0)
 
 
@@ -500,8 +513,8 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
         external = str(external).strip()
         if len(external) > MAX_ID:
             bad.append(("id", f"is longer than {MAX_ID} characters"))
-        elif any(ord(ch) < 32 for ch in external):
-            bad.append(("id", "holds control characters"))
+        elif any(ord(ch) < 32 for ch in external) or not _is_text(external):
+            bad.append(("id", "holds control characters or invalid Unicode"))
     source = record.get("source")
     if source not in (None, "") and source not in SOURCES:
         bad.append(("source", f"must be one of {', '.join(SOURCES)}"))
@@ -521,7 +534,7 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
         for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 bad.append((name, "must be a number (WGS 84 degrees)"))
-            elif not (math.isfinite(value) and low <= value <= high):
+            elif not (_finite(value) and low <= value <= high):
                 bad.append((name, f"must be between {low} and {high}"))
     description, reporter = record.get("description"), record.get("reporter")
     for name, value, most in (("description", description, MAX_TEXT), ("reporter", reporter, MAX_REPORTER)):
@@ -529,8 +542,10 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
             bad.append((name, "must be a string"))
         elif value is not None and len(value) > most:
             bad.append((name, f"is longer than {most} characters"))
+        elif value is not None and not _is_text(value):
+            bad.append((name, "holds a NUL character or invalid Unicode (a lone surrogate)"))
     department = record.get("department")
-    if department is not None and department not in ref.departments:
+    if department is not None and (not isinstance(department, str) or department not in ref.departments):
         bad.append(("department", f"unknown department {str(department)[:20]!r}"))
     worker = record.get("worker")
     if worker is not None:
@@ -552,6 +567,8 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
             continue
         if name != "deadline_at" and times[name] > now + CLOCK_SKEW:
             bad.append((name, f"{times[name].isoformat()} is in the future (now is {now.isoformat()})"))
+        if name == "deadline_at" and times[name] > now + MAX_DEADLINE_AHEAD:
+            bad.append((name, f"lies more than {MAX_DEADLINE_AHEAD.days} days after now"))
     previous = None
     for name in ("reported_at",) + STAMP_FIELDS:
         at = times.get(name)
@@ -591,11 +608,11 @@ def _check_step(payload, tz: ZoneInfo):
                 continue
             at, deadline = (value, deadline) if name == "at" else (at, value)
     note = payload.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
-        bad.append(("note", f"must be a string of at most {MAX_TEXT} characters"))
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT or not _is_text(note)):
+        bad.append(("note", f"must be a string of at most {MAX_TEXT} characters, without NUL or invalid Unicode"))
     who = payload.get("actor")
-    if who is not None and (not isinstance(who, str) or len(who) > MAX_ACTOR):
-        bad.append(("actor", f"must be a string of at most {MAX_ACTOR} characters"))
+    if who is not None and (not isinstance(who, str) or len(who) > MAX_ACTOR or not _is_text(who)):
+        bad.append(("actor", f"must be a string of at most {MAX_ACTOR} characters, without NUL or invalid Unicode"))
     department = payload.get("department")
     if department is not None and not isinstance(department, str):
         bad.append(("department", "must be a department code (string)"))
@@ -604,9 +621,10 @@ def _check_step(payload, tz: ZoneInfo):
     if extension is not None:
         value = extension.get("value") if isinstance(extension, dict) else None
         unit = extension.get("unit") if isinstance(extension, dict) else None
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                or not 0 < value <= 10_000 or unit not in ("hours", "work_hours", "work_days")):
-            bad.append(("extension", "must be {\"value\": a positive number, \"unit\": hours|work_hours|work_days}"))
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value)
+                or unit not in MAX_EXTENSION or not 0 < value <= MAX_EXTENSION[unit]):
+            bad.append(("extension", "must be {\"value\": a positive number, \"unit\": hours|work_hours|work_days}, "
+                                     "at most a year: " + ", ".join(f"{v:g} {u}" for u, v in MAX_EXTENSION.items())))
         else:
             limit = Limit(float(value), unit)
     if bad:
@@ -619,15 +637,33 @@ def _check_step(payload, tz: ZoneInfo):
     return build
 
 
-def _field_of(refused: Refused, steps: list[Transition]) -> str:
-    """Name the record field behind a refused replay step (the stamp of the step that failed)."""
-    if refused.field in ("at", "action"):
-        for column, action in (("accepted_at", "accept"), ("verified_at", "verify"), ("registered_at", "register"),
-                               ("dispatched_at", "dispatch"), ("handled_at", "handle"), ("checked_at", "check"),
-                               ("closed_at", "close"), ("status", "void"), ("status", "park")):
-            if action in refused.reason:
-                return column
-    return refused.field
+def _finite(value) -> bool:
+    """Return True for a finite number a float can hold (a 400-digit integer is not one)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_text(value: str) -> bool:
+    """Return True for text every store can hold: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _field_of(refused: Refused) -> str:
+    """Name the record field behind a refused replay: the stamp (or status) of the step that failed."""
+    step = refused.step
+    if step is None or refused.field not in ("at", "action"):
+        return refused.field
+    if step.action in ("void", "park"):
+        return "status"
+    return next((column for column, action in STAGE_ACTION.items() if action == step.action), refused.field)
 
 
 def _status_mismatch(given: str, reached: str) -> str:

@@ -64,9 +64,17 @@ def post_events():
     }), 201 if created else 200
 
 
-@bp.post("/events/<int:event_id>/transitions")
-def post_transition(event_id: int):
+def _event_id(text: str) -> int:
+    """Return the path's event id, or answer 404 (any text reaches here, so a bad one is never a 405)."""
+    if not text.isdigit() or len(text) > 18:
+        flask.abort(404, description=f"no event {text[:24]!r}: an event id is a positive whole number")
+    return int(text)
+
+
+@bp.post("/events/<event_id>/transitions")
+def post_transition(event_id: str):
     """Move one event a step along the loop; answer with the event after it."""
+    event_id = _event_id(event_id)
     actor = _caller()
     body = _body()
     try:
@@ -79,9 +87,10 @@ def post_transition(event_id: int):
     return flask.jsonify(event)
 
 
-@bp.get("/events/<int:event_id>")
-def get_event(event_id: int):
+@bp.get("/events/<event_id>")
+def get_event(event_id: str):
     """Return one event with its SLA traffic light and its log."""
+    event_id = _event_id(event_id)
     try:
         return flask.jsonify(context.current().ingestor.event(event_id, scope=data.request_scope()))
     except NotFound as error:

@@ -55,10 +55,15 @@ GREEN_BELOW, RED_FROM = 0.8, 1.0
 class Refused(ValueError):
     """A transition the loop does not allow; ``reason`` says why, ``field`` which input is at fault."""
 
-    def __init__(self, reason: str, field: str = "action"):
+    def __init__(self, reason: str, field: str = "action", step: "Transition | None" = None, *,
+                 conflict: bool = True):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        # True when the step is refused because of the event's present state (HTTP 409), False when
+        # the step is wrong whatever the state (a time in the future: 422).
+        self.conflict = conflict
+        self.step = step  # the step refused (set by replay)
 
 
 @dataclass(frozen=True)
@@ -143,12 +148,16 @@ class SlaClock:
         if state.deadline_at is None or start is None or state.status in TERMINAL:
             return None
         until = state.parked_at if state.is_parked and state.parked_at else (state.handled_at or now)
-        allowed = self.minutes(start, state.deadline_at, unit)
-        late = 0.0001 if until > state.deadline_at else 0.0  # past the deadline is red, however it is measured
+        return self.share(start, state.deadline_at, until, unit)
+
+    def share(self, start: datetime, deadline: datetime, until: datetime, unit: str) -> float:
+        """Return the share of [start, deadline] used by ``until`` on the clock of ``unit`` (> 1 once late)."""
+        allowed = self.minutes(start, deadline, unit)
+        late = until > deadline
         if allowed <= 0:
-            return (1.0 if until >= state.deadline_at else 0.0) + late
-        remaining = self.minutes(min(until, state.deadline_at), state.deadline_at, unit)
-        return max(0.0, 1.0 - remaining / allowed) + late
+            return 1.0 + (0.0001 if late else 0.0)
+        remaining = self.minutes(min(until, deadline), deadline, unit)
+        return max(0.0, 1.0 - remaining / allowed) + (0.0001 if late else 0.0)
 
 
 def traffic_light(used: float | None) -> str | None:
@@ -169,7 +178,7 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
         raise Refused(_why_not(state.status, step.action))
     at = step.at
     if at > now + CLOCK_SKEW:
-        raise Refused(f"'{at.isoformat()}' is in the future (now is {now.isoformat()})", "at")
+        raise Refused(f"'{at.isoformat()}' is in the future (now is {now.isoformat()})", "at", conflict=False)
     if at < state.updated_at:
         raise Refused(f"'{at.isoformat()}' goes back in time: the event's last step was at "
                       f"{state.updated_at.isoformat()}", "at")
@@ -252,7 +261,11 @@ def replay(source: str, reported_at: datetime, steps: list[Transition], *, limit
     if reported_at > now + CLOCK_SKEW:
         raise Refused(f"'{reported_at.isoformat()}' is in the future (now is {now.isoformat()})", "reported_at")
     for step in steps:
-        state = apply(state, step, limit=limit, clock=clock, now=now)
+        try:
+            state = apply(state, step, limit=limit, clock=clock, now=now)
+        except Refused as refused:
+            refused.step = step
+            raise
     return state
 
 

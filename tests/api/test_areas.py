@@ -88,7 +88,8 @@ def test_api007_write_methods_are_refused(client):
 def test_api008_openapi_document_lists_every_route(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/v1/areas", "/api/v1/areas/{code}", "/api/v1/areas/{code}/children"}
+    # The area routes; tests/api/test_openapi.py checks every other route against the url_map.
+    assert {"/api/v1/areas", "/api/v1/areas/{code}", "/api/v1/areas/{code}/children"} <= set(doc["paths"])
     assert set(doc["components"]["schemas"]["Figures"]["properties"]) == {
         "reported", "open", "overdue", "closed", "closed_on_time", "on_time_rate", "median_handling_hours"}
 
