@@ -7,6 +7,7 @@ version, so no screen is served a figure older than the last change it could kno
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import flask
@@ -16,6 +17,7 @@ from queries import overview as overview_queries
 from queries.meta import data_version
 from queries.scope import Scope
 from dashboard import context
+from dashboard.loop import traffic_light
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAP_METRICS = ("open", "overdue", "per_1000_households", "on_time_rate")
@@ -185,5 +187,10 @@ def daily_trend(scope: Scope, code: str, since: datetime, until: datetime):
 @cached
 def building_open_events(scope: Scope, code: str, as_of: datetime, limit: int = 100):
     """Return the open events of one building."""
-    with context.current().connect() as conn:
-        return overview_queries.building_open_events(conn, scope=scope, building_code=code, as_of=as_of, limit=limit)
+    ctx = context.current()
+    with ctx.connect() as conn:
+        rows = overview_queries.building_open_events(conn, scope=scope, building_code=code, as_of=as_of, limit=limit)
+    clock = ctx.ingestor.clock
+    return [replace(e, light=traffic_light(
+        None if e.deadline_at is None or e.clock_started_at is None
+        else clock.share(e.clock_started_at, e.deadline_at, e.handled_at or as_of, e.limit_unit))) for e in rows]

@@ -65,6 +65,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "event.deadline": ("处置时限", "Deadline"),
     "event.overdue": ("超期", "Overdue"),
     "event.category": ("类别", "Category"),
+    "event.light": ("时限", "SLA"),
+    "light.green": ("正常", "On track"),
+    "light.yellow": ("临期", "Due soon"),
+    "light.red": ("超时", "Late"),
     "event.status": ("状态", "Status"),
     # Event statuses (DOMAIN.md §4).
     "status.reported": ("已上报", "Reported"),

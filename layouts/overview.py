@@ -251,6 +251,7 @@ def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, 
         return [head, html.Div(t("building.none_open", lang), className="ovw-empty")]
     rows = [
         html.Tr(className="gcc-alert" if e.overdue else "", children=[
+            html.Td(_light(e.light, lang)),
             html.Td(e.category_name),
             html.Td(status_name(e.status, lang)),
             html.Td(_when(e.reported_at)),
@@ -260,11 +261,19 @@ def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, 
     ]
     table = html.Table(className="ovw-events", children=[
         html.Thead(html.Tr([html.Th(t(k, lang)) for k in
-                            ("event.category", "event.status", "event.reported_at", "event.deadline")])),
+                            ("event.light", "event.category", "event.status", "event.reported_at", "event.deadline")])),
         html.Tbody(rows),
     ])
     more = [html.Div(t("building.more", lang, n=limit), className="ovw-hint-inline")] if len(events) >= limit else []
     return [head, html.Div(table, className="ovw-events-wrap"), *more]
+
+
+def _light(light: str | None, lang: str):
+    """Return the SLA traffic light as a coloured dot with its word (colour is never the only cue)."""
+    if light is None:
+        return html.Span("—", className="gcc-light gcc-light-none")
+    return html.Span([html.Span(className="gcc-light-dot"), t(f"light.{light}", lang)],
+                     className=f"gcc-light gcc-light-{light}", **{"data-light": light})
 
 
 def _when(value: datetime | None) -> str:

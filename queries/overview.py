@@ -85,6 +85,10 @@ class OpenEvent:
     reported_at: datetime
     deadline_at: datetime | None
     overdue: bool
+    clock_started_at: datetime | None = None  # the SLA clock's start (dispatch, rework, moved by pauses)
+    handled_at: datetime | None = None
+    limit_unit: str = "hours"
+    light: str | None = None  # green / yellow / red, filled in by the caller that holds the SLA clock
 
 
 def _area_column(level: int, table: Table = events):
@@ -261,14 +265,18 @@ def building_open_events(conn: Connection, *, scope: Scope, building_code: str, 
     table, current = open_source(conn, as_of)
     stmt = (
         select(table.c.id, table.c.category_code, categories.c.name, table.c.status, table.c.reported_at,
-               table.c.deadline_at, overdue_at(table, as_of).label("overdue"))
+               table.c.deadline_at, overdue_at(table, as_of).label("overdue"),
+               func.coalesce(table.c.clock_started_at, table.c.dispatched_at).label("clock_started_at"),
+               table.c.handled_at, categories.c.limit_unit)
         .join(categories, categories.c.code == table.c.category_code)
         .where(scope.events_clause(table), table.c.building_code == building_code, open_at(table, current, as_of))
         .order_by(table.c.reported_at, table.c.id)
         .limit(limit)
     )
     return [
-        OpenEvent(r.id, r.category_code, r.name, r.status, r.reported_at, r.deadline_at, bool(r.overdue))
+        OpenEvent(r.id, r.category_code, r.name, r.status, r.reported_at, r.deadline_at, bool(r.overdue),
+                  r.clock_started_at, r.handled_at if r.handled_at is None or r.handled_at <= as_of else None,
+                  r.limit_unit)
         for r in conn.execute(stmt).all()
     ]
 

@@ -175,3 +175,24 @@ def test_layout_reads_the_query_string(in_app):
                 if getattr(c, "id", None) == layout.METRIC).value == "overdue"
     assert "着色指标" in str(layout.layout())
     assert maps.children_url(EAST) == "/geo/children/329902.json"
+
+
+def lights(component) -> list[str]:
+    """Return the data-light values in a component tree, in order."""
+    if isinstance(component, (list, tuple)):
+        return [light for child in component for light in lights(child)]
+    if component is None or isinstance(component, (str, int, float)):
+        return []
+    found = [component._prop_data_light] if hasattr(component, "_prop_data_light") else []
+    found += [v for k, v in getattr(component, "__dict__", {}).items() if k == "data-light"]
+    return found + lights(getattr(component, "children", None))
+
+
+def test_open_events_of_a_building_carry_their_traffic_light(in_app):
+    # A1's 2号楼: event 3, 0110 dispatched 11-10 09:30, deadline 11-17 09:30, not handled at 11-20 15:00: red.
+    children, _, _ = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    assert lights(children) == ["red"] and "超时" in text(children)
+    # A2's 1号楼: event 4, 0505 (2 work hours) dispatched 14:05, deadline 16:05; at 15:00 55 of 120 minutes
+    # are used (46 %): green. Event 5 there is void, so not listed.
+    children, _, _ = cb.update_building(view_of(handcity.A2, handcity.A2 + "001"), None, "en")
+    assert lights(children) == ["green"] and "On track" in text(children)
