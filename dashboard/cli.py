@@ -53,14 +53,26 @@ def cmd_seed(args) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int, threads: int) -> None:
+def _serve(settings: Settings, host: str, port: int, threads: int, *, simulate: float | None = None) -> None:
+    """Serve the app; with ``simulate`` (a speed-up), the demo's simulator feeds it through the ingest path."""
     import waitress
 
     from dashboard.app import create_app
 
     app = create_app(settings)
+    simulator = None
+    if simulate:
+        from dashboard.simulator import Simulator
+
+        simulator = Simulator(app.server.extensions["gridcc"].ingestor, speed=simulate)
+        simulator.start()
+        log.info("simulator: new events and steps at %g× the demo city's real rate", simulate)
     log.info("gridcc serving %s on http://%s:%d", settings.store_url, host, port)
-    waitress.serve(app.server, host=host, port=port, threads=threads, ident="gridcc")
+    try:
+        waitress.serve(app.server, host=host, port=port, threads=threads, ident="gridcc")
+    finally:
+        if simulator is not None:
+            simulator.stop()
 
 
 def cmd_serve(args) -> int:
@@ -91,14 +103,14 @@ def _demo_is_fresh(settings: Settings) -> bool:
 
 
 def cmd_demo(args) -> int:
-    """Seed the demo store when it is missing or stale, then serve it on 127.0.0.1:8050."""
+    """Seed the demo store when it is missing or stale, then serve it live on 127.0.0.1:8050."""
     settings = _settings(args)
     if not args.store and "GRIDCC_STORE" not in os.environ:
         settings = settings.with_(store_url=f"duckdb:///{Path(settings.data_dir) / 'demo.duckdb'}")
     if args.reseed or not _demo_is_fresh(settings):
         log.info("seeding the demo city (%d events); this takes under a minute", args.events)
         _seed(settings, events=args.events, seed=args.seed, days=365, small=False, progress=True)
-    _serve(settings, args.host, args.port, args.threads)
+    _serve(settings, args.host, args.port, args.threads, simulate=None if args.no_simulator else args.speed)
     return 0
 
 
@@ -215,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=_positive, default=DEFAULT_EVENTS, help="events to seed (default 1,000,000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--reseed", action="store_true", help="seed again even if the demo store is fresh")
+    demo.add_argument("--speed", type=float, default=1.0,
+                      help="the simulator's speed-up: 1 = the demo city's real rate (about 2 reports a minute), "
+                           "60 = an hour of the city's life a minute (default 1)")
+    demo.add_argument("--no-simulator", action="store_true", help="serve the seeded history without new events")
 
     p = sub.add_parser("token", help=cmd_token.__doc__, description=cmd_token.__doc__)
     store_arg(p)

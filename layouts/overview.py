@@ -277,4 +277,5 @@ def _light(light: str | None, lang: str):
 
 
 def _when(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%m-%d %H:%M}"
+    # With the year: a case still open from last December must not read like next month's.
+    return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"

@@ -196,3 +196,10 @@ def test_open_events_of_a_building_carry_their_traffic_light(in_app):
     # are used (46 %): green. Event 5 there is void, so not listed.
     children, _, _ = cb.update_building(view_of(handcity.A2, handcity.A2 + "001"), None, "en")
     assert lights(children) == ["green"] and "On track" in text(children)
+
+
+def test_building_event_times_carry_their_year(in_app):
+    # Event 3 was reported 2026-11-10 09:30 with deadline 2026-11-17 09:30: an old open case must not
+    # read like a date to come, so the year is written out.
+    children, _, _ = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    assert "2026-11-10 09:00" in text(children) and "2026-11-17 09:30" in text(children)
