@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 import shapely
 from sqlalchemy import Engine
 
@@ -26,7 +25,7 @@ from dashboard.loop import (
 from dashboard.worktime import WorkCalendar
 from queries import ingest as q
 from queries import tokens
-from queries.schema import SOURCES, event_id_seq, event_log_id_seq, events
+from queries.schema import SOURCES, event_id_seq, event_log_id_seq
 from queries.scope import Scope
 
 MAX_BATCH = 10_000
@@ -229,7 +228,19 @@ class Ingestor:
         if not records:
             raise IngestRefused([Problem(0, "", "the batch is empty")])
         with self._lock, self.engine.connect() as conn:
-            receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None, keys={})
+            # Most batches are new: insert straight away and let the unique (source, id) index catch a
+            # resend, instead of scanning for every key first; on a duplicate, start again and look.
+            taken: dict = {}
+            try:
+                receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
+                                       keys={}, optimistic=True, taken=taken)
+            except q.DuplicateKey:
+                conn.rollback()
+                # Sequences do not roll back: hand the ids already drawn to the second attempt, so a
+                # resend leaves no gap in the numbering.
+                taken = {(name, "reuse"): ids for name, ids in taken.items() if isinstance(name, str)}
+                receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
+                                       keys={}, taken=taken)
             conn.commit()
         return receipts
 
@@ -261,7 +272,8 @@ class Ingestor:
         return created, existing
 
     def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, lines: list[int] | None,
-               keys: dict, check_only: bool = False) -> list[Receipt]:
+               keys: dict, check_only: bool = False, optimistic: bool = False,
+               taken: dict | None = None) -> list[Receipt]:
         """Validate and write ``records`` inside the caller's transaction; raise IngestRefused."""
         actor = str(actor)[:MAX_ACTOR]
         now = self.now()
@@ -269,7 +281,7 @@ class Ingestor:
         prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
         if problems:
             raise IngestRefused(problems)
-        seen = q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
+        seen = {} if optimistic else q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
         fresh = [p for p in prepared if (p.source, p.external_id) not in seen]
         built, problems = self._build(fresh, ref, now, actor)
         if problems:
@@ -283,10 +295,11 @@ class Ingestor:
                 event_id = seen[(p.source, p.external_id)]
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, False, statuses.get(event_id, ""))
         if built:
-            ids = q.next_ids(conn, event_id_seq, len(built))
-            frame, log_frame = self._frames(built, ids, conn, actor)
-            q.insert_events(conn, frame, log_frame)
-            q.refresh_projections(conn, first_id=ids[0], last_id=ids[-1])
+            taken = {} if taken is None else taken
+            ids = _draw(conn, event_id_seq, len(built), taken)
+            rows, log_rows = self._rows(built, ids, conn, actor, taken)
+            q.insert_events(conn, rows, log_rows)
+            q.add_projections(conn, rows)
             q.mark_written(conn, now=now)
             for (p, state, _), event_id in zip(built, ids):
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
@@ -358,7 +371,8 @@ class Ingestor:
             built.append((p, state, steps))
         return built, problems
 
-    def _frames(self, built, ids: list[int], conn, actor: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _rows(self, built, ids: list[int], conn, actor: str, taken: dict) -> tuple[list[dict], list[dict]]:
+        """Return the events rows and event_log rows (ids assigned) of the records built."""
         ref = self._reference
         lon = np.array([p.lon if p.lon is not None else np.nan for p, _, _ in built], dtype=float)
         lat = np.array([p.lat if p.lat is not None else np.nan for p, _, _ in built], dtype=float)
@@ -383,15 +397,10 @@ class Ingestor:
                 "updated_at": s.updated_at, "clock_started_at": s.clock_started_at,
             })
             log_rows.extend(_log_rows(event_id, p, steps, self.clock, actor))
-        log_ids = q.next_ids(conn, event_log_id_seq, len(log_rows))
+        log_ids = _draw(conn, event_log_id_seq, len(log_rows), taken)
         for row, log_id in zip(log_rows, log_ids):
             row["id"] = log_id
-        frame = pd.DataFrame(rows, columns=[c.name for c in events.columns])
-        for name in ("worker_id",):
-            frame[name] = frame[name].astype("Int32")
-        log_frame = pd.DataFrame(log_rows, columns=["id", "event_id", "occurred_at", "action", "from_status",
-                                                    "to_status", "actor", "note", "department_code", "deadline_at"])
-        return _datetimes(frame), _datetimes(log_frame)
+        return rows, log_rows
 
     # -- one step along the loop -----------------------------------------------------------------------
     def transition(self, event_id: int, payload, *, actor: str, scope: Scope) -> dict:
@@ -420,7 +429,7 @@ class Ingestor:
                 raise IngestRefused([Problem(0, refused.field, refused.reason)], conflict=refused.conflict)
             q.update_event(conn, event_id=event_id, values=_state_columns(after))
             q.append_log(conn, [_log_row(event_id, state, after, step)])
-            q.refresh_projections(conn, first_id=event_id, last_id=event_id)
+            q.replace_projections(conn, {**row._asdict(), **_state_columns(after)})
             q.mark_written(conn, now=now)
             conn.commit()
             row = q.event_row(conn, scope=scope, event_id=event_id)
@@ -637,6 +646,21 @@ def _check_step(payload, tz: ZoneInfo):
     return build
 
 
+def _draw(conn, sequence, count: int, taken: dict) -> list[int]:
+    """Return ``count`` ids of ``sequence``: first the unused ones of a rolled-back attempt, then new ones.
+
+    ``taken`` maps a sequence's name to the ids drawn so far, and ``(name, "reuse")`` to those a
+    rolled-back attempt drew and this one may use again.
+    """
+    reuse = taken.setdefault((sequence.name, "reuse"), [])
+    ids = reuse[:count]
+    del reuse[:count]
+    if len(ids) < count:
+        ids += q.next_ids(conn, sequence, count - len(ids))
+    taken.setdefault(sequence.name, []).extend(ids)
+    return ids
+
+
 def _finite(value) -> bool:
     """Return True for a finite number a float can hold (a 400-digit integer is not one)."""
     try:
@@ -703,13 +727,6 @@ def _log_rows(event_id: int, p: _Prepared, steps: list[Transition], clock: SlaCl
         rows.append(_log_row(event_id, state, after, step))
         state = after
     return rows
-
-
-def _datetimes(frame: pd.DataFrame) -> pd.DataFrame:
-    for name in frame.columns:
-        if name.endswith("_at"):
-            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
-    return frame
 
 
 __all__ = ["Ingestor", "IngestRefused", "NotFound", "Problem", "Receipt", "authenticate", "parse_instant"]

@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, literal, not_, or_, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger, Connection, DateTime, Integer, String, and_, cast, delete, insert, select, text, tuple_,
+    update,
+)
 
 from queries.bulk import bulk_insert
-from queries.meta import bump_data_version, get_meta, set_meta
+from queries.meta import DATA_VERSION, get_meta, set_meta
 from queries.schema import (
-    areas, buildings, categories, closures, departments, event_id_seq, event_log, event_log_id_seq, events,
-    open_events, workers,
+    areas, buildings, categories, closures, departments, event_log, event_log_id_seq, events, open_events,
+    store_meta, workers,
 )
 from queries.scope import Scope
-from queries.sqlfuncs import minutes_between
-from queries.state import STATE_AS_OF
+from queries.state import STATE_AS_OF, closure_row, open_row
 
 AREAS_VERSION = "areas_version"
+BULK_FROM = 200  # rows from which a DataFrame scan beats executemany on DuckDB
 LOOKUP_CHUNK = 2_000
 
 
@@ -65,10 +68,50 @@ def statuses(conn: Connection, *, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def insert_events(conn: Connection, event_frame: pd.DataFrame, log_frame: pd.DataFrame) -> None:
-    """Append events (ids already assigned) and their log rows."""
-    bulk_insert(conn, events, event_frame)
-    bulk_insert(conn, event_log, log_frame)
+class DuplicateKey(Exception):
+    """An event with the same (source, external_id) is stored already."""
+
+
+def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dicts keyed by column): executemany when few, DuckDB's bulk scan when many."""
+    if not rows:
+        return
+    if conn.dialect.name == "duckdb" and len(rows) >= BULK_FROM:
+        columns = [c.name for c in table.columns]
+        frame = pd.DataFrame(rows, columns=columns)
+        for column in table.columns:
+            if isinstance(column.type, DateTime):
+                frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[us]")
+            elif isinstance(column.type, Integer) and not column.primary_key:
+                frame[column.name] = frame[column.name].astype("Int64")
+        bulk_insert(conn, table, frame)
+    else:
+        conn.execute(insert(table), rows)
+
+
+def insert_events(conn: Connection, event_rows: list[dict], log_rows: list[dict]) -> None:
+    """Append events (ids already assigned) and their log rows; raise DuplicateKey on a resend."""
+    try:
+        insert_rows(conn, events, event_rows)
+    except Exception as error:  # the driver's own class differs (duckdb.ConstraintException, IntegrityError)
+        text_ = str(error)
+        if "uq_events_source_external" in text_ or ("external_id" in text_ and "onstraint" in text_):
+            raise DuplicateKey(text_) from error
+        raise
+    insert_rows(conn, event_log, log_rows)
+
+
+def add_projections(conn: Connection, event_rows: list[dict]) -> None:
+    """Add the open_events and closures rows of newly inserted events."""
+    insert_rows(conn, open_events, [r for r in map(open_row, event_rows) if r is not None])
+    insert_rows(conn, closures, [r for r in map(closure_row, event_rows) if r is not None])
+
+
+def replace_projections(conn: Connection, event: dict) -> None:
+    """Bring the open_events and closures rows of one changed event in step with it."""
+    conn.execute(delete(open_events).where(open_events.c.id == event["id"]))
+    conn.execute(delete(closures).where(closures.c.event_id == event["id"]))
+    add_projections(conn, [event])
 
 
 def event_row(conn: Connection, *, scope: Scope, event_id: int):
@@ -103,33 +146,23 @@ def append_log(conn: Connection, rows: list[dict]) -> None:
     conn.execute(insert(event_log), [dict(row, id=i) for i, row in zip(ids, rows)])
 
 
-def refresh_projections(conn: Connection, *, first_id: int, last_id: int) -> None:
-    """Bring open_events and closures in step with events for the ids in [first_id, last_id]."""
-    in_range = events.c.id.between(first_id, last_id)
-    conn.execute(delete(open_events).where(open_events.c.id.between(first_id, last_id)))
-    columns = [c.name for c in open_events.columns]
-    conn.execute(insert(open_events).from_select(columns, select(*(events.c[c] for c in columns)).where(
-        in_range, not_(events.c.is_void), events.c.closed_at.is_(None))))
-    conn.execute(delete(closures).where(closures.c.event_id.between(first_id, last_id)))
-    closure_columns = ["event_id", "closed_at", "reported_at", "category_code", "class_code", "district_code",
-                       "street_code", "community_code", "grid_code", "building_code", "department_code", "on_time",
-                       "handling_minutes"]
-    conn.execute(insert(closures).from_select(closure_columns, select(
-        events.c.id, events.c.closed_at, events.c.reported_at, events.c.category_code, events.c.class_code,
-        events.c.district_code, events.c.street_code, events.c.community_code, events.c.grid_code,
-        events.c.building_code, events.c.department_code,
-        # A case without a deadline (resolved on the spot) is on time by definition.
-        func.coalesce(events.c.handled_at <= events.c.deadline_at, events.c.deadline_at.is_(None)),
-        minutes_between(events.c.dispatched_at, events.c.handled_at),
-    ).where(in_range, events.c.closed_at.is_not(None), not_(events.c.is_void))))
-
-
 def mark_written(conn: Connection, *, now: datetime) -> int:
-    """Record a write at ``now``: advance 'state_as_of' (never backwards) and the data version; return it."""
-    current = get_meta(conn, STATE_AS_OF)
-    if current is None or datetime.fromisoformat(current) < now:
-        set_meta(conn, STATE_AS_OF, now.isoformat())
-    return bump_data_version(conn)
+    """Record a write at ``now``: advance 'state_as_of' (never backwards) and the data version; return it.
+
+    One UPDATE each in the usual case (ISO 8601 text of one format compares in time order).
+    """
+    stamp = now.isoformat()
+    moved = conn.execute(update(store_meta).where(store_meta.c.key == STATE_AS_OF, store_meta.c.value < stamp)
+                         .values(value=stamp)).rowcount
+    if not moved and get_meta(conn, STATE_AS_OF) is None:
+        set_meta(conn, STATE_AS_OF, stamp)
+    version = conn.execute(update(store_meta).where(store_meta.c.key == DATA_VERSION)
+                           .values(value=cast(cast(store_meta.c.value, BigInteger) + 1, String))
+                           .returning(store_meta.c.value)).fetchall()
+    if not version:
+        set_meta(conn, DATA_VERSION, "1")
+        return 1
+    return int(version[0][0])
 
 
 def areas_version(conn: Connection) -> str:
@@ -167,5 +200,5 @@ def worker_ids(conn: Connection, *, limit: int = 10_000_000) -> set[int]:
 __all__ = [
     "append_log", "areas_version", "building_points", "category_rows", "department_rows", "event_log_rows",
     "event_row", "existing_ids", "grid_shapes", "insert_events", "last_park", "mark_written", "next_ids",
-    "refresh_projections", "update_event", "worker_ids",
+    "update_event", "worker_ids", "DuplicateKey", "add_projections", "replace_projections", "insert_rows",
 ]

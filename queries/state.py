@@ -1,6 +1,8 @@
 """The projections kept beside events: open_events (the current state) and closures (in close order)."""
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select
@@ -61,6 +63,39 @@ def overdue_at(table: Table, as_of: datetime):
     return and_(table.c.deadline_at < as_of, or_(table.c.handled_at.is_(None), table.c.handled_at > as_of))
 
 
+OPEN_COLUMNS = tuple(c.name for c in open_events.columns)
+
+
+def open_row(event: Mapping) -> dict | None:
+    """Return the open_events row of an events row, or None when it is closed or void (as rebuild_open_events)."""
+    if event["is_void"] or event["closed_at"] is not None:
+        return None
+    return {name: event[name] for name in OPEN_COLUMNS}
+
+
+def closure_row(event: Mapping) -> dict | None:
+    """Return the closures row of an events row, or None when it is not closed (as rebuild_closures).
+
+    On time means handled by the deadline; a case closed without a deadline (resolved on the spot)
+    is on time. Handling minutes are whole minutes from dispatch to handled, floored.
+    """
+    if event["is_void"] or event["closed_at"] is None:
+        return None
+    handled, deadline, dispatched = event["handled_at"], event["deadline_at"], event["dispatched_at"]
+    on_time = deadline is None or (handled is not None and handled <= deadline)
+    minutes = None
+    if handled is not None and dispatched is not None:
+        minutes = math.floor((handled - dispatched).total_seconds() / 60)
+    return {
+        "event_id": event["id"], "closed_at": event["closed_at"], "reported_at": event["reported_at"],
+        "category_code": event["category_code"], "class_code": event["class_code"],
+        "district_code": event["district_code"], "street_code": event["street_code"],
+        "community_code": event["community_code"], "grid_code": event["grid_code"],
+        "building_code": event["building_code"], "department_code": event["department_code"],
+        "on_time": on_time, "handling_minutes": minutes,
+    }
+
+
 def rebuild_closures(conn: Connection) -> int:
     """Refill closures from events, in close order; return its size."""
     conn.execute(delete(closures))
@@ -68,7 +103,8 @@ def rebuild_closures(conn: Connection) -> int:
         events.c.id, events.c.closed_at, events.c.reported_at, events.c.category_code, events.c.class_code,
         events.c.district_code, events.c.street_code, events.c.community_code, events.c.grid_code,
         events.c.building_code, events.c.department_code,
-        func.coalesce(events.c.handled_at <= events.c.deadline_at, False),
+        # As closure_row: handled by the deadline; no deadline (resolved on the spot) is on time.
+        func.coalesce(events.c.handled_at <= events.c.deadline_at, events.c.deadline_at.is_(None)),
         minutes_between(events.c.dispatched_at, events.c.handled_at),
     ).where(events.c.closed_at.is_not(None), not_(events.c.is_void)).order_by(events.c.closed_at, events.c.id)
     columns = ["event_id", "closed_at", "reported_at", "category_code", "class_code", "district_code", "street_code",
