@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ REQUIRED = ("id", "source", "category", "reported_at")
 STATUS_CHOICES = ("reported", "accepted", "verified", "registered", "dispatched", "handled", "checked", "closed",
                   "void", "parked")
 BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
+RECHECK_S = 5.0  # how long the grid map and a token's validity are trusted before looking again
 OLDEST, NEWEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
 # The furthest a deadline may lie after now: a limit is days or weeks; a year is generous, and the SLA
 # clock's working-minute table (and its memory) grows with the span it has to cover.
@@ -173,13 +175,19 @@ class Ingestor:
         self.clock = SlaClock(calendar or WorkCalendar())
         self._lock = threading.Lock()
         self._reference: Reference | None = None
+        self._reference_checked = 0.0
+        self._tokens: dict[str, tuple[str | None, float]] = {}  # token digest -> (name or None, checked at)
 
     # -- reading ----------------------------------------------------------------------------------------
     def reference(self, conn) -> Reference:
-        """Return the lookups, reloaded when a city imports its own areas."""
+        """Return the lookups, reloaded when a city imports its own areas (looked for every few seconds)."""
+        checked = time.monotonic()
+        if self._reference is not None and checked - self._reference_checked < RECHECK_S:
+            return self._reference
         version = q.areas_version(conn)
         if self._reference is None or self._reference.version != version:
             self._reference = Reference(conn, version)
+        self._reference_checked = checked
         return self._reference
 
     def event(self, event_id: int, *, scope: Scope) -> dict:
@@ -296,8 +304,9 @@ class Ingestor:
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, False, statuses.get(event_id, ""))
         if built:
             taken = {} if taken is None else taken
-            ids = _draw(conn, event_id_seq, len(built), taken)
-            rows, log_rows = self._rows(built, ids, conn, actor, taken)
+            n_log = sum(1 + len(steps) for _, _, steps in built)
+            ids, log_ids = _draw(conn, {event_id_seq: len(built), event_log_id_seq: n_log}, taken)
+            rows, log_rows = self._rows(built, ids, log_ids, actor)
             q.insert_events(conn, rows, log_rows)
             q.add_projections(conn, rows)
             q.mark_written(conn, now=now)
@@ -371,7 +380,7 @@ class Ingestor:
             built.append((p, state, steps))
         return built, problems
 
-    def _rows(self, built, ids: list[int], conn, actor: str, taken: dict) -> tuple[list[dict], list[dict]]:
+    def _rows(self, built, ids: list[int], log_ids: list[int], actor: str) -> tuple[list[dict], list[dict]]:
         """Return the events rows and event_log rows (ids assigned) of the records built."""
         ref = self._reference
         lon = np.array([p.lon if p.lon is not None else np.nan for p, _, _ in built], dtype=float)
@@ -397,7 +406,6 @@ class Ingestor:
                 "updated_at": s.updated_at, "clock_started_at": s.clock_started_at,
             })
             log_rows.extend(_log_rows(event_id, p, steps, self.clock, actor))
-        log_ids = _draw(conn, event_log_id_seq, len(log_rows), taken)
         for row, log_id in zip(log_rows, log_ids):
             row["id"] = log_id
         return rows, log_rows
@@ -461,8 +469,17 @@ class Ingestor:
         """Return the name of a valid API token, or None."""
         if not token or len(token) > 200:
             return None
+        # Remembered for a few seconds: a revoked token stops working within RECHECK_S.
+        key, checked = tokens.digest(token), time.monotonic()
+        known = self._tokens.get(key)
+        if known is not None and checked - known[1] < RECHECK_S:
+            return known[0]
         with self.engine.connect() as conn:
-            return tokens.token_name(conn, token=token)
+            name = tokens.token_name(conn, token=token)
+        if len(self._tokens) >= 1000:
+            self._tokens.clear()
+        self._tokens[key] = (name, checked)
+        return name
 
 
 def authenticate(token: str | None) -> str | None:
@@ -646,19 +663,24 @@ def _check_step(payload, tz: ZoneInfo):
     return build
 
 
-def _draw(conn, sequence, count: int, taken: dict) -> list[int]:
-    """Return ``count`` ids of ``sequence``: first the unused ones of a rolled-back attempt, then new ones.
+def _draw(conn, counts: dict, taken: dict) -> list[list[int]]:
+    """Return ids of each sequence in ``counts``: first the unused ones of a rolled-back attempt, then new ones.
 
     ``taken`` maps a sequence's name to the ids drawn so far, and ``(name, "reuse")`` to those a
-    rolled-back attempt drew and this one may use again.
+    rolled-back attempt drew and this one may use again. New ones come in one round trip.
     """
-    reuse = taken.setdefault((sequence.name, "reuse"), [])
-    ids = reuse[:count]
-    del reuse[:count]
-    if len(ids) < count:
-        ids += q.next_ids(conn, sequence, count - len(ids))
-    taken.setdefault(sequence.name, []).extend(ids)
-    return ids
+    out, missing = {}, {}
+    for sequence, count in counts.items():
+        reuse = taken.setdefault((sequence.name, "reuse"), [])
+        out[sequence.name] = reuse[:count]
+        del reuse[:count]
+        missing[sequence] = count - len(out[sequence.name])
+    if any(missing.values()):
+        for name, ids in q.next_ids_of(conn, missing).items():
+            out[name] += ids
+    for name, ids in out.items():
+        taken.setdefault(name, []).extend(ids)
+    return [out[sequence.name] for sequence in counts]
 
 
 def _finite(value) -> bool:

@@ -154,8 +154,8 @@ class SlaClock:
         """Return the share of [start, deadline] used by ``until`` on the clock of ``unit`` (> 1 once late)."""
         allowed = self.minutes(start, deadline, unit)
         late = until > deadline
-        if allowed <= 0:
-            return 1.0 + (0.0001 if late else 0.0)
+        if allowed <= 0:  # no working minute before the deadline: nothing used until it, all of it then
+            return (1.0 if until >= deadline else 0.0) + (0.0001 if late else 0.0)
         remaining = self.minutes(min(until, deadline), deadline, unit)
         return max(0.0, 1.0 - remaining / allowed) + (0.0001 if late else 0.0)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import (
-    BigInteger, Connection, DateTime, Integer, String, and_, cast, delete, insert, select, text, tuple_,
+    BigInteger, Connection, DateTime, Integer, String, and_, case, cast, delete, insert, select, text, tuple_,
     update,
 )
 
@@ -31,14 +31,26 @@ LOOKUP_CHUNK = 2_000
 
 def next_ids(conn: Connection, sequence, count: int) -> list[int]:
     """Return ``count`` fresh values of ``sequence`` (in increasing order)."""
-    if count == 0:
-        return []
-    name = conn.dialect.identifier_preparer.format_sequence(sequence)
-    if conn.dialect.name == "duckdb":
-        rows = conn.execute(text(f"SELECT nextval('{name}') FROM range(:n)"), {"n": count}).fetchall()
-    else:
-        rows = conn.execute(text(f"SELECT nextval('{name}') FROM generate_series(1, :n)"), {"n": count}).fetchall()
-    return sorted(int(r[0]) for r in rows)
+    return next_ids_of(conn, {sequence: count})[sequence.name]
+
+
+def next_ids_of(conn: Connection, counts: dict) -> dict[str, list[int]]:
+    """Return fresh values of several sequences in one round trip: {sequence name: ids, increasing}."""
+    quote = conn.dialect.identifier_preparer
+    rows_of = "range(:n{i})" if conn.dialect.name == "duckdb" else "generate_series(1, :n{i})"
+    parts, params = [], {}
+    for i, (sequence, count) in enumerate(counts.items()):
+        if count:
+            # The sequence name is our own schema's, quoted by the dialect; counts are bound.
+            parts.append(f"SELECT {i} AS k, nextval('{quote.format_sequence(sequence)}') AS v "
+                         f"FROM {rows_of.format(i=i)}")
+            params[f"n{i}"] = int(count)
+    out: dict[str, list[int]] = {sequence.name: [] for sequence in counts}
+    if parts:
+        names = [sequence.name for sequence in counts]
+        for k, v in conn.execute(text(" UNION ALL ".join(parts)), params).fetchall():
+            out[names[k]].append(int(v))
+    return {name: sorted(ids) for name, ids in out.items()}
 
 
 def existing_ids(conn: Connection, *, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -149,20 +161,23 @@ def append_log(conn: Connection, rows: list[dict]) -> None:
 def mark_written(conn: Connection, *, now: datetime) -> int:
     """Record a write at ``now``: advance 'state_as_of' (never backwards) and the data version; return it.
 
-    One UPDATE each in the usual case (ISO 8601 text of one format compares in time order).
+    One UPDATE for both in the usual case (ISO 8601 text of one format compares in time order).
     """
     stamp = now.isoformat()
-    moved = conn.execute(update(store_meta).where(store_meta.c.key == STATE_AS_OF, store_meta.c.value < stamp)
-                         .values(value=stamp)).rowcount
-    if not moved and get_meta(conn, STATE_AS_OF) is None:
+    key, value = store_meta.c.key, store_meta.c.value
+    rows = dict(conn.execute(
+        update(store_meta).where(key.in_([STATE_AS_OF, DATA_VERSION])).values(value=case(
+            (key == DATA_VERSION, cast(cast(value, BigInteger) + 1, String)),
+            (value < stamp, stamp),
+            else_=value,
+        )).returning(key, value)
+    ).fetchall())
+    if STATE_AS_OF not in rows:
         set_meta(conn, STATE_AS_OF, stamp)
-    version = conn.execute(update(store_meta).where(store_meta.c.key == DATA_VERSION)
-                           .values(value=cast(cast(store_meta.c.value, BigInteger) + 1, String))
-                           .returning(store_meta.c.value)).fetchall()
-    if not version:
+    if DATA_VERSION not in rows:
         set_meta(conn, DATA_VERSION, "1")
         return 1
-    return int(version[0][0])
+    return int(rows[DATA_VERSION])
 
 
 def areas_version(conn: Connection) -> str:
@@ -199,6 +214,6 @@ def worker_ids(conn: Connection, *, limit: int = 10_000_000) -> set[int]:
 
 __all__ = [
     "append_log", "areas_version", "building_points", "category_rows", "department_rows", "event_log_rows",
-    "event_row", "existing_ids", "grid_shapes", "insert_events", "last_park", "mark_written", "next_ids",
+    "event_row", "existing_ids", "next_ids_of", "grid_shapes", "insert_events", "last_park", "mark_written", "next_ids",
     "update_event", "worker_ids", "DuplicateKey", "add_projections", "replace_projections", "insert_rows",
 ]
