@@ -53,7 +53,8 @@ def init_schema(engine: Engine) -> list[str]:
         for table in metadata.sorted_tables:
             # information_schema works on both engines (duckdb-engine's reflection does not, with SA 2.1).
             present = {r[0] for r in conn.execute(
-                text("SELECT column_name FROM information_schema.columns WHERE table_name = :name"),
+                text("SELECT column_name FROM information_schema.columns "
+                     "WHERE table_name = :name AND table_schema = current_schema()"),
                 {"name": table.name})}
             for column in table.columns:
                 if column.name in present:

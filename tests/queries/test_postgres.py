@@ -21,10 +21,14 @@ CITY = Scope("329900", 0)
 
 
 @pytest.fixture(scope="module")
-def pg_conn():
+def pg_conn(worker_id):
     from sqlalchemy import create_engine
 
-    engine = create_engine(PG_URL)
+    # A schema per xdist worker, so two workers never rebuild the same tables at once.
+    schema = f"queries_{worker_id}"
+    with create_engine(PG_URL).begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     handcity.build_hand_city(engine)
     with engine.connect() as conn:
         yield conn
