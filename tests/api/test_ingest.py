@@ -639,3 +639,11 @@ def test_ing060_closing_moves_open_to_closed_in_the_figures(cached_client, auth)
     after = figures(cached_client, DISTRICT)
     assert (after["open"], after["closed"], after["closed_on_time"], after["on_time_rate"]) == (3, 4, 2, 0.4)
     assert (after["reported"], after["overdue"]) == (7, 1)
+
+
+def test_ing090_the_open_read_masks_the_reporter_and_a_token_holder_sees_it(client, auth):
+    event_id = post(client, auth, record(id="pii", reporter="张三 13812345678")).get_json()["events"][0]["event_id"]
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["reporter"] == "张* 138****5678"
+    assert client.get(f"/api/v1/events/{event_id}", headers=auth).get_json()["reporter"] == "张三 13812345678"
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get(f"/api/v1/events/{event_id}", headers=bad).get_json()["reporter"] == "张* 138****5678"
