@@ -93,3 +93,23 @@ def test_zero_minutes_never_moves_a_deadline_back():
     # Friday 2026-11-20 20:00 is after hours; adding nothing must not step back to 17:30.
     calendar = WorkCalendar()
     assert calendar.deadline(datetime(2026, 11, 20, 20, 0), 0, "work_hours") >= datetime(2026, 11, 20, 20, 0)
+
+
+def test_wt_settings_read_working_hours_and_the_override_file(tmp_path):
+    from datetime import date, datetime
+
+    from dashboard.settings import from_env
+    from dashboard.worktime import parse_periods
+
+    overrides = tmp_path / "local.csv"
+    overrides.write_text("date,workday\n2026-11-21,TRUE\n", encoding="utf-8")  # Saturday worked, as Excel writes it
+    settings = from_env({"GRIDCC_WORK_HOURS": "09:00-12:00, 14:00-18:00",
+                         "GRIDCC_CALENDAR_OVERRIDES": str(overrides)})
+    calendar = settings.calendar()
+    assert calendar.minutes_per_day == 180 + 240
+    assert calendar.is_workday(date(2026, 11, 21))
+    # Fri 17:00 + 2 working hours: 60 on Friday, 60 from Saturday 09:00 -> Sat 10:00.
+    assert calendar.deadline(datetime(2026, 11, 20, 17, 0), 2, "work_hours") == datetime(2026, 11, 21, 10, 0)
+    for bad in ("9-12", "12:00-09:00", "08:30-12:00,11:00-17:30", ""):
+        with pytest.raises(ValueError, match="working hours"):
+            parse_periods(bad)
