@@ -122,14 +122,7 @@ def ingest_main(argv: list[str]) -> int:
     parser.add_argument("--tmp", type=Path, default=ROOT / "data", help="folder for the store's copy")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-
-    store = args.store or ROOT / "data" / f"bench-{args.events}.duckdb"
-    settings = ensure_store(store, args.events, args.seed)
-    results: dict = {
-        "date": datetime.now().isoformat(timespec="minutes"), "events": args.events,
-        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
-    }
+    settings, results = _start(args)
     args.tmp.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-", dir=args.tmp) as folder:
         start = time.perf_counter()
@@ -142,6 +135,18 @@ def ingest_main(argv: list[str]) -> int:
     args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(ingest_cases.markdown(results))
     return 0
+
+
+def _start(args) -> tuple:
+    """Return the bench store's settings (seeding it on first use) and the results' header."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    store = args.store or ROOT / "data" / f"bench-{args.events}.duckdb"
+    settings = ensure_store(store, args.events, args.seed)
+    results: dict = {
+        "date": datetime.now().isoformat(timespec="minutes"), "events": args.events,
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
+    }
+    return settings, results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,14 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium drill timing")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "overview.json")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-
-    store = args.store or ROOT / "data" / f"bench-{args.events}.duckdb"
-    settings = ensure_store(store, args.events, args.seed)
-    results: dict = {
-        "date": datetime.now().isoformat(timespec="minutes"), "events": args.events,
-        "machine": f"{platform.node()} · {os.cpu_count()} cores · {platform.python_version()}",
-    }
+    settings, results = _start(args)
     results["callbacks"] = overview_cases.callback_cases(settings, args.reps)
     gc.collect()
     results["server"] = serve_and_measure(settings, max(10, args.reps // 2), browser=not args.no_browser)
