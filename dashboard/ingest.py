@@ -44,6 +44,9 @@ OLDEST, NEWEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
 # The furthest a deadline may lie after now: a limit is days or weeks; a year is generous, and the SLA
 # clock's working-minute table (and its memory) grows with the span it has to cover.
 MAX_DEADLINE_AHEAD = timedelta(days=366)
+# The step fields that only some actions use.
+STEP_FIELDS = {"department": ("dispatch",), "extension": ("extend",),
+               "deadline_at": ("dispatch", "extend", "unpark", "rework")}
 MAX_EXTENSION = {"hours": 24 * 366, "work_hours": 250 * 7.5, "work_days": 250}
 
 
@@ -198,11 +201,11 @@ class Ingestor:
                 raise NotFound(f"no event {event_id} in this scope")
             ref = self.reference(conn)
             log = q.event_log_rows(conn, event_id=event_id)
-        return self._view(row, ref, log)
+            return self._view(row, ref, log, conn)
 
-    def _view(self, row, ref: Reference, log) -> dict:
+    def _view(self, row, ref: Reference, log, conn) -> dict:
         category = ref.categories.get(row.category_code)
-        state = self._state(row, None)
+        state = self._state(row, conn)  # with the connection: a parked case's pause is read from its log
         used = self.clock.used(state, self.now(), category.limit.unit) if category else None
         iso = self._iso
         return {
@@ -423,14 +426,16 @@ class Ingestor:
                 raise NotFound(f"no event {event_id} in this scope")
             ref = self.reference(conn)
             category = ref.categories[row.category_code]
-            step = step_input(now, actor)
+            state = self._state(row, conn)
+            # Without an 'at' the step happens now, or at the event's last step if a sender's clock ran
+            # a little ahead (within the allowed skew) when it reported: never "back in time" by default.
+            step = step_input(max(now, state.updated_at), actor)
             if step.deadline_at is not None and step.deadline_at > now + MAX_DEADLINE_AHEAD:
                 raise IngestRefused([Problem(0, "deadline_at", f"lies more than {MAX_DEADLINE_AHEAD.days} days after now")])
             if step.action == "dispatch" and not step.department_code:
                 step = _replace(step, department_code=ref.default_department(category, row.district_code))
             if step.department_code is not None and step.department_code not in ref.departments:
                 raise IngestRefused([Problem(0, "department", f"unknown department {step.department_code!r}")])
-            state = self._state(row, conn)
             try:
                 after = apply(state, step, limit=category.limit, clock=self.clock, now=now)
             except Refused as refused:
@@ -442,7 +447,7 @@ class Ingestor:
             conn.commit()
             row = q.event_row(conn, scope=scope, event_id=event_id)
             log = q.event_log_rows(conn, event_id=event_id)
-        return self._view(row, ref, log)
+            return self._view(row, ref, log, conn)
 
     def _state(self, row, conn) -> EventState:
         stamps = [getattr(row, c) for c, _ in STAGES]
@@ -528,9 +533,12 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
         bad.append((str(unknown[0])[:64], f"unknown field(s) {', '.join(map(str, unknown))[:200]}; "
                                           "the fields are listed in docs/ingest.md"))
     for name in REQUIRED:
-        if record.get(name) in (None, ""):
+        value = record.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
             bad.append((name, "is required"))
     external = record.get("id")
+    if isinstance(external, str) and not external.strip():
+        external = None  # blank: "is required" above
     if isinstance(external, bool) or not isinstance(external, (str, int)):
         if external not in (None, ""):
             bad.append(("id", "must be a string (or an integer)"))
@@ -547,15 +555,26 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
     code = record.get("category")
     category = ref.categories.get(code) if isinstance(code, str) else None
     if code not in (None, "") and category is None:
-        bad.append(("category", f"unknown category {str(code)[:16]!r}: use a 4-digit subclass code of the catalogue"))
+        hint = "use a 4-digit subclass code of the catalogue, as a string"
+        padded = f"{code:0>4}" if isinstance(code, (str, int)) and not isinstance(code, bool) else None
+        if padded in ref.categories and padded != code:
+            hint = f"did you mean \"{padded}\"? Codes are 4-digit strings (2-digit class + 2-digit subclass)"
+        bad.append(("category", f"unknown category {str(code)[:16]!r}: {hint}"))
     lat, lon = record.get("lat"), record.get("lon")
     grid_code = record.get("grid_code")
     if grid_code is not None:
-        if not isinstance(grid_code, str) or grid_code not in ref.grid_set:
+        if not isinstance(grid_code, str):
+            bad.append(("grid_code", "must be a string of 15 digits, e.g. \"329902001001001\""))
+        elif grid_code not in ref.grid_set:
             bad.append(("grid_code", f"unknown grid {str(grid_code)[:20]!r}"))
     if lat is None and lon is None:
         if grid_code is None:
             bad.append(("lat", "a location is required: lat and lon (WGS 84), or grid_code"))
+    elif lat is None or lon is None:
+        missing = "lat" if lat is None else "lon"
+        bad.append((missing, f"is required with {'lon' if missing == 'lat' else 'lat'}: a point needs both"))
+    elif (_number(lat) and _number(lon) and not -90 <= lat <= 90 and -90 <= lon <= 90):
+        bad.append(("lat", f"must be between -90 and 90; ({lat}, {lon}) looks like lon and lat swapped"))
     else:
         for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -573,10 +592,14 @@ def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_
     department = record.get("department")
     if department is not None and (not isinstance(department, str) or department not in ref.departments):
         bad.append(("department", f"unknown department {str(department)[:20]!r}"))
+    elif department is not None and record.get("dispatched_at") in (None, ""):
+        bad.append(("department", "applies to a dispatched event: give dispatched_at too"))
     worker = record.get("worker")
     if worker is not None:
-        if isinstance(worker, bool) or not isinstance(worker, int) or worker not in ref.workers:
-            bad.append(("worker", f"unknown grid worker {str(worker)[:20]!r}"))
+        if isinstance(worker, bool) or not isinstance(worker, int):
+            bad.append(("worker", "must be an integer: the grid worker's id"))
+        elif worker not in ref.workers:
+            bad.append(("worker", f"unknown grid worker {worker}"))
     status = record.get("status")
     if status is not None and status not in STATUS_CHOICES:
         bad.append(("status", f"must be one of {', '.join(STATUS_CHOICES)}"))
@@ -642,6 +665,10 @@ def _check_step(payload, tz: ZoneInfo):
     department = payload.get("department")
     if department is not None and not isinstance(department, str):
         bad.append(("department", "must be a department code (string)"))
+    # A field the action does not use is an error, not silently dropped: the sender meant something.
+    for name, actions in STEP_FIELDS.items():
+        if payload.get(name) is not None and isinstance(action, str) and action not in actions:
+            bad.append((name, f"applies only to {' / '.join(actions)}, not to {action[:32]!r}"))
     extension = payload.get("extension")
     limit = None
     if extension is not None:
@@ -653,12 +680,14 @@ def _check_step(payload, tz: ZoneInfo):
                                      "at most a year: " + ", ".join(f"{v:g} {u}" for u, v in MAX_EXTENSION.items())))
         else:
             limit = Limit(float(value), unit)
+    if at is not None and deadline is not None and deadline <= at:
+        bad.append(("deadline_at", "must be later than the step's 'at'"))
     if bad:
         return bad
 
-    def build(now: datetime, actor: str) -> Transition:
+    def build(default_at: datetime, actor: str) -> Transition:
         name = f"{actor}:{who}" if who else actor
-        return Transition(action, at or now, actor=name[:MAX_ACTOR], note=note, department_code=department,
+        return Transition(action, at or default_at, actor=name[:MAX_ACTOR], note=note, department_code=department,
                           extension=limit, deadline_at=deadline)
     return build
 
@@ -681,6 +710,11 @@ def _draw(conn, counts: dict, taken: dict) -> list[list[int]]:
     for name, ids in out.items():
         taken.setdefault(name, []).extend(ids)
     return [out[sequence.name] for sequence in counts]
+
+
+def _number(value) -> bool:
+    """Return True for a finite int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
 
 
 def _finite(value) -> bool:

@@ -153,11 +153,15 @@ class SlaClock:
     def share(self, start: datetime, deadline: datetime, until: datetime, unit: str) -> float:
         """Return the share of [start, deadline] used by ``until`` on the clock of ``unit`` (> 1 once late)."""
         allowed = self.minutes(start, deadline, unit)
-        late = until > deadline
+        if until > deadline:
+            # Late: 1 plus the time over on the same clock (1.5 = half a limit late); at least a hair
+            # over 1, so a case late only by minutes outside working time is still red.
+            over = self.minutes(deadline, until, unit) / allowed if allowed > 0 else 0.0
+            return 1.0 + max(over, 0.0001)
         if allowed <= 0:  # no working minute before the deadline: nothing used until it, all of it then
-            return (1.0 if until >= deadline else 0.0) + (0.0001 if late else 0.0)
-        remaining = self.minutes(min(until, deadline), deadline, unit)
-        return max(0.0, 1.0 - remaining / allowed) + (0.0001 if late else 0.0)
+            return 1.0 if until >= deadline else 0.0
+        remaining = self.minutes(until, deadline, unit)
+        return max(0.0, 1.0 - remaining / allowed)
 
 
 def traffic_light(used: float | None) -> str | None:
@@ -190,6 +194,9 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
         changes[STAMPS[step.action]] = at
     if to is not None:
         changes["status"] = to
+    if step.deadline_at is not None and step.deadline_at <= at and step.action in ("dispatch", "rework"):
+        raise Refused(f"the deadline {step.deadline_at.isoformat()} must be later than the {step.action} at "
+                      f"{at.isoformat()}", "deadline_at", conflict=False)
     match step.action:
         case "dispatch":
             if not step.department_code:

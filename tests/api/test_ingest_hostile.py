@@ -105,3 +105,72 @@ def test_hostile007_point_outside_the_given_grid_is_refused(client, auth, engine
     assert response.status_code == 422
     assert "lat" in [p["field"] for p in response.get_json()["problems"]]
     assert store_counts(engine) == counts
+
+
+# -- found by trying the API as an integrator (docs/ingest.md only) ------------------------------------
+
+def dispatched(client, auth, **changes) -> int:
+    """Post a report dispatched at 09:15 today (0505: 2 working hours -> deadline 11:15); return its id."""
+    body = record(id="D-1", accepted_at=at("09:05"), registered_at=at("09:10"), dispatched_at=at("09:15"),
+                  reported_at=at("09:00"), **changes)
+    response = post(client, auth, body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["events"][0]["event_id"]
+
+
+def test_hostile010_a_parked_case_keeps_the_light_it_had_when_parked(client, auth):
+    event_id = dispatched(client, auth)
+    # Parked at 10:15: 60 of 120 minutes used. Now is 15:00 (past 11:15), but the clock is paused: green.
+    body = step(client, auth, event_id, {"action": "park", "at": at("10:15")}).get_json()
+    assert (body["status"], body["sla"]["used"], body["sla"]["light"]) == ("parked", 0.5, "green")
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["sla"]["light"] == "green"
+
+
+def test_hostile011_used_says_how_late(client, auth):
+    event_id = dispatched(client, auth)
+    # At 15:00: 11:15–12:00 is 45 and 13:30–15:00 is 90 working minutes over a 120-minute limit.
+    assert client.get(f"/api/v1/events/{event_id}").get_json()["sla"] == {
+        "limit": {"value": 2.0, "unit": "work_hours"}, "used": round(1 + 135 / 120, 4), "light": "red"}
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    (dict(deadline_at=at("09:00")), "deadline_at", "must be later than the dispatch"),
+    (dict(id="   "), "id", "is required"),
+    (dict(department="329902-01", accepted_at=None, registered_at=None, dispatched_at=None), "department",
+     "applies to a dispatched event"),
+    (dict(category="505"), "category", 'did you mean "0505"'),
+    (dict(category=505), "category", 'did you mean "0505"'),
+    (dict(lat=120.01, lon=31.1), "lat", "looks like lon and lat swapped"),
+    (dict(grid_code=int(A1)), "grid_code", "must be a string of 15 digits"),
+    (dict(lon=None), "lon", "is required with lat"),
+])
+def test_hostile012_mistakes_an_integrator_makes_are_named(client, auth, engine, changes, field, words):
+    body = record(id="M-1", accepted_at=at("09:05"), registered_at=at("09:10"), dispatched_at=at("09:15"),
+                  reported_at=at("09:00"))
+    body.update(changes)
+    before = store_counts(engine)
+    response = post(client, auth, {k: v for k, v in body.items() if v is not None})
+    assert response.status_code == 422
+    assert any(p["field"] == field and words in p["reason"] for p in response.get_json()["problems"]), \
+        response.get_json()["problems"]
+    assert store_counts(engine) == before
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"action": "accept", "department": "329902-01"}, "department", "applies only to dispatch"),
+    ({"action": "handle", "extension": {"value": 1, "unit": "work_hours"}}, "extension", "applies only to extend"),
+    ({"action": "accept", "deadline_at": "2026-11-21T10:00:00+08:00"}, "deadline_at", "applies only to"),
+    ({"action": "extend", "at": at("14:00"), "deadline_at": at("13:00")}, "deadline_at", "must be later"),
+])
+def test_hostile013_fields_a_step_does_not_use_are_refused(client, auth, body, field, words):
+    event_id = post(client, auth, record()).get_json()["events"][0]["event_id"]
+    response = step(client, auth, event_id, body)
+    assert response.status_code == 422
+    assert response.get_json()["problems"][0]["field"] == field and words in response.get_json()["problems"][0]["reason"]
+
+
+def test_hostile014_a_step_without_at_never_goes_back_before_a_fast_senders_report(client, auth):
+    # Reported at 15:04, within the 5 minutes a sender's clock may run ahead of now (15:00).
+    event_id = post(client, auth, record(reported_at=at("15:04"))).get_json()["events"][0]["event_id"]
+    body = step(client, auth, event_id, {"action": "accept"}).get_json()
+    assert (body["status"], body["accepted_at"]) == ("accepted", at("15:04"))
