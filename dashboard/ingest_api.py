@@ -8,7 +8,7 @@ import flask
 from dashboard import context, data
 from dashboard.api import bp
 from dashboard.ingest import IngestRefused, NotFound
-from dashboard.privacy import mask_text
+from dashboard.privacy import mask_numbers, mask_text
 
 MAX_BODY = 32 * 1024 * 1024  # a full batch of 10,000 events with long descriptions fits easily
 
@@ -97,8 +97,10 @@ def get_event(event_id: str):
         event = ingestor.event(event_id, scope=data.request_scope())
     except NotFound as error:
         flask.abort(404, description=str(error))
-    # Reading is open until sign-in exists: the reporter's name and numbers only to a system with a token.
+    # Reading is open until sign-in exists: the reporter, and the numbers in the description that
+    # identify a person, only to a system with a token.
     scheme, _, token = flask.request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or ingestor.authenticate(token.strip()) is None:
         event["reporter"] = mask_text(event["reporter"])
+        event["description"] = mask_numbers(event["description"])
     return flask.jsonify(event)

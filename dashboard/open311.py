@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from dashboard import context, data
 from dashboard.api import BadRequest, _parse_instant
 from dashboard.i18n import status_name
+from dashboard.privacy import mask_numbers
 from queries import open311 as queries
 
 bp = flask.Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -132,7 +133,8 @@ def _request_json(request: queries.ServiceRequest, extensions: bool) -> dict:
         "status_notes": _status_notes(request),
         "service_name": request.category_name,
         "service_code": request.category_code,
-        "description": request.description,
+        # Service requests are public (anyone may GET them): numbers that identify a person are masked.
+        "description": mask_numbers(request.description),
         "agency_responsible": request.department_name,
         "service_notice": None,
         "requested_datetime": _iso(request.reported_at),
@@ -230,8 +232,14 @@ def _extensions() -> bool:
 
 def _submitted() -> dict:
     """Return the posted fields: form-encoded (the spec's way) or a JSON object."""
+    charset = flask.request.mimetype_params.get("charset", "utf-8").lower().replace("_", "-")
+    if charset not in ("utf-8", "utf8"):
+        raise Open311Error(400, f"the body is in {charset[:20]}: send it as UTF-8 (the spec's encoding)")
     if flask.request.is_json:
-        body = flask.request.get_json(silent=True)
+        try:
+            body = flask.request.get_json(silent=True)
+        except RecursionError:  # nested deeper than any request needs: not a request at all
+            body = None
         if not isinstance(body, dict):
             raise Open311Error(400, "the JSON body must be one object of fields")
         return {key: value for key, value in body.items() if value is not None}
@@ -240,7 +248,11 @@ def _submitted() -> dict:
 
 def _text(fields: dict, name: str) -> str:
     value = fields.get(name, "")
-    return value.strip() if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise Open311Error(400, f"'{name}' must be text (or a number), not {type(value).__name__}")
 
 
 def _api_key(fields: dict) -> str | None:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import re
 
-# An 18-character resident ID (17 digits and a digit or X), a mainland mobile number, or any other
-# run of 7+ digits (a landline, a bank card): masked in that order.
+# An 18-character resident ID (17 digits and a digit or X); a mainland mobile number, written with or
+# without +86 and with spaces or hyphens between its groups; any other run of 7+ digits (a landline,
+# a bank card); an e-mail address. Masked in that order.
 _ID = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{10}([0-9]{3}[0-9Xx])(?![0-9])")
-_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])((?:\+?86[ -]?)?1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})(?![0-9])")
 _DIGITS = re.compile(r"(?<![0-9*])([0-9]{2})[0-9]{3,}([0-9]{2})(?![0-9])")
-# A run of CJK characters (a Chinese name), or a word of letters (a Latin name or an e-mail's parts).
+_EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# A run of CJK characters (a Chinese name), or a word of letters (a Latin name).
 _HAN = re.compile(r"[\u3400-\u9fff]{2,}")
-_LATIN = re.compile(r"[A-Za-z]{2,}")
+_LATIN = re.compile(r"(?<![@.])\b[A-Za-z]{2,}\b(?![@.][A-Za-z])")
 
 
 def mask_phone(phone: str) -> str:
@@ -27,12 +29,20 @@ def mask_id(number: str) -> str:
     return _ID.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", number)
 
 
-def mask_text(text: str | None) -> str | None:
-    """Mask every ID number, phone number, long number and name in free text (a reporter field)."""
+def mask_numbers(text: str | None) -> str | None:
+    """Mask ID numbers, phone numbers, other long numbers and e-mail addresses in free text (a description)."""
     if text is None:
         return None
     text = mask_id(text)
     text = mask_phone(text)
     text = _DIGITS.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 4) + m.group(2), text)
+    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+
+def mask_text(text: str | None) -> str | None:
+    """Mask everything personal in a field that names a person (a reporter): numbers, e-mails and names."""
+    if text is None:
+        return None
+    text = mask_numbers(text)
     text = _HAN.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)
     return _LATIN.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)

@@ -332,3 +332,21 @@ def test_o311017_a_generic_open311_client_flow(client, api_key):
     assert request["address_id"] == B1
     assert request_id in [r["service_request_id"] for r in
                           client.get(f"{BASE}/requests.json?status=open&service_code={code}").get_json()]
+
+
+# -- found by trying the API as an integrator -----------------------------------------------------------
+
+def test_o311_hostile_deep_json_non_text_values_and_other_charsets_are_400(hand_app):
+    with hand_app.server.extensions["gridcc"].engine.begin() as conn:
+        key = tokens.create_token(conn, name="citizen-app", now=NOW)
+    client = hand_app.server.test_client()
+    url = "/open311/v2/requests.json"
+    deep = client.post(url, data="[" * 100_000 + "]" * 100_000, content_type="application/json",
+                       headers={"Authorization": f"Bearer {key}"})
+    assert deep.status_code == 400 and deep.get_json()[0]["code"] == 400
+    good = {"api_key": key, "service_code": "0505", "lat": 31.1, "long": 120.01}
+    for name, value in (("description", {"a": 1}), ("phone", ["1"])):
+        response = client.post(url, json={**good, name: value})
+        assert response.status_code == 400 and f"'{name}' must be text" in response.get_json()[0]["description"]
+    gbk = client.post(url, data="api_key=x&description=%B3%B5", content_type="application/x-www-form-urlencoded; charset=GBK")
+    assert gbk.status_code == 400 and "send it as UTF-8" in gbk.get_json()[0]["description"]
