@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from dashboard.ingest import BadLine
+from dashboard.ingest import FIELDS, BadLine
 
 CHUNK = 5_000
 NUMBER_FIELDS = ("lat", "lon")
@@ -68,11 +68,18 @@ def _csv(path: Path) -> Iterator[tuple[int, object]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
+            header = [name.strip() for name in reader.fieldnames or []]
+            unknown = [name for name in header if name and name not in FIELDS]
+            if unknown:
+                # Said once, on the header's line, instead of on every row; the rows are still checked.
+                hint = " (is the file separated by ';' or tabs? use commas)" if len(header) == 1 else ""
+                yield 1, BadLine(f"unknown column(s) {', '.join(unknown)[:200]}{hint}; the columns are the API's "
+                                 "fields (docs/ingest.md)")
             for row in reader:
                 if None in row:
                     yield reader.line_num, BadLine("more cells than the header has columns")
                     continue
-                yield reader.line_num, _clean(row)
+                yield reader.line_num, _clean({k: v for k, v in row.items() if k and k.strip() not in unknown})
     except UnicodeDecodeError as error:
         raise UnreadableFile(f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start}); "
                              "save it as CSV UTF-8") from None

@@ -38,6 +38,9 @@ def _body():
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as error:
+        if flask.request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            flask.abort(400, description="this route takes JSON: send the event as a JSON body with "
+                                         "'Content-Type: application/json' (forms are for Open311)")
         flask.abort(400, description=f"the body is not valid JSON (UTF-8): {str(error)[:200]}")
 
 

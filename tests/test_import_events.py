@@ -182,3 +182,16 @@ def test_imp009_token_create_prints_the_token_last_and_stores_only_its_hash(stor
     assert cli.main(["token", "revoke", "hotline-12345", "--store", store]) == 1
     with pytest.raises(SystemExit):
         cli.main(["token", "create", "--store", store])  # no name
+
+
+def test_imp010_an_unknown_column_is_said_once_on_the_header(store, tmp_path, capsys):
+    path = tmp_path / "typo.csv"
+    path.write_text("id,source,category,reportedAt,lat,lon\nA,hotline,0505,2026-11-20 10:00,31.1,120.02\n"
+                    "B,hotline,0505,2026-11-20 10:00,31.1,120.02\n", encoding="utf-8")
+    assert cli.main(["import-events", str(path), "--store", store, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("unknown column(s) reportedAt") == 1 and "typo.csv:1:" in err
+    assert "typo.csv:2: reported_at: is required" in err  # the rows are still checked, without the column
+    path.write_text("id;source;category\nA;hotline;0505\n", encoding="utf-8")
+    assert cli.main(["import-events", str(path), "--store", store, "--quiet"]) == 1
+    assert "separated by ';'" in capsys.readouterr().err

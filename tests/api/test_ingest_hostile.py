@@ -174,3 +174,8 @@ def test_hostile014_a_step_without_at_never_goes_back_before_a_fast_senders_repo
     event_id = post(client, auth, record(reported_at=at("15:04"))).get_json()["events"][0]["event_id"]
     body = step(client, auth, event_id, {"action": "accept"}).get_json()
     assert (body["status"], body["accepted_at"]) == ("accepted", at("15:04"))
+
+
+def test_hostile015_a_form_post_is_told_to_send_json(client, auth):
+    response = client.post("/api/v1/events", data={"id": "F-1"}, headers=auth)
+    assert response.status_code == 400 and "Content-Type: application/json" in response.get_json()["message"]
