@@ -203,6 +203,14 @@ class Ingestor:
             log = q.event_log_rows(conn, event_id=event_id)
             return self._view(row, ref, log, conn)
 
+    def find(self, source: str, external_id: str, *, scope: Scope) -> dict:
+        """Return the event a system sent as (source, id), as the API shows it."""
+        with self.engine.connect() as conn:
+            found = q.existing_ids(conn, keys=[(source, external_id.strip())])
+        if not found:
+            raise NotFound(f"no event from {source} with id {external_id[:64]!r} in this scope")
+        return self.event(next(iter(found.values())), scope=scope)
+
     def _view(self, row, ref: Reference, log, conn) -> dict:
         category = ref.categories.get(row.category_code)
         state = self._state(row, conn)  # with the connection: a parked case's pause is read from its log

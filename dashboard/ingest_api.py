@@ -7,7 +7,8 @@ import flask
 
 from dashboard import context, data
 from dashboard.api import bp
-from dashboard.ingest import IngestRefused, NotFound
+from dashboard.ingest import MAX_ID, IngestRefused, NotFound
+from queries.schema import SOURCES
 from dashboard.privacy import mask_numbers, mask_text
 
 MAX_BODY = 32 * 1024 * 1024  # a full batch of 10,000 events with long descriptions fits easily
@@ -91,13 +92,29 @@ def post_transition(event_id: str):
     return flask.jsonify(event)
 
 
+@bp.get("/events")
+def find_event():
+    """Return the event a system sent, by its own (source, id)."""
+    source, external = flask.request.args.get("source", ""), flask.request.args.get("id", "")
+    if source not in SOURCES:
+        flask.abort(400, description=f"'source' must be one of {', '.join(SOURCES)}")
+    if not external.strip() or len(external) > MAX_ID:
+        flask.abort(400, description=f"'id' is required: the sending system's id, at most {MAX_ID} characters")
+    return _answer(lambda ingestor, scope: ingestor.find(source, external, scope=scope))
+
+
 @bp.get("/events/<event_id>")
 def get_event(event_id: str):
     """Return one event with its SLA traffic light and its log."""
     event_id = _event_id(event_id)
+    return _answer(lambda ingestor, scope: ingestor.event(event_id, scope=scope))
+
+
+def _answer(read):
+    """Answer with the event ``read(ingestor, scope)`` returns, masked for a caller without a token."""
     ingestor = context.current().ingestor
     try:
-        event = ingestor.event(event_id, scope=data.request_scope())
+        event = read(ingestor, data.request_scope())
     except NotFound as error:
         flask.abort(404, description=str(error))
     # Reading is open until sign-in exists: the reporter, and the numbers in the description that

@@ -322,7 +322,16 @@ def openapi_document() -> dict:
                 "tags": ["areas"], "summary": "An area's children (a grid's buildings), in code order",
                 "parameters": [_CODE, *_PARAMS],
                 "responses": {"200": _ok("AreaChildren"), "400": _ERROR, "404": _ERROR, "503": _UNAVAILABLE}}},
-            "/api/v1/events": {"post": {
+            "/api/v1/events": {"get": {
+                "tags": ["events"], "summary": "Find an event by the sending system's own id",
+                "description": "The event with this (source, id), as GET /api/v1/events/{event_id} shows it.",
+                "parameters": [
+                    {"name": "source", "in": "query", "required": True, "schema": {"type": "string", "enum": list(SOURCES)}},
+                    {"name": "id", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                ],
+                "responses": {"200": _ok("EventView"), "400": _json("Error", "source or id missing or malformed"),
+                              "404": _json("Error", "No such event here"), "503": _UNAVAILABLE}},
+                "post": {
                 "tags": ["events"], "summary": "Store one event or a batch (all or nothing)",
                 "description": "Validated against the contract and the closed loop, then committed in one "
                                "transaction. The same (source, id) sent again is stored once.",

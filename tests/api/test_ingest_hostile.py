@@ -179,3 +179,13 @@ def test_hostile014_a_step_without_at_never_goes_back_before_a_fast_senders_repo
 def test_hostile015_a_form_post_is_told_to_send_json(client, auth):
     response = client.post("/api/v1/events", data={"id": "F-1"}, headers=auth)
     assert response.status_code == 400 and "Content-Type: application/json" in response.get_json()["message"]
+
+
+def test_hostile016_an_event_is_found_by_the_senders_own_id(client, auth):
+    event_id = post(client, auth, record(id="GD-77")).get_json()["events"][0]["event_id"]
+    found = client.get("/api/v1/events?source=hotline&id=GD-77").get_json()
+    assert (found["event_id"], found["id"], found["reporter"]) == (event_id, "GD-77", "张*")
+    assert client.get("/api/v1/events?source=citizen&id=GD-77").status_code == 404
+    for query in ("source=hotline", "id=GD-77", "source=fax&id=GD-77", "source=hotline&id=" + "x" * 65):
+        response = client.get(f"/api/v1/events?{query}")
+        assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
