@@ -263,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_bench(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "quiet", False):
+        logging.getLogger().setLevel(logging.WARNING)  # --quiet: no progress bar and no INFO lines
     if args.command == "token" and args.action in ("create", "revoke") and not args.name:
         parser.error(f"gridcc token {args.action} needs a NAME")
     try:
