@@ -82,13 +82,17 @@ def _figures_json(figures) -> dict:
 
 
 def _area_json(area) -> dict:
+    (south, west), (north, east) = area.bounds
     return {"code": area.code, "name": area.name, "level": LEVEL_NAMES[area.level], "parent": area.parent_code,
-            "households": area.households}
+            "households": area.households,
+            # Where it is (WGS 84): enough for a sending system to check its points; the polygons are at /geo.
+            "centroid": {"lat": area.centroid[0], "lon": area.centroid[1]},
+            "bbox": {"south": south, "west": west, "north": north, "east": east}}
 
 
 def _building_json(building) -> dict:
     return {"code": building.code, "name": building.name, "level": LEVEL_NAMES[BUILDING], "parent": building.grid_code,
-            "households": building.households}
+            "households": building.households, "centroid": {"lat": building.lat, "lon": building.lon}}
 
 
 def _window_json(as_of, since, until) -> dict:

@@ -297,6 +297,10 @@ def openapi_document() -> dict:
             "code": {"type": "string"}, "name": {"type": "string"},
             "level": {"type": "string", "enum": ["city", "district", "street", "community", "grid", "building"]},
             "parent": {"type": ["string", "null"]}, "households": {"type": "integer"},
+            "centroid": {"type": "object", "description": "WGS 84 (areas only; a building gives its point).",
+                         "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "bbox": {"type": "object", "description": "WGS 84 bounding box (areas only).",
+                     "properties": {k: {"type": "number"} for k in ("south", "west", "north", "east")}},
             "figures": _ref("Figures"),
         },
     }

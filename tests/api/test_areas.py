@@ -96,3 +96,12 @@ def test_api008_openapi_document_lists_every_route(client):
 
 def test_api009_frozen_now_is_the_default_as_of(hand_settings):
     assert hand_settings.now() == NOW
+
+
+def test_api020_areas_and_buildings_say_where_they_are(client):
+    # Grid A1 is the rectangle lon 120.0–120.05, lat 31.0–31.2; its first building stands at (31.08, 120.025).
+    area = client.get(f"/api/v1/areas/{A1}").get_json()["area"]
+    assert area["centroid"] == {"lat": 31.1, "lon": 120.025}
+    assert area["bbox"] == {"south": 31.0, "west": 120.0, "north": 31.2, "east": 120.05}
+    kids = client.get(f"/api/v1/areas/{A1}/children").get_json()["children"]
+    assert kids[0]["centroid"] == {"lat": 31.08, "lon": 120.025}
