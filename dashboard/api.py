@@ -100,6 +100,12 @@ def _window_json(as_of, since, until) -> dict:
 
 
 def _one(scope, code, as_of, since, until) -> dict:
+    if len(code) == MAX_CODE_LENGTH:  # a building: its figures are among its grid's children's
+        house = data.building(scope, code)
+        if house is None:
+            flask.abort(404, description=f"no building with code {code} here")
+        figures = {f.code: f for f in data.children_figures(scope, house.grid_code, as_of, since, until)}
+        return {**_building_json(house), "figures": _figures_json(figures[code])}
     area = data.area(scope, code)
     if area is None:
         flask.abort(404, description=f"no area with code {code} here")

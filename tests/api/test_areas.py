@@ -105,3 +105,10 @@ def test_api020_areas_and_buildings_say_where_they_are(client):
     assert area["bbox"] == {"south": 31.0, "west": 120.0, "north": 31.2, "east": 120.05}
     kids = client.get(f"/api/v1/areas/{A1}/children").get_json()["children"]
     assert kids[0]["centroid"] == {"lat": 31.08, "lon": 120.025}
+
+
+def test_api021_a_building_code_answers_like_its_row_among_the_grids_children(client):
+    kids = {k["code"]: k for k in client.get(f"/api/v1/areas/{A1}/children").get_json()["children"]}
+    one = client.get(f"/api/v1/areas/{A1}001").get_json()["area"]
+    assert one == kids[A1 + "001"]
+    assert client.get(f"/api/v1/areas/{A1}009").status_code == 404
