@@ -151,6 +151,52 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_user(args) -> int:
+    """Add, list or disable the people who sign in (the first administrator starts here)."""
+    import getpass
+
+    from dashboard import auth
+    from queries import users
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    actor = f"cli:{getpass.getuser()}"[:64]
+    now = settings.now()
+    try:
+        with engine.begin() as conn:
+            if args.action == "add":
+                if args.password_stdin:
+                    password = sys.stdin.readline().rstrip("\n")
+                else:
+                    password = getpass.getpass("password: ")
+                    if getpass.getpass("again: ") != password:
+                        raise ValueError("the two passwords differ")
+                scope = auth.check_scope(conn, args.role, args.scope)
+                users.add_user(conn, name=args.name, display_name=args.display_name or args.name,
+                               password_hash=auth.hash_password(password), role=args.role, scope_kind=scope.kind,
+                               scope_code=scope.code, now=now)
+                users.audit(conn, at=now, actor=actor, action="user.add", target=args.name, outcome="ok",
+                            source="cli", detail=f"{args.role} of {scope.kind} {scope.code}")
+                print(f"user {args.name!r} added: {args.role} of {scope.kind} {scope.code}")
+            elif args.action == "disable":
+                if not users.set_disabled(conn, name=args.name, disabled=True):
+                    raise ValueError(f"no user called {args.name!r}")
+                users.audit(conn, at=now, actor=actor, action="user.disable", target=args.name, outcome="ok",
+                            source="cli")
+                print(f"user {args.name!r} disabled")
+            else:
+                for u in users.list_users(conn):
+                    state = "disabled" if u.disabled else ("locked" if u.locked_until and u.locked_until > now
+                                                           else "active")
+                    print(f"{u.name}\t{u.display_name}\t{u.role}\t{u.scope_kind}:{u.scope_code}\t{state}")
+    except ValueError as error:
+        log.error("%s", error)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_import_events(args) -> int:
     """Import events from a CSV, Excel or JSON Lines file: all of them, or none and every problem listed."""
     from tqdm import tqdm
@@ -238,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="the system the token is for, e.g. hotline-12345")
     p.set_defaults(func=cmd_token)
 
+    from dashboard.auth import ROLES
+
+    p = sub.add_parser("user", help=cmd_user.__doc__, description=cmd_user.__doc__)
+    store_arg(p)
+    p.add_argument("action", choices=("add", "list", "disable"))
+    p.add_argument("name", nargs="?", help="the sign-in name")
+    p.add_argument("--role", choices=list(ROLES), help="add: the role (" + "; ".join(
+        f"{k} {v[0]}" for k, v in ROLES.items()) + ")")
+    p.add_argument("--scope", help="add: the area code (city, district, street, community) or department code")
+    p.add_argument("--display-name", help="add: the name shown, e.g. 张伟 (default: the sign-in name)")
+    p.add_argument("--password-stdin", action="store_true", help="add: read the password from stdin (scripts)")
+    p.set_defaults(func=cmd_user)
+
     p = sub.add_parser("import-events", help=cmd_import_events.__doc__, description=cmd_import_events.__doc__)
     store_arg(p)
     p.add_argument("file", help="a .csv, .xlsx or .jsonl file whose columns are the API's fields (docs/ingest.md)")
@@ -267,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)  # --quiet: no progress bar and no INFO lines
     if args.command == "token" and args.action in ("create", "revoke") and not args.name:
         parser.error(f"gridcc token {args.action} needs a NAME")
+    if args.command == "user" and args.action in ("add", "disable") and not args.name:
+        parser.error(f"gridcc user {args.action} needs a NAME")
+    if args.command == "user" and args.action == "add" and not (args.role and args.scope):
+        parser.error("gridcc user add needs --role and --scope")
     try:
         return args.func(args)
     except KeyboardInterrupt:

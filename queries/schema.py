@@ -237,6 +237,40 @@ api_tokens = Table(
     Column("revoked_at", DateTime),
 )
 
+# People who sign in (issue 4). A scope is one area of the hierarchy (scope_kind 'area', scope_code an
+# area code) or a department ('department', its code). Passwords are stored as argon2id hashes only.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("display_name", String(64), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("scope_kind", String(16), nullable=False),
+    Column("scope_code", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_sign_ins", SmallInteger, nullable=False, default=0),
+    Column("locked_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime, nullable=False),
+)
+
+# Append-only: who did what, when, from where, and how it ended. Nothing updates or deletes a row.
+audit_log_id_seq = Sequence("audit_log_id_seq")
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, audit_log_id_seq, primary_key=True),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("actor", String(64), nullable=False),  # a user's name, a token's name, or 'cli:<os user>'
+    Column("action", String(32), nullable=False),  # sign_in, user.add, user.disable, …
+    Column("target", String(128)),
+    Column("outcome", String(16), nullable=False),  # ok / refused / locked
+    Column("source", String(64)),  # the client's address, or 'cli'
+    Column("detail", Text),
+)
+_pg_only(Index("ix_audit_log_occurred", audit_log.c.occurred_at))
+
 store_meta = Table(
     "store_meta",
     metadata,
