@@ -131,7 +131,7 @@ def cmd_token(args) -> int:
     try:
         with engine.begin() as conn:
             if args.action == "create":
-                token = tokens.create_token(conn, name=args.name, now=settings.now())
+                token = tokens.create_token(conn, name=args.name, now=settings.now(), scope_code=args.scope)
                 print(f"token {args.name!r} created; it is shown only this once. Send it as "
                       "'Authorization: Bearer <token>':", file=sys.stderr)
                 print(token)
@@ -141,8 +141,9 @@ def cmd_token(args) -> int:
                     return 1
                 print(f"token {args.name!r} revoked")
             else:
-                for name, created, revoked in tokens.list_tokens(conn):
-                    print(f"{name}\tcreated {created:%Y-%m-%d %H:%M}\t{'revoked ' + f'{revoked:%Y-%m-%d %H:%M}' if revoked else 'active'}")
+                for name, created, revoked, scope in tokens.list_tokens(conn):
+                    state = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
+                    print(f"{name}\tcreated {created:%Y-%m-%d %H:%M}\t{state}\tscope {scope or 'all'}")
     except ValueError as error:
         log.error("%s", error)
         return 1
@@ -282,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     store_arg(p)
     p.add_argument("action", choices=("create", "list", "revoke"))
     p.add_argument("name", nargs="?", help="the system the token is for, e.g. hotline-12345")
+    p.add_argument("--scope", help="create: the area (city, district, street or community code) it may report for "
+                                   "and read; default: the whole store")
     p.set_defaults(func=cmd_token)
 
     from dashboard.auth import ROLES

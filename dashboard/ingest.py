@@ -180,6 +180,7 @@ class Ingestor:
         self._reference: Reference | None = None
         self._reference_checked = 0.0
         self._tokens: dict[str, tuple[str | None, float]] = {}  # token digest -> (name or None, checked at)
+        self._scopes: dict[str, tuple[Scope | None, float]] = {}  # token name -> (its scope, checked at)
 
     # -- reading ----------------------------------------------------------------------------------------
     def reference(self, conn) -> Reference:
@@ -235,10 +236,11 @@ class Ingestor:
         return None if value is None else value.replace(tzinfo=self.tz).isoformat()
 
     # -- a batch of new events -------------------------------------------------------------------------
-    def submit(self, records, *, actor: str, naive_is_local: bool = False) -> list[Receipt]:
+    def submit(self, records, *, actor: str, naive_is_local: bool = False, scope: Scope | None = None) -> list[Receipt]:
         """Validate and store ``records`` (all or nothing, committed before returning); one receipt each.
 
-        ``naive_is_local`` accepts timestamps without an offset as the city's local time (imports).
+        ``naive_is_local`` accepts timestamps without an offset as the city's local time (imports);
+        ``scope``, when given, is the area the sender may report for: an event outside it is refused.
         """
         if not isinstance(records, list):
             raise IngestRefused([Problem(0, "", "expected an event object or a list of them")])
@@ -252,14 +254,14 @@ class Ingestor:
             taken: dict = {}
             try:
                 receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
-                                       keys={}, optimistic=True, taken=taken)
+                                       keys={}, optimistic=True, taken=taken, scope=scope)
             except q.DuplicateKey:
                 conn.rollback()
                 # Sequences do not roll back: hand the ids already drawn to the second attempt, so a
                 # resend leaves no gap in the numbering.
                 taken = {(name, "reuse"): ids for name, ids in taken.items() if isinstance(name, str)}
                 receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
-                                       keys={}, taken=taken)
+                                       keys={}, taken=taken, scope=scope)
             conn.commit()
         return receipts
 
@@ -292,12 +294,16 @@ class Ingestor:
 
     def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, lines: list[int] | None,
                keys: dict, check_only: bool = False, optimistic: bool = False,
-               taken: dict | None = None) -> list[Receipt]:
+               taken: dict | None = None, scope: Scope | None = None) -> list[Receipt]:
         """Validate and write ``records`` inside the caller's transaction; raise IngestRefused."""
         actor = str(actor)[:MAX_ACTOR]
         now = self.now()
         ref = self.reference(conn)
         prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
+        if scope is not None and not problems:
+            problems = [Problem(p.index, "grid_code" if p.lat is None else "lat",
+                                f"lies in grid {p.grid_code}, outside the area {scope.area_code} this sender may "
+                                "report for") for p in prepared if not scope.covers(p.grid_code)]
         if problems:
             raise IngestRefused(problems)
         seen = {} if optimistic else q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
@@ -478,6 +484,20 @@ class Ingestor:
         )
 
     # -- tokens ------------------------------------------------------------------------------------------
+    def token_scope(self, name: str) -> Scope | None:
+        """Return the area a token may report for and read, or None for the whole store (kept RECHECK_S)."""
+        checked = time.monotonic()
+        known = self._scopes.get(name)
+        if known is not None and checked - known[1] < RECHECK_S:
+            return known[0]
+        with self.engine.connect() as conn:
+            code = tokens.token_scope_code(conn, name=name)
+            scope = None if code is None else Scope(code, tokens.area_level(conn, code=code))
+        if len(self._scopes) >= 1000:
+            self._scopes.clear()
+        self._scopes[name] = (scope, checked)
+        return scope
+
     def authenticate(self, token: str | None) -> str | None:
         """Return the name of a valid API token, or None."""
         if not token or len(token) > 200:

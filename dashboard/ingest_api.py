@@ -57,7 +57,8 @@ def post_events():
     body = _body()
     records = body if isinstance(body, list) else [body]
     try:
-        receipts = context.current().ingestor.submit(records, actor=actor)
+        ingestor = context.current().ingestor
+        receipts = ingestor.submit(records, actor=actor, scope=ingestor.token_scope(actor))
     except IngestRefused as error:
         return _refused(error, 422)
     created = sum(r.created for r in receipts)
@@ -83,7 +84,9 @@ def post_transition(event_id: str):
     actor = _caller()
     body = _body()
     try:
-        event = context.current().ingestor.transition(event_id, body, actor=actor, scope=data.request_scope())
+        ingestor = context.current().ingestor
+        scope = ingestor.token_scope(actor) or data.request_scope()  # a token limited to an area acts only there
+        event = ingestor.transition(event_id, body, actor=actor, scope=scope)
     except NotFound as error:
         flask.abort(404, description=str(error))
     except IngestRefused as error:

@@ -387,7 +387,8 @@ def _create(fmt: str) -> flask.Response:
     if service is None:
         raise Open311Error(400, f"service_code {record['category']} not found: see services.json")
     try:
-        (receipt,) = context.current().ingestor.submit([record], actor=actor)
+        ingestor = context.current().ingestor
+        (receipt,) = ingestor.submit([record], actor=actor, scope=ingestor.token_scope(actor))
     except IngestRefused as refused:
         problems = "; ".join(f"{_open311_field(p.field)}: {p.reason}" for p in refused.problems)
         raise Open311Error(400, problems or "the service request was refused")

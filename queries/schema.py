@@ -235,6 +235,7 @@ api_tokens = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime),
+    Column("scope_code", String(16)),  # the area it may report for and read; null = the whole store
 )
 
 # People who sign in (issue 4). A scope is one area of the hierarchy (scope_kind 'area', scope_code an

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from queries.schema import api_tokens
+from queries.schema import COMMUNITY, api_tokens, areas
 
 PREFIX = "gcc_"
 
@@ -17,13 +17,26 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(conn: Connection, *, name: str, now: datetime) -> str:
-    """Create a token called ``name`` and return it (the only time it is ever shown)."""
+def create_token(conn: Connection, *, name: str, now: datetime, scope_code: str | None = None) -> str:
+    """Create a token called ``name`` (for the area ``scope_code``, or everything) and return it, once."""
     if conn.execute(select(api_tokens.c.name).where(api_tokens.c.name == name)).first() is not None:
         raise ValueError(f"a token called {name!r} exists already: revoke it or choose another name")
+    if scope_code is not None and area_level(conn, code=scope_code) is None:
+        raise ValueError(f"no area {scope_code!r} (a city, district, street or community code)")
     token = PREFIX + secrets.token_urlsafe(32)
-    conn.execute(insert(api_tokens).values(name=name, token_sha256=digest(token), created_at=now))
+    conn.execute(insert(api_tokens).values(name=name, token_sha256=digest(token), created_at=now,
+                                           scope_code=scope_code))
     return token
+
+
+def area_level(conn: Connection, *, code: str) -> int | None:
+    """Return the level of the area ``code`` when it can be a scope (city to community), else None."""
+    return conn.execute(select(areas.c.level).where(areas.c.code == code, areas.c.level <= COMMUNITY)).scalar()
+
+
+def token_scope_code(conn: Connection, *, name: str) -> str | None:
+    """Return the area code a token is limited to, or None for the whole store."""
+    return conn.execute(select(api_tokens.c.scope_code).where(api_tokens.c.name == name).limit(1)).scalar()
 
 
 def token_name(conn: Connection, *, token: str) -> str | None:
@@ -41,5 +54,6 @@ def revoke_token(conn: Connection, *, name: str, now: datetime) -> bool:
 
 def list_tokens(conn: Connection, *, limit: int = 1000) -> list:
     """Return (name, created_at, revoked_at) of every token, by name."""
-    return conn.execute(select(api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.revoked_at)
+    return conn.execute(select(api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.revoked_at,
+                               api_tokens.c.scope_code)
                         .order_by(api_tokens.c.name).limit(limit)).fetchall()

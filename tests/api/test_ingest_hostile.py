@@ -189,3 +189,23 @@ def test_hostile016_an_event_is_found_by_the_senders_own_id(client, auth):
     for query in ("source=hotline", "id=GD-77", "source=fax&id=GD-77", "source=hotline&id=" + "x" * 65):
         response = client.get(f"/api/v1/events?{query}")
         assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
+
+
+def test_hostile017_a_token_limited_to_a_district_reports_and_acts_only_there(client, engine):
+    from queries import tokens
+    from tests.handcity import C1, NOW
+
+    with engine.begin() as conn:
+        east = {"Authorization": "Bearer " + tokens.create_token(conn, name="east-app", now=NOW, scope_code="329902")}
+        with pytest.raises(ValueError, match="no area"):
+            tokens.create_token(conn, name="bad", now=NOW, scope_code=C1)  # a grid is not a scope
+    # A1 (lon 120.0–120.05) lies in 东城区 329902; C1 (lon 120.2–120.3) in 西城区 329903.
+    assert post(client, east, record(id="E-1")).status_code == 201
+    before = store_counts(engine)
+    refused = post(client, east, [record(id="E-2"), record(id="W-1", lat=31.1, lon=120.25)])
+    assert refused.status_code == 422
+    assert refused.get_json()["problems"] == [{"index": 1, "field": "lat", "reason": (
+        f"lies in grid {C1}, outside the area 329902 this sender may report for")}]
+    assert store_counts(engine) == before
+    # Event 8 lies in C1: not this token's to move (404, as if it did not exist).
+    assert step(client, east, 8, {"action": "unpark"}).status_code == 404
