@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from dashboard.ingest import FIELDS, BadLine
+from dashboard.contract import FIELDS, BadLine
 
 CHUNK = 5_000
 NUMBER_FIELDS = ("lat", "lon")

@@ -8,10 +8,9 @@ per store, so the embedded DuckDB never sees two writers (and its data version s
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,34 +19,20 @@ import shapely
 from sqlalchemy import Engine
 
 from dashboard.loop import (
-    CLOCK_SKEW, STAGE_ACTION, STAGES, TRANSITIONS, EventState, Limit, Refused, SlaClock, Transition, apply, replay, steps_from_stamps,
+    STAGE_ACTION, STAGES, EventState, Limit, Refused, SlaClock, Transition, apply, replay, steps_from_stamps,
     traffic_light,
+)
+from dashboard.contract import (
+    MAX_ACTOR, MAX_BATCH, MAX_DEADLINE_AHEAD, STAMP_FIELDS, Category, Prepared, check_record, check_step,
 )
 from dashboard.worktime import WorkCalendar
 from queries import ingest as q
 from queries import tokens
-from queries.schema import SOURCES, event_id_seq, event_log_id_seq
+from queries.schema import event_id_seq, event_log_id_seq
 from queries.scope import Scope
 
-MAX_BATCH = 10_000
-MAX_ID, MAX_TEXT, MAX_REPORTER, MAX_ACTOR = 64, 4_000, 200, 64
-STAMP_FIELDS = tuple(column for column, _ in STAGES[1:])  # accepted_at … closed_at
-TIME_FIELDS = ("reported_at",) + STAMP_FIELDS + ("deadline_at",)
-FIELDS = frozenset({"id", "source", "category", "lat", "lon", "grid_code", "description", "reporter",
-                    "department", "worker", "status"} | set(TIME_FIELDS))
-REQUIRED = ("id", "source", "category", "reported_at")
-STATUS_CHOICES = ("reported", "accepted", "verified", "registered", "dispatched", "handled", "checked", "closed",
-                  "void", "parked")
 BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
 RECHECK_S = 5.0  # how long the grid map and a token's validity are trusted before looking again
-OLDEST, NEWEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
-# The furthest a deadline may lie after now: a limit is days or weeks; a year is generous, and the SLA
-# clock's working-minute table (and its memory) grows with the span it has to cover.
-MAX_DEADLINE_AHEAD = timedelta(days=366)
-# The step fields that only some actions use.
-STEP_FIELDS = {"department": ("dispatch",), "extension": ("extend",),
-               "deadline_at": ("dispatch", "extend", "unpark", "rework")}
-MAX_EXTENSION = {"hours": 24 * 366, "work_hours": 250 * 7.5, "work_days": 250}
 
 
 @dataclass(frozen=True)
@@ -68,13 +53,6 @@ class IngestRefused(ValueError):
         self.conflict = conflict  # the input was well formed, but the event's state does not allow it
 
 
-@dataclass(frozen=True)
-class BadLine:
-    """A line of an import file that is not a record at all (bad JSON, too many cells), and why."""
-
-    reason: str
-
-
 class NotFound(LookupError):
     """No event with that id in the caller's scope."""
 
@@ -89,15 +67,6 @@ class Receipt:
     external_id: str
     created: bool  # False: the same (source, id) was stored before, nothing written
     status: str
-
-
-@dataclass(frozen=True)
-class Category:
-    code: str
-    class_code: str
-    urgent: bool
-    limit: Limit
-    department_kind: str
 
 
 class Reference:
@@ -149,23 +118,6 @@ class Reference:
         same = self.building_grid[idx_tree] == grid[idx_in]
         out[idx_in[same]] = self.building_codes[idx_tree[same]]
         return out
-
-
-@dataclass
-class _Prepared:
-    index: int
-    source: str
-    external_id: str
-    category: Category
-    lat: float | None
-    lon: float | None
-    grid_code: str | None
-    description: str | None
-    reporter: str | None
-    department: str | None
-    worker: int | None
-    status: str | None
-    times: dict
 
 
 class Ingestor:
@@ -332,11 +284,11 @@ class Ingestor:
         return [receipts[p.index] for p in prepared]
 
     def _validate(self, records, ref: Reference, now: datetime, naive_is_local: bool, lines, keys: dict):
-        prepared: list[_Prepared] = []
+        prepared: list[Prepared] = []
         problems: list[Problem] = []
         for offset, record in enumerate(records):
             index = lines[offset] if lines is not None else offset
-            found = _check_record(record, ref, now, self.tz, naive_is_local)
+            found = check_record(record, ref, now, self.tz, naive_is_local)
             if isinstance(found, list):
                 problems.extend(Problem(index, f, r) for f, r in found)
                 continue
@@ -362,7 +314,7 @@ class Ingestor:
                 p.grid_code = p.grid_code or grid
         return prepared, sorted(problems, key=lambda x: x.index)
 
-    def _build(self, fresh: list[_Prepared], ref: Reference, now: datetime, actor: str):
+    def _build(self, fresh: list[Prepared], ref: Reference, now: datetime, actor: str):
         """Replay each record's lifecycle through the loop; return [(prepared, state, steps)] or problems."""
         built, problems = [], []
         for p in fresh:
@@ -393,7 +345,7 @@ class Ingestor:
                                                                 "from dispatch"))
                 continue
             if department is not None and state.department_code is None:
-                state = _replace(state, department_code=department)
+                state = replace(state, department_code=department)
             built.append((p, state, steps))
         return built, problems
 
@@ -430,7 +382,7 @@ class Ingestor:
     # -- one step along the loop -----------------------------------------------------------------------
     def transition(self, event_id: int, payload, *, actor: str, scope: Scope) -> dict:
         """Apply one step to event ``event_id`` and return the event as the API shows it."""
-        step_input = _check_step(payload, self.tz)
+        step_input = check_step(payload, self.tz)
         if isinstance(step_input, list):
             raise IngestRefused([Problem(0, f, r) for f, r in step_input])
         with self._lock, self.engine.connect() as conn:
@@ -447,7 +399,7 @@ class Ingestor:
             if step.deadline_at is not None and step.deadline_at > now + MAX_DEADLINE_AHEAD:
                 raise IngestRefused([Problem(0, "deadline_at", f"lies more than {MAX_DEADLINE_AHEAD.days} days after now")])
             if step.action == "dispatch" and not step.department_code:
-                step = _replace(step, department_code=ref.default_department(category, row.district_code))
+                step = replace(step, department_code=ref.default_department(category, row.district_code))
             if step.department_code is not None and step.department_code not in ref.departments:
                 raise IngestRefused([Problem(0, "department", f"unknown department {step.department_code!r}")])
             try:
@@ -522,204 +474,6 @@ def authenticate(token: str | None) -> str | None:
     return context.current().ingestor.authenticate(token)
 
 
-# -- record checks (pure) ------------------------------------------------------------------------------
-
-def parse_instant(value, tz: ZoneInfo, *, naive_is_local: bool) -> datetime:
-    """Return an ISO 8601 string as a naive local time to the second; raise ValueError with the reason."""
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-11-20T15:00:00+08:00")
-        if len(value) > 40:
-            raise ValueError("is too long to be an ISO 8601 date-time")
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-20T15:00:00+08:00") from None
-    if parsed.tzinfo is None and not naive_is_local:
-        raise ValueError(f"{value!r} needs a time zone offset, e.g. 2026-11-20T15:00:00+08:00")
-    # Checked before converting: converting year 1 or 9999 across an offset overflows.
-    if parsed.year < OLDEST.year:
-        raise ValueError(f"{value!r} is before {OLDEST.year}: not a plausible event time")
-    if parsed.year >= NEWEST.year:
-        raise ValueError(f"{value!r} is after {NEWEST.year - 1}: not a plausible event time")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(tz).replace(tzinfo=None)
-    return parsed.replace(microsecond=0)
-
-
-def _check_record(record, ref: Reference, now: datetime, tz: ZoneInfo, naive_is_local: bool):
-    """Return a _Prepared for a good record, or [(field, reason), ...] for a bad one."""
-    if isinstance(record, BadLine):
-        return [("", record.reason)]
-    if not isinstance(record, dict):
-        return [("", "each event must be a JSON object")]
-    bad: list[tuple[str, str]] = []
-    unknown = sorted(set(record) - FIELDS)
-    if unknown:
-        bad.append((str(unknown[0])[:64], f"unknown field(s) {', '.join(map(str, unknown))[:200]}; "
-                                          "the fields are listed in docs/ingest.md"))
-    for name in REQUIRED:
-        value = record.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            bad.append((name, "is required"))
-    external = record.get("id")
-    if isinstance(external, str) and not external.strip():
-        external = None  # blank: "is required" above
-    if isinstance(external, bool) or not isinstance(external, (str, int)):
-        if external not in (None, ""):
-            bad.append(("id", "must be a string (or an integer)"))
-        external = None
-    else:
-        external = str(external).strip()
-        if len(external) > MAX_ID:
-            bad.append(("id", f"is longer than {MAX_ID} characters"))
-        elif any(ord(ch) < 32 for ch in external) or not _is_text(external):
-            bad.append(("id", "holds control characters or invalid Unicode"))
-    source = record.get("source")
-    if source not in (None, "") and source not in SOURCES:
-        bad.append(("source", f"must be one of {', '.join(SOURCES)}"))
-    code = record.get("category")
-    category = ref.categories.get(code) if isinstance(code, str) else None
-    if code not in (None, "") and category is None:
-        hint = "use a 4-digit subclass code of the catalogue, as a string"
-        padded = f"{code:0>4}" if isinstance(code, (str, int)) and not isinstance(code, bool) else None
-        if padded in ref.categories and padded != code:
-            hint = f"did you mean \"{padded}\"? Codes are 4-digit strings (2-digit class + 2-digit subclass)"
-        bad.append(("category", f"unknown category {str(code)[:16]!r}: {hint}"))
-    lat, lon = record.get("lat"), record.get("lon")
-    grid_code = record.get("grid_code")
-    if grid_code is not None:
-        if not isinstance(grid_code, str):
-            bad.append(("grid_code", "must be a string of 15 digits, e.g. \"329902001001001\""))
-        elif grid_code not in ref.grid_set:
-            bad.append(("grid_code", f"unknown grid {str(grid_code)[:20]!r}"))
-    if lat is None and lon is None:
-        if grid_code is None:
-            bad.append(("lat", "a location is required: lat and lon (WGS 84), or grid_code"))
-    elif lat is None or lon is None:
-        missing = "lat" if lat is None else "lon"
-        bad.append((missing, f"is required with {'lon' if missing == 'lat' else 'lat'}: a point needs both"))
-    elif (_number(lat) and _number(lon) and not -90 <= lat <= 90 and -90 <= lon <= 90):
-        bad.append(("lat", f"must be between -90 and 90; ({lat}, {lon}) looks like lon and lat swapped"))
-    else:
-        for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                bad.append((name, "must be a number (WGS 84 degrees)"))
-            elif not (_finite(value) and low <= value <= high):
-                bad.append((name, f"must be between {low} and {high}"))
-    description, reporter = record.get("description"), record.get("reporter")
-    for name, value, most in (("description", description, MAX_TEXT), ("reporter", reporter, MAX_REPORTER)):
-        if value is not None and not isinstance(value, str):
-            bad.append((name, "must be a string"))
-        elif value is not None and len(value) > most:
-            bad.append((name, f"is longer than {most} characters"))
-        elif value is not None and not _is_text(value):
-            bad.append((name, "holds a NUL character or invalid Unicode (a lone surrogate)"))
-    department = record.get("department")
-    if department is not None and (not isinstance(department, str) or department not in ref.departments):
-        bad.append(("department", f"unknown department {str(department)[:20]!r}"))
-    elif department is not None and record.get("dispatched_at") in (None, ""):
-        bad.append(("department", "applies to a dispatched event: give dispatched_at too"))
-    worker = record.get("worker")
-    if worker is not None:
-        if isinstance(worker, bool) or not isinstance(worker, int):
-            bad.append(("worker", "must be an integer: the grid worker's id"))
-        elif worker not in ref.workers:
-            bad.append(("worker", f"unknown grid worker {worker}"))
-    status = record.get("status")
-    if status is not None and status not in STATUS_CHOICES:
-        bad.append(("status", f"must be one of {', '.join(STATUS_CHOICES)}"))
-    times: dict[str, datetime | None] = {}
-    for name in TIME_FIELDS:
-        value = record.get(name)
-        if value is None or value == "":
-            times[name] = None
-            continue
-        try:
-            times[name] = parse_instant(value, tz, naive_is_local=naive_is_local)
-        except ValueError as error:
-            bad.append((name, str(error)))
-            continue
-        if name != "deadline_at" and times[name] > now + CLOCK_SKEW:
-            bad.append((name, f"{times[name].isoformat()} is in the future (now is {now.isoformat()})"))
-        if name == "deadline_at" and times[name] > now + MAX_DEADLINE_AHEAD:
-            bad.append((name, f"lies more than {MAX_DEADLINE_AHEAD.days} days after now"))
-    previous = None
-    for name in ("reported_at",) + STAMP_FIELDS:
-        at = times.get(name)
-        if at is None:
-            continue
-        if previous is not None and at < times[previous]:
-            bad.append((name, f"is earlier than {previous}: the loop's steps happen in order"))
-        previous = name
-    if bad:
-        return bad
-    return _Prepared(0, source, external, category, None if lat is None else float(lat),
-                     None if lon is None else float(lon), grid_code, description, reporter, department, worker,
-                     status, times)
-
-
-def _check_step(payload, tz: ZoneInfo):
-    """Return a function (now, actor) -> Transition for a good step body, or [(field, reason), ...]."""
-    if not isinstance(payload, dict):
-        return [("", "the body must be a JSON object with an 'action'")]
-    bad = []
-    allowed = {"action", "at", "note", "department", "extension", "deadline_at", "actor"}
-    unknown = sorted(set(payload) - allowed)
-    if unknown:
-        bad.append((str(unknown[0])[:64], f"unknown field(s) {', '.join(map(str, unknown))[:200]}"))
-    action = payload.get("action")
-    if not isinstance(action, str) or not action:
-        bad.append(("action", "is required"))
-    elif action not in TRANSITIONS:
-        bad.append(("action", f"unknown action {action[:32]!r}; one of: {', '.join(TRANSITIONS)}"))
-    at = deadline = None
-    for name in ("at", "deadline_at"):
-        if payload.get(name) is not None:
-            try:
-                value = parse_instant(payload[name], tz, naive_is_local=False)
-            except ValueError as error:
-                bad.append((name, str(error)))
-                continue
-            at, deadline = (value, deadline) if name == "at" else (at, value)
-    note = payload.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT or not _is_text(note)):
-        bad.append(("note", f"must be a string of at most {MAX_TEXT} characters, without NUL or invalid Unicode"))
-    who = payload.get("actor")
-    if who is not None and (not isinstance(who, str) or len(who) > MAX_ACTOR or not _is_text(who)):
-        bad.append(("actor", f"must be a string of at most {MAX_ACTOR} characters, without NUL or invalid Unicode"))
-    department = payload.get("department")
-    if department is not None and not isinstance(department, str):
-        bad.append(("department", "must be a department code (string)"))
-    # A field the action does not use is an error, not silently dropped: the sender meant something.
-    for name, actions in STEP_FIELDS.items():
-        if payload.get(name) is not None and isinstance(action, str) and action not in actions:
-            bad.append((name, f"applies only to {' / '.join(actions)}, not to {action[:32]!r}"))
-    extension = payload.get("extension")
-    limit = None
-    if extension is not None:
-        value = extension.get("value") if isinstance(extension, dict) else None
-        unit = extension.get("unit") if isinstance(extension, dict) else None
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value)
-                or unit not in MAX_EXTENSION or not 0 < value <= MAX_EXTENSION[unit]):
-            bad.append(("extension", "must be {\"value\": a positive number, \"unit\": hours|work_hours|work_days}, "
-                                     "at most a year: " + ", ".join(f"{v:g} {u}" for u, v in MAX_EXTENSION.items())))
-        else:
-            limit = Limit(float(value), unit)
-    if at is not None and deadline is not None and deadline <= at:
-        bad.append(("deadline_at", "must be later than the step's 'at'"))
-    if bad:
-        return bad
-
-    def build(default_at: datetime, actor: str) -> Transition:
-        name = f"{actor}:{who}" if who else actor
-        return Transition(action, at or default_at, actor=name[:MAX_ACTOR], note=note, department_code=department,
-                          extension=limit, deadline_at=deadline)
-    return build
-
-
 def _draw(conn, counts: dict, taken: dict) -> list[list[int]]:
     """Return ids of each sequence in ``counts``: first the unused ones of a rolled-back attempt, then new ones.
 
@@ -740,30 +494,6 @@ def _draw(conn, counts: dict, taken: dict) -> list[list[int]]:
     return [out[sequence.name] for sequence in counts]
 
 
-def _number(value) -> bool:
-    """Return True for a finite int or float (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
-
-
-def _finite(value) -> bool:
-    """Return True for a finite number a float can hold (a 400-digit integer is not one)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def _is_text(value: str) -> bool:
-    """Return True for text every store can hold: no NUL (PostgreSQL refuses it), no lone surrogates."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _field_of(refused: Refused) -> str:
     """Name the record field behind a refused replay: the stamp (or status) of the step that failed."""
     step = refused.step
@@ -777,11 +507,6 @@ def _field_of(refused: Refused) -> str:
 def _status_mismatch(given: str, reached: str) -> str:
     return (f"status {given!r} does not match the timestamps, which reach {reached!r}: give the timestamp of "
             f"each step up to {given!r}")
-
-
-def _replace(obj, **changes):
-    from dataclasses import replace
-    return replace(obj, **changes)
 
 
 def _state_columns(state: EventState) -> dict:
@@ -799,7 +524,7 @@ def _log_row(event_id: int, before: EventState, after: EventState, step: Transit
             "deadline_at": after.deadline_at if decided else None}
 
 
-def _log_rows(event_id: int, p: _Prepared, steps: list[Transition], clock: SlaClock, actor: str | None) -> list[dict]:
+def _log_rows(event_id: int, p: Prepared, steps: list[Transition], clock: SlaClock, actor: str | None) -> list[dict]:
     """Return the log of a new event: its report, then each step its timestamps stand for."""
     state = EventState(source=p.source, status="reported", reported_at=p.times["reported_at"],
                        updated_at=p.times["reported_at"])
@@ -813,4 +538,4 @@ def _log_rows(event_id: int, p: _Prepared, steps: list[Transition], clock: SlaCl
     return rows
 
 
-__all__ = ["Ingestor", "IngestRefused", "NotFound", "Problem", "Receipt", "authenticate", "parse_instant"]
+__all__ = ["Ingestor", "IngestRefused", "NotFound", "Problem", "Receipt", "authenticate"]

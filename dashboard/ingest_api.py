@@ -7,7 +7,8 @@ import flask
 
 from dashboard import context, data
 from dashboard.api import bp
-from dashboard.ingest import MAX_ID, IngestRefused, NotFound
+from dashboard.contract import MAX_ID
+from dashboard.ingest import IngestRefused, NotFound
 from queries.schema import SOURCES
 from dashboard.privacy import mask_numbers, mask_text
 

@@ -6,7 +6,7 @@ tests/api/test_openapi.py checks that every route of /api/v1 and /open311/v2 is 
 """
 from __future__ import annotations
 
-from dashboard.ingest import (
+from dashboard.contract import (
     FIELDS, MAX_ACTOR, MAX_BATCH, MAX_ID, MAX_REPORTER, MAX_TEXT, REQUIRED, STAMP_FIELDS, STATUS_CHOICES, TIME_FIELDS,
 )
 from dashboard.loop import ACTIONS

@@ -5,7 +5,11 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from dashboard.worktime import WorkCalendar
 
 
 def _default_data_dir() -> Path:

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from dashboard.ingest import MAX_BATCH, IngestRefused, Ingestor, NotFound
+from dashboard.contract import MAX_BATCH
+from dashboard.ingest import IngestRefused, Ingestor, NotFound
 from dashboard.loop import TRANSITIONS
 from dashboard.seed.catalogue import SOURCE_SHARE, category_mix
 from dashboard.seed.city import M_PER_DEG_LAT, M_PER_DEG_LON

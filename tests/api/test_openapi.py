@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from dashboard import ingest, open311
+from dashboard import contract as ingest  # the record contract the document must match
+from dashboard import open311
 from dashboard.loop import ACTIONS
 from dashboard.openapi import openapi_document
 
