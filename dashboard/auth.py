@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from queries import areas as area_queries
 from queries import users as q
-from queries.schema import COMMUNITY, areas, departments
 
 # role: (中文, English, the scope it takes: the area levels it may have, or "department")
 ROLES = {
@@ -67,10 +67,10 @@ def check_scope(conn: Connection, role: str, code: str) -> Scope:
         raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
     wanted = ROLES[role][2]
     if wanted == "department":
-        if conn.execute(select(departments.c.code).where(departments.c.code == code)).first() is None:
+        if not area_queries.department_exists(conn, code=code):
             raise ValueError(f"a {role} needs a department as scope; there is no department {code!r}")
         return Scope("department", code)
-    level = conn.execute(select(areas.c.level).where(areas.c.code == code, areas.c.level <= COMMUNITY)).scalar()
+    level = area_queries.scope_area_level(conn, code=code)
     if level is None:
         raise ValueError(f"no area {code!r} (a city, district, street or community code)")
     if level not in wanted:

@@ -28,6 +28,7 @@ from dashboard.contract import (
 from dashboard.worktime import WorkCalendar
 from queries import ingest as q
 from queries import tokens
+from queries.areas import scope_area_level
 from queries.schema import event_id_seq, event_log_id_seq
 from queries.scope import Scope
 
@@ -120,6 +121,25 @@ class Reference:
         return out
 
 
+class _Recent:
+    """Answers remembered for RECHECK_S seconds (at most 1,000 of them), then looked up again."""
+
+    def __init__(self):
+        self._known: dict = {}
+
+    def get(self, key, look):
+        """Return the remembered answer for ``key``, or ``look()``'s (and remember it)."""
+        now = time.monotonic()
+        known = self._known.get(key)
+        if known is not None and now - known[1] < RECHECK_S:
+            return known[0]
+        value = look()
+        if len(self._known) >= 1000:
+            self._known.clear()
+        self._known[key] = (value, now)
+        return value
+
+
 class Ingestor:
     """The one writer of a store: validates, writes, and keeps the projections and versions in step."""
 
@@ -131,8 +151,8 @@ class Ingestor:
         self._lock = threading.Lock()
         self._reference: Reference | None = None
         self._reference_checked = 0.0
-        self._tokens: dict[str, tuple[str | None, float]] = {}  # token digest -> (name or None, checked at)
-        self._scopes: dict[str, tuple[Scope | None, float]] = {}  # token name -> (its scope, checked at)
+        self._tokens = _Recent()  # token digest -> its name (None: not a valid token)
+        self._scopes = _Recent()  # token name -> its scope
 
     # -- reading ----------------------------------------------------------------------------------------
     def reference(self, conn) -> Reference:
@@ -438,33 +458,21 @@ class Ingestor:
     # -- tokens ------------------------------------------------------------------------------------------
     def token_scope(self, name: str) -> Scope | None:
         """Return the area a token may report for and read, or None for the whole store (kept RECHECK_S)."""
-        checked = time.monotonic()
-        known = self._scopes.get(name)
-        if known is not None and checked - known[1] < RECHECK_S:
-            return known[0]
-        with self.engine.connect() as conn:
-            code = tokens.token_scope_code(conn, name=name)
-            scope = None if code is None else Scope(code, tokens.area_level(conn, code=code))
-        if len(self._scopes) >= 1000:
-            self._scopes.clear()
-        self._scopes[name] = (scope, checked)
-        return scope
+        def look() -> Scope | None:
+            with self.engine.connect() as conn:
+                code = tokens.token_scope_code(conn, name=name)
+                return None if code is None else Scope(code, scope_area_level(conn, code=code))
+        return self._scopes.get(name, look)
 
     def authenticate(self, token: str | None) -> str | None:
         """Return the name of a valid API token, or None."""
         if not token or len(token) > 200:
             return None
         # Remembered for a few seconds: a revoked token stops working within RECHECK_S.
-        key, checked = tokens.digest(token), time.monotonic()
-        known = self._tokens.get(key)
-        if known is not None and checked - known[1] < RECHECK_S:
-            return known[0]
-        with self.engine.connect() as conn:
-            name = tokens.token_name(conn, token=token)
-        if len(self._tokens) >= 1000:
-            self._tokens.clear()
-        self._tokens[key] = (name, checked)
-        return name
+        def look() -> str | None:
+            with self.engine.connect() as conn:
+                return tokens.token_name(conn, token=token)
+        return self._tokens.get(tokens.digest(token), look)
 
 
 def authenticate(token: str | None) -> str | None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from queries.schema import areas, buildings
+from queries.schema import COMMUNITY, areas, buildings, departments
 from queries.scope import Scope
 
 MAX_CHILDREN = 2000
@@ -137,3 +137,13 @@ def root_area_codes(conn: Connection, *, limit: int = 100) -> list[str]:
     """Return the codes of the store's top-level areas (its cities): what a full scope is built from."""
     stmt = select(areas.c.code).where(areas.c.parent_code.is_(None)).order_by(areas.c.code).limit(limit)
     return list(conn.execute(stmt).scalars())
+
+
+def scope_area_level(conn: Connection, *, code: str) -> int | None:
+    """Return the level of the area ``code`` when it can be a user's or token's scope (city to community)."""
+    return conn.execute(select(areas.c.level).where(areas.c.code == code, areas.c.level <= COMMUNITY)).scalar()
+
+
+def department_exists(conn: Connection, *, code: str) -> bool:
+    """Return True when there is a department ``code``."""
+    return conn.execute(select(departments.c.code).where(departments.c.code == code)).first() is not None

@@ -110,15 +110,19 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
 _COMPILED: dict[tuple[str, str], tuple[str, list[str]]] = {}
 
 
+def _compiled(conn: Connection, name: str, build) -> tuple[str, list[str]]:
+    """Return (SQL, bound names in parameter order) of the statement ``build()`` makes, compiled once per dialect."""
+    key = (conn.dialect.name, name)
+    if key not in _COMPILED:
+        compiled = build().compile(dialect=conn.dialect)
+        _COMPILED[key] = (str(compiled), list(compiled.positiontup or []))
+    return _COMPILED[key]
+
+
 def _compiled_insert(conn: Connection, table) -> tuple[str, list[str]]:
     """Return (SQL, column names in parameter order) of an INSERT of every column of ``table``."""
-    key = (conn.dialect.name, table.name)
-    if key not in _COMPILED:
-        names = [c.name for c in table.columns]
-        compiled = insert(table).values({name: bindparam(name) for name in names}).compile(dialect=conn.dialect)
-        order = list(compiled.positiontup) if compiled.positional else names
-        _COMPILED[key] = (str(compiled), order)
-    return _COMPILED[key]
+    return _compiled(conn, f"insert:{table.name}", lambda: insert(table).values(
+        {c.name: bindparam(c.name) for c in table.columns}))
 
 
 def insert_events(conn: Connection, event_rows: list[dict], log_rows: list[dict]) -> None:
@@ -207,11 +211,7 @@ def _run(conn: Connection, name: str, statement, params: dict) -> list:
     """Execute ``statement`` with ``params`` and fetch all; on DuckDB compiled once and sent to its cursor."""
     if conn.dialect.name != "duckdb":
         return conn.execute(statement, params).fetchall()
-    key = (conn.dialect.name, name)
-    if key not in _COMPILED:
-        compiled = statement.compile(dialect=conn.dialect)
-        _COMPILED[key] = (str(compiled), list(compiled.positiontup) if compiled.positional else [])
-    sql, order = _COMPILED[key]
+    sql, order = _compiled(conn, name, lambda: statement)
     return conn.connection.driver_connection.execute(sql, [params[n] for n in order]).fetchall()
 
 

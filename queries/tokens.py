@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from queries.schema import COMMUNITY, api_tokens, areas
+from queries.areas import scope_area_level
+from queries.schema import api_tokens
 
 PREFIX = "gcc_"
 
@@ -21,17 +22,12 @@ def create_token(conn: Connection, *, name: str, now: datetime, scope_code: str 
     """Create a token called ``name`` (for the area ``scope_code``, or everything) and return it, once."""
     if conn.execute(select(api_tokens.c.name).where(api_tokens.c.name == name)).first() is not None:
         raise ValueError(f"a token called {name!r} exists already: revoke it or choose another name")
-    if scope_code is not None and area_level(conn, code=scope_code) is None:
+    if scope_code is not None and scope_area_level(conn, code=scope_code) is None:
         raise ValueError(f"no area {scope_code!r} (a city, district, street or community code)")
     token = PREFIX + secrets.token_urlsafe(32)
     conn.execute(insert(api_tokens).values(name=name, token_sha256=digest(token), created_at=now,
                                            scope_code=scope_code))
     return token
-
-
-def area_level(conn: Connection, *, code: str) -> int | None:
-    """Return the level of the area ``code`` when it can be a scope (city to community), else None."""
-    return conn.execute(select(areas.c.level).where(areas.c.code == code, areas.c.level <= COMMUNITY)).scalar()
 
 
 def token_scope_code(conn: Connection, *, name: str) -> str | None:
