@@ -21,7 +21,7 @@ ASSETS = ROOT / "assets"
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> dash.Dash:
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
-    from dashboard import api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
+    from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         compress=False,
     )
     server = app.server
-    if settings.secret_key:
-        server.secret_key = settings.secret_key
+    server.secret_key = settings.secret()
     cache = Cache(config={"CACHE_TYPE": settings.cache_type, "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout_s,
                           "CACHE_THRESHOLD": 5000})
     cache.init_app(server)
@@ -47,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     init_schema(engine)  # an empty store gets its tables; an older one the columns it lacks
     ingestor = Ingestor(engine, tz=settings.tz, now=settings.now, calendar=settings.calendar())
     context.init_app(server, context.AppContext(settings=settings, engine=engine, cache=cache, ingestor=ingestor))
+    access.init_app(server)  # the gate first: no route answers before it has found the caller
     pages.register(app)
     register_all(app)
     api.init_app(server)

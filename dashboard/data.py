@@ -59,18 +59,17 @@ def window(as_of: datetime | None = None, days: int = 30) -> tuple[datetime, dat
     return now, now - timedelta(days=days), now
 
 
-@cached
-def _root_codes() -> list[str]:
-    with context.current().connect() as conn:
-        return area_queries.root_area_codes(conn)
-
-
 def request_scope() -> Scope:
-    """Return what the current caller may see (the whole city until sign-in exists)."""
-    roots = _root_codes()
-    if not roots:
-        raise LookupError("the store holds no areas: run `gridcc seed` first")
-    return Scope(roots[0], 0)
+    """Return what the caller of this request may see: their scope, found by the gate (dashboard.access).
+
+    There is no default: a request without a caller never reaches a query.
+    """
+    from dashboard import access
+
+    principal = access.current()
+    if principal is None:
+        raise PermissionError("no signed-in caller for this request")
+    return principal.scope
 
 
 @cached

@@ -154,6 +154,11 @@ class Ingestor:
         self._tokens = _Recent()  # token digest -> its name (None: not a valid token)
         self._scopes = _Recent()  # token name -> its scope
 
+    @property
+    def write_lock(self) -> threading.Lock:
+        """The store's one write lock: every write of this process (sessions and audit too) takes it."""
+        return self._lock
+
     # -- reading ----------------------------------------------------------------------------------------
     def reference(self, conn) -> Reference:
         """Return the lookups, reloaded when a city imports its own areas (looked for every few seconds)."""

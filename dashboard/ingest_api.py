@@ -5,7 +5,7 @@ import json
 
 import flask
 
-from dashboard import context, data
+from dashboard import access, context
 from dashboard.api import bp
 from dashboard.contract import MAX_ID
 from dashboard.ingest import IngestRefused, NotFound
@@ -15,18 +15,19 @@ from dashboard.privacy import mask_numbers, mask_text
 MAX_BODY = 32 * 1024 * 1024  # a full batch of 10,000 events with long descriptions fits easily
 
 
-def _caller() -> str:
-    """Return the name of the API token the request carries, or abort with 401."""
-    header = flask.request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    name = context.current().ingestor.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-    if name is None:
-        response = flask.jsonify({"error": "unauthorized", "message": "send a valid API token as "
-                                  "'Authorization: Bearer <token>' (create one with `gridcc token create NAME`)"})
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="gridcc"'
+def _caller(right: str = "act") -> access.Principal:
+    """Return the caller (a token, or a signed-in user whose role may ``right``), or abort with 401/403."""
+    try:
+        return access.require(right)
+    except access.Refused as refused:
+        response = flask.jsonify({"error": "unauthorized" if refused.status == 401 else "forbidden",
+                                  "message": refused.message if refused.status == 403 else
+                                  "send a valid API token as 'Authorization: Bearer <token>' (create one with "
+                                  "`gridcc token create NAME`), or sign in"})
+        response.status_code = refused.status
+        if refused.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="gridcc"'
         flask.abort(response)
-    return name
 
 
 def _body():
@@ -54,15 +55,17 @@ def _refused(error: IngestRefused, status: int):
 @bp.post("/events")
 def post_events():
     """Store one event or a batch (all or nothing); answer with one receipt per event."""
-    actor = _caller()
+    caller = _caller()
     body = _body()
     records = body if isinstance(body, list) else [body]
     try:
-        ingestor = context.current().ingestor
-        receipts = ingestor.submit(records, actor=actor, scope=ingestor.token_scope(actor))
+        receipts = context.current().ingestor.submit(records, actor=caller.name, scope=caller.scope)
     except IngestRefused as error:
+        access.audit("events.report", "refused", target=f"{len(records)} events", detail=str(error)[:500])
         return _refused(error, 422)
     created = sum(r.created for r in receipts)
+    access.audit("events.report", "ok", target=_ids(r.id for r in receipts),
+                 detail=f"{created} created, {len(receipts) - created} existing")
     return flask.jsonify({
         "created": created,
         "existing": len(receipts) - created,
@@ -82,17 +85,20 @@ def _event_id(text: str) -> int:
 def post_transition(event_id: str):
     """Move one event a step along the loop; answer with the event after it."""
     event_id = _event_id(event_id)
-    actor = _caller()
+    caller = _caller()
     body = _body()
+    action = str(body.get("action"))[:24] if isinstance(body, dict) else "?"
     try:
-        ingestor = context.current().ingestor
-        scope = ingestor.token_scope(actor) or data.request_scope()  # a token limited to an area acts only there
-        event = ingestor.transition(event_id, body, actor=actor, scope=scope)
+        # The caller's scope: a token limited to an area, a user's area or department, acts only there.
+        event = context.current().ingestor.transition(event_id, body, actor=caller.name, scope=caller.scope)
     except NotFound as error:
+        access.audit(f"event.{action}", "refused", target=str(event_id), detail="not found in scope")
         flask.abort(404, description=str(error))
     except IngestRefused as error:
+        access.audit(f"event.{action}", "refused", target=str(event_id), detail=str(error)[:500])
         # 409 when the body was fine but the loop refuses the step in the event's present state.
         return _refused(error, 409 if error.conflict else 422)
+    access.audit(f"event.{action}", "ok", target=str(event_id), detail=f"now {event['status']}")
     return flask.jsonify(event)
 
 
@@ -115,16 +121,42 @@ def get_event(event_id: str):
 
 
 def _answer(read):
-    """Answer with the event ``read(ingestor, scope)`` returns, masked for a caller without a token."""
-    ingestor = context.current().ingestor
+    """Answer with the event ``read(ingestor, scope)`` returns, with personal data masked unless revealed.
+
+    A system with a token reads events whole (each such read is audited); a person sees them masked
+    and uses POST /events/{id}/reveal, the explicit "show" that is audited.
+    """
+    caller = _caller("read")
     try:
-        event = read(ingestor, data.request_scope())
+        event = read(context.current().ingestor, caller.scope)
     except NotFound as error:
         flask.abort(404, description=str(error))
-    # Reading is open until sign-in exists: the reporter, and the numbers in the description that
-    # identify a person, only to a system with a token.
-    scheme, _, token = flask.request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or ingestor.authenticate(token.strip()) is None:
+    if caller.kind == "token" and caller.may("reveal"):
+        if event["reporter"] is not None:
+            access.audit("reveal", "ok", target=str(event["id"]), detail="reporter (API read)")
+    else:
         event["reporter"] = mask_text(event["reporter"])
         event["description"] = mask_numbers(event["description"])
     return flask.jsonify(event)
+
+
+@bp.post("/events/<event_id>/reveal")
+def reveal(event_id: str):
+    """Return one event's reporter and description unmasked, for a role that needs them; audited first."""
+    event_id = _event_id(event_id)
+    caller = _caller("reveal")
+    try:
+        event = context.current().ingestor.event(event_id, scope=caller.scope)
+    except NotFound as error:
+        access.audit("reveal", "refused", target=str(event_id), detail="not found in scope")
+        flask.abort(404, description=str(error))
+    access.audit("reveal", "ok", target=str(event_id), detail="reporter, description")
+    response = flask.jsonify({"id": event["id"], "reporter": event["reporter"], "description": event["description"]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _ids(ids) -> str:
+    """Return event ids as "1,2,3" for the audit log's target (at most 128 characters)."""
+    text = ",".join(str(i) for i in ids)
+    return text if len(text) <= 128 else text[:120].rsplit(",", 1)[0] + ",…"

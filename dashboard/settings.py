@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -34,7 +34,11 @@ class Settings:
     # DuckDB's own memory cap, so the whole server stays within its budget.
     duckdb_memory_limit: str = "512MB"
     duckdb_threads: int = 2
-    secret_key: str = ""
+    secret_key: str = ""  # signs session cookies; when empty, a random key kept in data_dir/secret_key
+    secure_cookies: bool = False  # set when served over HTTPS (GRIDCC_SECURE_COOKIES=1)
+    session_lifetime: timedelta = timedelta(hours=12)
+    session_idle: timedelta = timedelta(minutes=30)
+    public_wall: bool = False  # every screen of this server masks everything personal (GRIDCC_PUBLIC_WALL=1)
     # The SLA clock: working hours ("08:30-12:00,13:30-17:30") and a CSV of local calendar changes
     # (date,workday) on top of the statutory calendar.
     work_hours: str = "08:30-12:00,13:30-17:30"
@@ -53,6 +57,27 @@ class Settings:
         if self.frozen_now is not None:
             return self.frozen_now
         return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
+
+    def secret(self) -> str:
+        """Return the key that signs session cookies: GRIDCC_SECRET_KEY, or one made once and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = Path(self.data_dir) / "secret_key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it a moment ago
+                pass
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_hex(32))
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(f"{path} holds a key shorter than 32 characters: delete it to make a new one")
+        return key
 
     def calendar(self) -> "WorkCalendar":
         """Return the working-time calendar these settings describe."""
@@ -91,4 +116,12 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["calendar_overrides"] = env["GRIDCC_CALENDAR_OVERRIDES"]
     if env.get("GRIDCC_SECRET_KEY"):
         kw["secret_key"] = env["GRIDCC_SECRET_KEY"]
+    if env.get("GRIDCC_SECURE_COOKIES"):
+        kw["secure_cookies"] = env["GRIDCC_SECURE_COOKIES"] == "1"
+    if env.get("GRIDCC_PUBLIC_WALL"):
+        kw["public_wall"] = env["GRIDCC_PUBLIC_WALL"] == "1"
+    if env.get("GRIDCC_SESSION_HOURS"):
+        kw["session_lifetime"] = timedelta(hours=float(env["GRIDCC_SESSION_HOURS"]))
+    if env.get("GRIDCC_SESSION_IDLE_MINUTES"):
+        kw["session_idle"] = timedelta(minutes=float(env["GRIDCC_SESSION_IDLE_MINUTES"]))
     return Settings(**kw)

@@ -147,3 +147,8 @@ def scope_area_level(conn: Connection, *, code: str) -> int | None:
 def department_exists(conn: Connection, *, code: str) -> bool:
     """Return True when there is a department ``code``."""
     return conn.execute(select(departments.c.code).where(departments.c.code == code)).first() is not None
+
+
+def department_district(conn: Connection, *, code: str) -> str | None:
+    """Return the district a department serves, or None for a city-level department (or none at all)."""
+    return conn.execute(select(departments.c.district_code).where(departments.c.code == code)).scalar()

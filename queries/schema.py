@@ -256,6 +256,22 @@ users = Table(
     Column("password_changed_at", DateTime, nullable=False),
 )
 
+# Signed-in browser sessions (issue 4). The cookie carries a random id; only its SHA-256 is stored, so a
+# copy of the store opens no session. A session ends on sign-out, when it is idle or old, or when its
+# user is disabled, changes password or role (the fingerprint no longer matches).
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False),
+    Column("fingerprint", String(32), nullable=False),  # of the user's hash, role and scope at sign-in
+    Column("created_at", DateTime, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("source", String(64)),
+    Column("public_wall", Boolean, nullable=False, default=False),  # masks everything personal
+)
+
 # Append-only: who did what, when, from where, and how it ended. Nothing updates or deletes a row.
 audit_log_id_seq = Sequence("audit_log_id_seq")
 audit_log = Table(

@@ -1,9 +1,12 @@
-"""What a caller may see: one area of the hierarchy. Every query takes one and applies it itself."""
+"""What a caller may see: one area of the hierarchy (and, for a department, only its cases in it).
+
+Every query takes one and applies it itself.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Table
+from sqlalchemy import Table, and_
 from sqlalchemy.sql.elements import ColumnElement
 
 from queries.schema import CITY, CODE_LENGTHS, COMMUNITY, DISTRICT, GRID, STREET
@@ -19,10 +22,11 @@ def code_prefix(code: str, level: int) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """An area a caller may see, and everything under it."""
+    """An area a caller may see, and everything under it; with ``department``, only that department's events."""
 
     area_code: str
     level: int
+    department: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -37,8 +41,10 @@ class Scope:
         return code.startswith(self.prefix) and len(code) >= CODE_LENGTHS[self.level]
 
     def events_clause(self, events: Table) -> ColumnElement[bool]:
-        """Return the WHERE clause that cuts the events table to this scope."""
+        """Return the WHERE clause that cuts the events table (or a projection of it) to this scope."""
         if self.level == CITY:
-            return events.c.district_code.startswith(self.prefix, autoescape=True)
-        return events.c[EVENT_COLUMN[self.level]] == self.area_code
+            clause = events.c.district_code.startswith(self.prefix, autoescape=True)
+        else:
+            clause = events.c[EVENT_COLUMN[self.level]] == self.area_code
+        return clause if self.department is None else and_(clause, events.c.department_code == self.department)
 

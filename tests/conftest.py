@@ -58,3 +58,49 @@ def hand_app(hand_settings):
     app = create_app(hand_settings)
     yield app
     app.server.extensions["gridcc"].engine.dispose()
+
+
+def principal_for(app, name: str):
+    """Return the Principal of hand-city user ``name`` on ``app`` (for calling callbacks directly)."""
+    from dashboard import access
+    from queries import users as user_queries
+
+    ctx = app.server.extensions["gridcc"]
+    with ctx.engine.connect() as conn:
+        user = user_queries.get_user(conn, name=name)
+        scope = access.scope_of(conn, user.scope_kind, user.scope_code)
+    return access.Principal(name=user.name, display_name=user.display_name, kind="user", role=user.role,
+                            scope=scope, rights=access.RIGHTS[user.role], session="0" * 64)
+
+
+def signed_in(app, name: str = "leader"):
+    """Return a test client of ``app`` with a live session of hand-city user ``name`` and its CSRF header.
+
+    The session is stored as a real sign-in stores it (tests/test_access.py signs in through the form).
+    """
+    import secrets
+
+    from dashboard import access
+    from queries import sessions as session_queries
+    from queries import users as user_queries
+
+    ctx = app.server.extensions["gridcc"]
+    session_id = secrets.token_urlsafe(32)
+    digest = access._digest(session_id)
+    with ctx.engine.begin() as conn:
+        user = user_queries.get_user(conn, name=name)
+        session_queries.start(conn, id_sha256=digest, user_name=name, now=ctx.settings.now(), source="test",
+                              fingerprint=access.fingerprint(user_queries.password_hash(conn, name=name), user.role,
+                                                             user.scope_kind, user.scope_code))
+    client = app.server.test_client()
+    with client.session_transaction() as session:
+        session["sid"] = session_id
+    with app.server.test_request_context():
+        client.environ_base["HTTP_X_CSRFTOKEN"] = access.csrf_token(digest)
+    return client
+
+
+@pytest.fixture
+def leader_client(hand_app):
+    """Return a test client signed in as the hand city's city leader (sees the whole city)."""
+    return signed_in(hand_app, "leader")

@@ -154,7 +154,7 @@ def event_rows() -> list[dict]:
             building_code=grid + bsuffix, status=status, reported_at=_d(rep),
             accepted_at=None if status == "reported" else _d(rep), verified_at=None,
             registered_at=_d(disp), dispatched_at=_d(disp), handled_at=_d(handled), checked_at=_d(checked),
-            closed_at=_d(closed), deadline_at=_d(dead), department_code="329902-01", worker_id=1,
+            closed_at=_d(closed), deadline_at=_d(dead), department_code=grid[:6] + "-01", worker_id=1,
             extension_count=0, return_count=0, rework_count=0,
             is_parked=flags.get("is_parked", False), is_void=flags.get("is_void", False),
         ))
@@ -169,8 +169,11 @@ def build_hand_city(engine: Engine) -> None:
         conn.execute(insert(areas), area_rows())
         conn.execute(insert(buildings), building_rows())
         conn.execute(insert(categories), category_rows())
-        conn.execute(insert(departments), [dict(code="329902-01", name="东城区城管执法局", kind="城管执法局",
-                                                district_code="329902")])
+        conn.execute(insert(departments), [
+            dict(code="329902-01", name="东城区城管执法局", kind="城管执法局", district_code="329902"),
+            dict(code="329903-01", name="西城区城管执法局", kind="城管执法局", district_code="329903"),
+            dict(code="329900-12", name="市12345热线中心", kind="热线", district_code=None),
+        ])
         conn.execute(insert(workers), [dict(id=1, name="张伟", phone="13800001234", kind="full_time", grid_code=A1)])
         conn.execute(insert(events), event_rows())
         conn.execute(insert(event_log), [dict(id=e["id"], event_id=e["id"], occurred_at=e["reported_at"],
@@ -185,3 +188,32 @@ def build_hand_city(engine: Engine) -> None:
         set_meta(conn, "city_code", CITY)
         set_meta(conn, "seeded_at", NOW.isoformat())
         set_meta(conn, "data_version", "1")
+        add_users(conn)
+
+
+PASSWORD = "hand-city-password-1"
+# name: (role, scope code). Events 1–7 are 东城区's (department 329902-01), 8–10 西城区's (329903-01).
+USERS = {
+    "leader": ("city_leader", CITY),
+    "admin": ("admin", CITY),
+    "dongcheng": ("district_manager", "329902"),
+    "xicheng": ("district_manager", "329903"),
+    "dongjie": ("street_operator", "329902001"),
+    "nanyuan": ("street_operator", "329902002001"),  # a community
+    "dept_dc": ("department_handler", "329902-01"),
+    "dept_xc": ("department_handler", "329903-01"),
+    "dept_city": ("department_handler", "329900-12"),
+    "viewer": ("viewer", "329903"),
+}
+
+
+def add_users(conn) -> None:
+    """Add one user of each role and level (password PASSWORD), hashed once for the session's template."""
+    from dashboard import auth
+    from queries import users as user_queries
+
+    digest = auth.hash_password(PASSWORD)
+    for name, (role, code) in USERS.items():
+        scope = auth.check_scope(conn, role, code)
+        user_queries.add_user(conn, name=name, display_name=f"测试{name}", password_hash=digest, role=role,
+                              scope_kind=scope.kind, scope_code=scope.code, now=NOW)

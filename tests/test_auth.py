@@ -96,7 +96,9 @@ def test_auth005_every_wrong_sign_in_says_the_same_and_changes_no_user(conn, nam
         auth.sign_in(conn, name=name, password=password, now=NOW, source="10.0.0.9")
     assert refused.value.reason == "wrong name or password"
     conn.commit()
-    assert [u.name for u in users.list_users(conn)] == ["wang"]
+    # The hand city has one user of each role; the refused sign-in added none and changed none.
+    assert [u.name for u in users.list_users(conn)] == sorted([*handcity.USERS, "wang"])
+    assert all(u.failed_sign_ins == 0 for u in users.list_users(conn) if u.name != "wang")
 
 
 def test_auth006_a_disabled_user_cannot_sign_in(conn):

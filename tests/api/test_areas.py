@@ -8,7 +8,9 @@ from tests.handcity import A1, NOW
 
 @pytest.fixture
 def client(hand_app):
-    return hand_app.server.test_client()
+    from tests.conftest import signed_in
+
+    return signed_in(hand_app, "leader")
 
 
 def test_api001_top_area_with_default_window(client):

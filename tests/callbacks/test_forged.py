@@ -37,7 +37,9 @@ def post(client, app, output_id: str, values: dict):
 
 @pytest.fixture
 def client(hand_app):
-    return hand_app.server.test_client()
+    from tests.conftest import signed_in
+
+    return signed_in(hand_app, "leader")
 
 
 @pytest.mark.parametrize("value", HOSTILE)

@@ -8,7 +8,9 @@ from tests import handcity
 
 @pytest.fixture
 def client(hand_app):
-    return hand_app.server.test_client()
+    from tests.conftest import signed_in
+
+    return signed_in(hand_app, "leader")
 
 
 def test_city_children_are_its_districts(client):

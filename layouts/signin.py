@@ -1,0 +1,55 @@
+"""The sign-in page: plain HTML with no script, posted to /auth/sign-in (never through Dash's callbacks).
+
+Rendered by Jinja with autoescaping, so a name or a ``next`` path sent back to the page is text, not markup.
+"""
+from __future__ import annotations
+
+import flask
+
+from dashboard.i18n import t
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ title }} · {{ product }}</title>
+<link rel="stylesheet" href="/assets/gridcc.css">
+<link rel="stylesheet" href="/assets/signin.css">
+</head>
+<body class="gcc-signin-body">
+<main class="gcc-signin">
+  <div class="gcc-signin-brand"><span class="gcc-brand-mark" aria-hidden="true"></span>{{ product }}</div>
+  <form class="gcc-signin-card" method="post" action="/auth/sign-in" autocomplete="on">
+    <h1>{{ heading }}</h1>
+    {% if error %}<p class="gcc-signin-error" role="alert">{{ error }}</p>{% endif %}
+    <label for="name">{{ name_label }}</label>
+    <input id="name" name="name" type="text" value="{{ name }}" maxlength="64" required autofocus
+           autocomplete="username" spellcheck="false" autocapitalize="off">
+    <label for="password">{{ password_label }}</label>
+    <input id="password" name="password" type="password" maxlength="256" required autocomplete="current-password">
+    <input type="hidden" name="csrf_token" value="{{ csrf }}">
+    <input type="hidden" name="next" value="{{ next_path }}">
+    <input type="hidden" name="lang" value="{{ lang }}">
+    <button type="submit">{{ submit }}</button>
+    <p class="gcc-signin-notice">{{ notice }}</p>
+  </form>
+  <nav class="gcc-signin-lang">
+    <a href="/auth/sign-in?lang=zh&amp;next={{ next_path | urlencode }}"{% if lang != 'en' %} aria-current="true"{% endif %}>中文</a>
+    <span aria-hidden="true">|</span>
+    <a href="/auth/sign-in?lang=en&amp;next={{ next_path | urlencode }}"{% if lang == 'en' %} aria-current="true"{% endif %}>EN</a>
+  </nav>
+</main>
+</body>
+</html>
+"""
+
+
+def page(*, lang: str, csrf: str, error: str | None, name: str, next_path: str) -> str:
+    """Return the sign-in page in ``lang``, with ``error`` shown above the form when given."""
+    return flask.render_template_string(
+        _TEMPLATE, lang=lang, csrf=csrf, error=error, name=name, next_path=next_path,
+        title=t("signin.title", lang), product=t("product", lang), heading=t("signin.heading", lang),
+        name_label=t("signin.name", lang), password_label=t("signin.password", lang),
+        submit=t("signin.submit", lang), notice=t("signin.notice", lang))
