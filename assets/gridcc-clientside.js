@@ -6,6 +6,38 @@
         return new URLSearchParams(search || "").get("lang") === "en" ? "en" : "zh";
     }
 
+    /* The CSRF token the server set for this session (dash-renderer sends the same one on callbacks). */
+    function csrfToken() {
+        var match = document.cookie.match(/(?:^|;\s*)_csrf_token=([^;]*)/);
+        return match ? decodeURIComponent(match[1]) : "";
+    }
+
+    /* POST a form body to this site with the CSRF header; resolves whatever the answer. */
+    function post(url, body) {
+        return window.fetch(url, {
+            method: "POST", credentials: "same-origin", redirect: "manual",
+            headers: {"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": csrfToken()},
+            body: body
+        }).catch(function () { return null; });
+    }
+
+    /* A session that ended (signed out elsewhere, disabled, idle) answers 401: go to the sign-in page
+     * instead of leaving a screen of failed callbacks. */
+    if (window.fetch && !window.fetch.gridccWrapped) {
+        var fetchBefore = window.fetch.bind(window);
+        window.fetch = function () {
+            return fetchBefore.apply(null, arguments).then(function (response) {
+                if (response.status === 401 && response.url && new URL(response.url).origin === window.location.origin &&
+                        new URL(response.url).pathname.indexOf("/_dash-") === 0) {
+                    var here = window.location.pathname + window.location.search;
+                    window.location.assign("/auth/sign-in?next=" + encodeURIComponent(here));
+                }
+                return response;
+            });
+        };
+        window.fetch.gridccWrapped = true;
+    }
+
     function pad(n) {
         return (n < 10 ? "0" : "") + n;
     }
@@ -20,7 +52,8 @@
             var button = function (mine) {
                 return "gcc-lang-btn" + (mine === lang ? " active" : "");
             };
-            return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en")];
+            return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en"),
+                labels.signout, labels["wall.on"], labels["wall.hint"]];
         },
 
         /* Show the wall clock, hh:mm:ss, in the city's time zone (the browser's may differ). */
@@ -33,6 +66,20 @@
                 var now = new Date();
                 return pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
             }
+        },
+
+        /* Sign out: a POST with the session's CSRF token, then the sign-in page. */
+        signOut: function () {
+            post("/auth/sign-out", "lang=" + langOf(window.location.search)).then(function () {
+                window.location.assign("/auth/sign-in" + (langOf(window.location.search) === "en" ? "?lang=en" : ""));
+            });
+        },
+
+        /* Turn this screen's public-wall masking on or off, then reload it so every panel re-renders masked. */
+        toggleWall: function (_clicks, on) {
+            post("/auth/public-wall", "on=" + (on === "1" ? "0" : "1")).then(function () {
+                window.location.reload();
+            });
         },
 
         /* Re-open the current URL (with the drill state mirrored into it) in the other language. */

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import dash
-from dash import ALL, ClientsideFunction, Input, Output, State, no_update
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, no_update
 
-from dashboard import data, figures, maps
+from dashboard import access, data, figures, maps
+from dashboard.i18n import t
 from layouts import overview as ids
 from queries.schema import GRID
 
@@ -107,7 +108,27 @@ def update_building(view: dict | None, _tick, lang: str):
     if found is None:
         return [], True, False
     events = data.building_open_events(scope, found.code, data.window()[0], BUILDING_EVENTS_LIMIT)
-    return ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang), False, True
+    may_reveal = access.current().may("reveal")
+    return (ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang, may_reveal),
+            False, True)
+
+
+def reveal_reporter(clicks, lang):
+    """Show one event's reporter in full: the "show" action, for roles that may, audited before it answers."""
+    trigger = dash.ctx.triggered_id
+    event_id = trigger.get("event") if isinstance(trigger, dict) else None
+    if not clicks or not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2 ** 62:
+        return no_update
+    principal = access.current()
+    if not principal.may("reveal"):
+        access.audit("reveal", "refused", target=str(event_id), detail="role may not reveal")
+        return t("event.reveal_refused", lang)
+    reporter = data.reveal_reporter(principal.scope, event_id)
+    if reporter is None:
+        access.audit("reveal", "refused", target=str(event_id), detail="not found in scope")
+        return "—"
+    access.audit("reveal", "ok", target=str(event_id), detail="reporter (overview)")
+    return reporter
 
 
 def register(app: dash.Dash) -> None:
@@ -158,3 +179,9 @@ def register(app: dash.Dash) -> None:
         Output(ids.CATEGORIES_CARD, "hidden"),
         *panels,
     )(update_building)
+    app.callback(
+        Output({"type": ids.REPORTER, "event": MATCH}, "children"),
+        Input({"type": ids.REVEAL, "event": MATCH}, "n_clicks"),
+        State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )(reveal_reporter)

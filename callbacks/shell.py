@@ -24,6 +24,9 @@ def register(app: dash.Dash) -> None:
         Output(ids.TITLE, "children"),
         Output(ids.LANG_ZH, "className"),
         Output(ids.LANG_EN, "className"),
+        Output(ids.SIGN_OUT, "children"),
+        Output(ids.WALL, "children"),
+        Output(ids.WALL, "title"),
         Input(ids.LOCATION, "pathname"),
         Input(ids.LOCATION, "search"),
         State(ids.LABELS, "data"),
@@ -39,6 +42,17 @@ def register(app: dash.Dash) -> None:
         Output(ids.LOCATION, "href"),
         Input(ids.LANG_ZH, "n_clicks"),
         Input(ids.LANG_EN, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_shell", "signOut"),
+        Input(ids.SIGN_OUT, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_shell", "toggleWall"),
+        Input(ids.WALL, "n_clicks"),
+        State(ids.WALL, "data-on"),
         prevent_initial_call=True,
     )
     app.callback(

@@ -110,8 +110,47 @@ def cmd_demo(args) -> int:
     if args.reseed or not _demo_is_fresh(settings):
         log.info("seeding the demo city (%d events); this takes under a minute", args.events)
         _seed(settings, events=args.events, seed=args.seed, days=365, small=False, progress=True)
+    _demo_users(settings)
     _serve(settings, args.host, args.port, args.threads, simulate=None if args.no_simulator else args.speed)
     return 0
+
+
+DEMO_PASSWORD = "gridcc-demo-2026"  # documented in the README; the demo listens on 127.0.0.1 only
+
+
+def _demo_users(settings: Settings) -> None:
+    """Give the demo one user of each role (password DEMO_PASSWORD), so the sign-in page can be tried at once."""
+    from dashboard import auth
+    from queries import areas, users
+    from queries.scope import Scope
+
+    engine = _engine(settings)
+    now = settings.now()
+    try:
+        with engine.begin() as conn:
+            city = areas.root_area_codes(conn)[0]
+            district = areas.child_areas(conn, scope=Scope(city, 0), code=city)[0].code
+            street = areas.child_areas(conn, scope=Scope(city, 0), code=district)[0].code
+            department = areas.district_departments(conn, district_code=district)[0]
+            wanted = {"demo": ("viewer", city, "演示观众"), "demo-leader": ("city_leader", city, "演示市领导"),
+                      "demo-district": ("district_manager", district, "演示区管理员"),
+                      "demo-street": ("street_operator", street, "演示街道操作员"),
+                      "demo-dept": ("department_handler", department, "演示部门人员"),
+                      "demo-admin": ("admin", city, "演示管理员")}
+            digest = None
+            for name, (role, code, display) in wanted.items():
+                if users.get_user(conn, name=name) is not None:
+                    continue
+                digest = digest or auth.hash_password(DEMO_PASSWORD)
+                scope = auth.check_scope(conn, role, code)
+                users.add_user(conn, name=name, display_name=display, password_hash=digest, role=role,
+                               scope_kind=scope.kind, scope_code=scope.code, now=now)
+                users.audit(conn, at=now, actor="cli:demo", action="user.add", target=name, outcome="ok",
+                            source="cli", detail=f"{role} of {scope.kind} {scope.code}")
+    finally:
+        engine.dispose()
+    log.info("demo users (password %s): demo (viewer), demo-leader, demo-district, demo-street, demo-dept, "
+             "demo-admin", DEMO_PASSWORD)
 
 
 def _engine(settings: Settings):
@@ -152,12 +191,24 @@ def cmd_token(args) -> int:
     return 0
 
 
+def _read_password(args) -> str:
+    """Read a new password from stdin (--password-stdin) or ask for it twice on the terminal."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
 def cmd_user(args) -> int:
     """Add, list or disable the people who sign in (the first administrator starts here)."""
     import getpass
 
     from dashboard import auth
-    from queries import users
+    from queries import sessions, users
 
     settings = _settings(args)
     engine = _engine(settings)
@@ -166,12 +217,7 @@ def cmd_user(args) -> int:
     try:
         with engine.begin() as conn:
             if args.action == "add":
-                if args.password_stdin:
-                    password = sys.stdin.readline().rstrip("\n")
-                else:
-                    password = getpass.getpass("password: ")
-                    if getpass.getpass("again: ") != password:
-                        raise ValueError("the two passwords differ")
+                password = _read_password(args)
                 scope = auth.check_scope(conn, args.role, args.scope)
                 users.add_user(conn, name=args.name, display_name=args.display_name or args.name,
                                password_hash=auth.hash_password(password), role=args.role, scope_kind=scope.kind,
@@ -182,9 +228,25 @@ def cmd_user(args) -> int:
             elif args.action == "disable":
                 if not users.set_disabled(conn, name=args.name, disabled=True):
                     raise ValueError(f"no user called {args.name!r}")
+                ended = sessions.end_all(conn, user_name=args.name, now=now)  # signed out everywhere, now
                 users.audit(conn, at=now, actor=actor, action="user.disable", target=args.name, outcome="ok",
+                            source="cli", detail=f"{ended} sessions ended")
+                print(f"user {args.name!r} disabled ({ended} sessions ended)")
+            elif args.action == "enable":
+                if not users.set_disabled(conn, name=args.name, disabled=False):
+                    raise ValueError(f"no user called {args.name!r}")
+                users.audit(conn, at=now, actor=actor, action="user.enable", target=args.name, outcome="ok",
                             source="cli")
-                print(f"user {args.name!r} disabled")
+                print(f"user {args.name!r} enabled")
+            elif args.action == "password":
+                if users.get_user(conn, name=args.name) is None:
+                    raise ValueError(f"no user called {args.name!r}")
+                users.set_password(conn, name=args.name, password_hash=auth.hash_password(_read_password(args)),
+                                   now=now)
+                ended = sessions.end_all(conn, user_name=args.name, now=now)
+                users.audit(conn, at=now, actor=actor, action="user.password", target=args.name, outcome="ok",
+                            source="cli", detail=f"{ended} sessions ended; lock-out cleared")
+                print(f"password of {args.name!r} changed ({ended} sessions ended)")
             else:
                 for u in users.list_users(conn):
                     state = "disabled" if u.disabled else ("locked" if u.locked_until and u.locked_until > now
@@ -291,13 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("user", help=cmd_user.__doc__, description=cmd_user.__doc__)
     store_arg(p)
-    p.add_argument("action", choices=("add", "list", "disable"))
+    p.add_argument("action", choices=("add", "list", "disable", "enable", "password"))
     p.add_argument("name", nargs="?", help="the sign-in name")
     p.add_argument("--role", choices=list(ROLES), help="add: the role (" + "; ".join(
         f"{k} {v[0]}" for k, v in ROLES.items()) + ")")
     p.add_argument("--scope", help="add: the area code (city, district, street, community) or department code")
     p.add_argument("--display-name", help="add: the name shown, e.g. 张伟 (default: the sign-in name)")
-    p.add_argument("--password-stdin", action="store_true", help="add: read the password from stdin (scripts)")
+    p.add_argument("--password-stdin", action="store_true", help="add, password: read the password from stdin (scripts)")
     p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("import-events", help=cmd_import_events.__doc__, description=cmd_import_events.__doc__)
@@ -329,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)  # --quiet: no progress bar and no INFO lines
     if args.command == "token" and args.action in ("create", "revoke") and not args.name:
         parser.error(f"gridcc token {args.action} needs a NAME")
-    if args.command == "user" and args.action in ("add", "disable") and not args.name:
+    if args.command == "user" and args.action in ("add", "disable", "enable", "password") and not args.name:
         parser.error(f"gridcc user {args.action} needs a NAME")
     if args.command == "user" and args.action == "add" and not (args.role and args.scope):
         parser.error("gridcc user add needs --role and --scope")

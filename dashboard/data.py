@@ -18,6 +18,7 @@ from queries.meta import data_version
 from queries.scope import Scope
 from dashboard import context
 from dashboard.loop import traffic_light
+from dashboard.privacy import mask_text
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAP_METRICS = ("open", "overdue", "per_1000_households", "on_time_rate")
@@ -70,6 +71,16 @@ def request_scope() -> Scope:
     if principal is None:
         raise PermissionError("no signed-in caller for this request")
     return principal.scope
+
+
+@cached
+def scope_name(scope: Scope) -> str:
+    """Return how a scope reads in the top bar: its area's name, or its department's."""
+    with context.current().connect() as conn:
+        if scope.department is not None:
+            return area_queries.department_name(conn, code=scope.department) or scope.department
+        found = area_queries.get_area(conn, scope=scope, code=scope.area_code)
+        return found.name if found is not None else scope.area_code
 
 
 @cached
@@ -185,11 +196,18 @@ def daily_trend(scope: Scope, code: str, since: datetime, until: datetime):
 
 @cached
 def building_open_events(scope: Scope, code: str, as_of: datetime, limit: int = 100):
-    """Return the open events of one building."""
+    """Return the open events of one building, their reporters masked (the "show" action reveals one)."""
     ctx = context.current()
     with ctx.connect() as conn:
         rows = overview_queries.building_open_events(conn, scope=scope, building_code=code, as_of=as_of, limit=limit)
+        reporters = overview_queries.event_reporters(conn, scope=scope, ids=[e.id for e in rows])
     clock = ctx.ingestor.clock
-    return [replace(e, light=traffic_light(
+    return [replace(e, reporter=mask_text(reporters.get(e.id)), light=traffic_light(
         None if e.deadline_at is None or e.clock_started_at is None
         else clock.share(e.clock_started_at, e.deadline_at, e.handled_at or as_of, e.limit_unit))) for e in rows]
+
+
+def reveal_reporter(scope: Scope, event_id: int) -> str | None:
+    """Return one event's reporter in full, or None when it has none or is outside scope (never cached)."""
+    with context.current().connect() as conn:
+        return overview_queries.event_reporters(conn, scope=scope, ids=[event_id]).get(event_id)

@@ -89,6 +89,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "light.yellow": ("临期", "Due soon"),
     "light.red": ("超时", "Late"),
     "event.status": ("状态", "Status"),
+    "event.reporter": ("上报人", "Reporter"),
+    "event.reveal": ("显示", "Show"),
+    "event.reveal_hint": ("显示完整信息（将记入审计日志）", "Show in full (recorded in the audit log)"),
+    "event.reveal_refused": ("无权查看", "Not permitted"),
     # Event statuses (DOMAIN.md §4).
     "status.reported": ("已上报", "Reported"),
     "status.accepted": ("已受理", "Accepted"),

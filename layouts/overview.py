@@ -32,6 +32,8 @@ KPIS = "overview-kpis"
 KPI_MEDIAN = "overview-kpi-median"  # its own callback: the median reads every closed case of the window
 BUILDING = "overview-building"
 BUILDING_CARD = "overview-building-card"
+REPORTER = "overview-reporter"  # pattern id {"type": REPORTER, "event": id}: one event's reporter
+REVEAL = "overview-reveal"  # pattern id {"type": REVEAL, "event": id}: its "show" button
 CATEGORIES = "overview-categories"
 CATEGORIES_CARD = "overview-categories-card"
 TREND = "overview-trend"
@@ -230,8 +232,12 @@ def median_tile(hours: float | None, lang: str) -> list:
     return [_tile("median_hours", _number(hours, 1), lang)]
 
 
-def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, lang: str) -> list:
-    """Return the building's facts and its open events, the oldest first."""
+def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, lang: str,
+                    may_reveal: bool = False) -> list:
+    """Return the building's facts and its open events, the oldest first, reporters masked.
+
+    With ``may_reveal``, each reporter has a "show" button (the reveal is audited on the server).
+    """
     overdue = sum(e.overdue for e in events)
     facts = [
         ("building.households", _number(building["households"])),
@@ -256,16 +262,30 @@ def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, 
             html.Td(status_name(e.status, lang)),
             html.Td(_when(e.reported_at)),
             html.Td(_when(e.deadline_at) + (f" · {t('event.overdue', lang)}" if e.overdue else "")),
+            html.Td(_reporter(e, lang, may_reveal)),
         ])
         for e in events
     ]
     table = html.Table(className="ovw-events", children=[
         html.Thead(html.Tr([html.Th(t(k, lang)) for k in
-                            ("event.light", "event.category", "event.status", "event.reported_at", "event.deadline")])),
+                            ("event.light", "event.category", "event.status", "event.reported_at", "event.deadline",
+                             "event.reporter")])),
         html.Tbody(rows),
     ])
     more = [html.Div(t("building.more", lang, n=limit), className="ovw-hint-inline")] if len(events) >= limit else []
     return [head, html.Div(table, className="ovw-events-wrap"), *more]
+
+
+def _reporter(event: OpenEvent, lang: str, may_reveal: bool):
+    """Return an event's masked reporter, with a "show" button for a role that may reveal it."""
+    shown = html.Span(event.reporter or "—", id={"type": REPORTER, "event": event.id}, className="ovw-reporter")
+    if not may_reveal or event.reporter is None:
+        return shown
+    return html.Span(className="ovw-reporter-cell", children=[
+        shown,
+        html.Button(t("event.reveal", lang), id={"type": REVEAL, "event": event.id}, n_clicks=0,
+                    className="ovw-reveal", title=t("event.reveal_hint", lang)),
+    ])
 
 
 def _light(light: str | None, lang: str):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from dashboard import context
+from dashboard import access, context, data
+from dashboard.auth import ROLES
 from dashboard.i18n import LANGS, bundle
 
 LOCATION = "shell-location"
@@ -17,16 +18,40 @@ CLOCK_TICK = "shell-clock-tick"
 REFRESH = "shell-refresh"
 LANG_ZH = "shell-lang-zh"
 LANG_EN = "shell-lang-en"
+USER = "shell-user"
+SIGN_OUT = "shell-sign-out"
+WALL = "shell-wall"
 
 REFRESH_MS = 60_000
 # The title key of each page path; the shell shows it in the top bar.
 PAGE_TITLES = {"/": "page.overview"}
-SHELL_KEYS = ("product", "clock.as_of", "lang.switch", *sorted(set(PAGE_TITLES.values())))
+SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint",
+              *sorted(set(PAGE_TITLES.values())))
 
 
 def labels(timezone: str) -> dict:
     """Return what the shell's clientside callbacks need: labels per language, page titles, the city's time zone."""
     return {"langs": {lang: bundle(SHELL_KEYS, lang) for lang in LANGS}, "pages": PAGE_TITLES, "timezone": timezone}
+
+
+def _user(zh: dict) -> html.Div:
+    """Return who is signed in (hidden on a public wall), the public-wall switch and sign-out."""
+    principal = access.current()
+    if principal is None or principal.kind != "user":  # cannot happen behind the gate; keep the ids
+        return html.Div(id=USER, hidden=True, children=[html.Button(id=WALL), html.Button(id=SIGN_OUT)])
+    role_zh, role_en, _ = ROLES.get(principal.role, (principal.role, principal.role, ()))
+    wall = principal.public_wall
+    who = [] if wall else [
+        html.Span(principal.display_name, className="gcc-user-name", title=f"{principal.name} · {role_zh} {role_en}"),
+        html.Span(f"{role_zh} · {data.scope_name(principal.scope)}", className="gcc-user-scope"),
+    ]
+    return html.Div(id=USER, className="gcc-user", children=[
+        *who,
+        html.Button(zh["wall.on"], id=WALL, n_clicks=0, title=zh["wall.hint"],
+                    className="gcc-user-btn gcc-wall-btn" + (" active" if wall else ""),
+                    **{"aria-pressed": "true" if wall else "false", "data-on": "1" if wall else "0"}),
+        html.Button(zh["signout"], id=SIGN_OUT, n_clicks=0, className="gcc-user-btn"),
+    ])
 
 
 def layout() -> html.Div:
@@ -50,6 +75,7 @@ def layout() -> html.Div:
                     html.Div(className="gcc-topbar-right", children=[
                         html.Span(id=AS_OF, className="gcc-as-of"),
                         html.Span(id=CLOCK, className="gcc-clock"),
+                        _user(zh),
                         html.Div(
                             className="gcc-lang", role="group", title=zh["lang.switch"],
                             children=[

@@ -152,3 +152,15 @@ def department_exists(conn: Connection, *, code: str) -> bool:
 def department_district(conn: Connection, *, code: str) -> str | None:
     """Return the district a department serves, or None for a city-level department (or none at all)."""
     return conn.execute(select(departments.c.district_code).where(departments.c.code == code)).scalar()
+
+
+def department_name(conn: Connection, *, code: str) -> str | None:
+    """Return a department's name, or None."""
+    return conn.execute(select(departments.c.name).where(departments.c.code == code)).scalar()
+
+
+def district_departments(conn: Connection, *, district_code: str, limit: int = 100) -> list[str]:
+    """Return the codes of the departments serving ``district_code``, in code order."""
+    stmt = (select(departments.c.code).where(departments.c.district_code == district_code)
+            .order_by(departments.c.code).limit(limit))
+    return list(conn.execute(stmt).scalars())

@@ -13,6 +13,7 @@ All times are naive local times; windows are half-open.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -89,6 +90,7 @@ class OpenEvent:
     handled_at: datetime | None = None
     limit_unit: str = "hours"
     light: str | None = None  # green / yellow / red, filled in by the caller that holds the SLA clock
+    reporter: str | None = None  # filled in, masked, by the caller (queries return it whole)
 
 
 def _area_column(level: int, table: Table = events):
@@ -280,3 +282,11 @@ def building_open_events(conn: Connection, *, scope: Scope, building_code: str, 
         for r in conn.execute(stmt).all()
     ]
 
+
+
+def event_reporters(conn: Connection, *, scope: Scope, ids: Sequence[int]) -> dict[int, str | None]:
+    """Return {event id: reporter} of the events ``ids`` in scope (whole: the caller masks them)."""
+    if not ids:
+        return {}
+    stmt = select(events.c.id, events.c.reporter).where(scope.events_clause(events), events.c.id.in_(list(ids)))
+    return {r.id: r.reporter for r in conn.execute(stmt)}

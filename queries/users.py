@@ -59,6 +59,12 @@ def set_disabled(conn: Connection, *, name: str, disabled: bool) -> bool:
     return conn.execute(update(users).where(users.c.name == name).values(disabled=disabled)).rowcount > 0
 
 
+def set_password(conn: Connection, *, name: str, password_hash: str, now: datetime) -> bool:
+    """Store a new password hash and clear the lock-out; return False when there is no such user."""
+    return conn.execute(update(users).where(users.c.name == name).values(
+        password_hash=password_hash, password_changed_at=now, failed_sign_ins=0, locked_until=None)).rowcount > 0
+
+
 def record_failure(conn: Connection, *, name: str, locked_until: datetime | None) -> None:
     """Count one failed sign-in (and lock the user until ``locked_until`` when given)."""
     values = {"failed_sign_ins": users.c.failed_sign_ins + 1}

@@ -143,6 +143,10 @@ def category_rows() -> list[dict]:
                 for r in csv.DictReader(fh)]
 
 
+# Who reported (personal data: shown masked, in full only on an audited "show").
+REPORTERS = {3: "李娜 13812345678", 6: "王芳 13912345678"}
+
+
 def event_rows() -> list[dict]:
     """Return the hand-made events."""
     rows = []
@@ -157,6 +161,7 @@ def event_rows() -> list[dict]:
             closed_at=_d(closed), deadline_at=_d(dead), department_code=grid[:6] + "-01", worker_id=1,
             extension_count=0, return_count=0, rework_count=0,
             is_parked=flags.get("is_parked", False), is_void=flags.get("is_void", False),
+            reporter=REPORTERS.get(eid),
         ))
     return rows
 
