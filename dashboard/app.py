@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
     from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
+    from dashboard import audit_export
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.init_app(server)
     open311.init_app(server)
     geo.init_app(server)
+    audit_export.init_app(server)
     return app
