@@ -4,7 +4,8 @@ from __future__ import annotations
 
 def register_all(app) -> None:
     """Bind every page's callbacks to ``app``."""
-    from callbacks import overview, shell
+    from callbacks import admin, overview, shell
 
     shell.register(app)
     overview.register(app)
+    admin.register(app)
