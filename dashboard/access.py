@@ -416,7 +416,7 @@ def sign_in():
         failures.add(address)
         # One answer for a wrong name, a wrong password and a locked user: a guesser learns nothing.
         message = t("signin.no_scope", lang) if reason is None else t("signin.refused", lang)
-        return _page(lang, error=message, status=401, name=name[:64], next_path=next_path)
+        return _page(lang, error=message, name=name[:64], next_path=next_path)
     # A new session, never the one the browser came with (no session fixation).
     flask.session.clear()
     flask.session["sid"] = session_id

@@ -24,7 +24,7 @@ ROLES = {
     "district_manager": ("区管理员", "District manager", (1,)),
     "street_operator": ("街道中心操作员", "Street center operator", (2, 3)),
     "department_handler": ("部门处置人员", "Department handler", "department"),
-    "viewer": ("只读用户（演示）", "Viewer (read-only, e.g. a presenter)", (0, 1, 2, 3)),
+    "viewer": ("只读用户", "Viewer (read-only)", (0, 1, 2, 3)),
     "admin": ("系统管理员", "Administrator", (0,)),
 }
 MAX_FAILURES = 5

@@ -43,7 +43,10 @@ def _user(zh: dict) -> html.Div:
     wall = principal.public_wall
     who = [] if wall else [
         html.Span(principal.display_name, className="gcc-user-name", title=f"{principal.name} · {role_zh} {role_en}"),
-        html.Span(f"{role_zh} · {data.scope_name(principal.scope)}", className="gcc-user-scope"),
+        # Both languages are in the page; the one not in <html lang> is hidden (the switch needs no reload).
+        html.Span(className="gcc-user-scope", children=[
+            html.Span(role_zh, className="gcc-zh-only"), html.Span(role_en, className="gcc-en-only"),
+            f" · {data.scope_name(principal.scope)}"]),
     ]
     return html.Div(id=USER, className="gcc-user", children=[
         *who,
