@@ -119,6 +119,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.outcome": ("结果", "Outcome"),
     "audit.outcome_any": ("全部结果", "Any outcome"),
     "audit.search": ("搜索", "Search"),
+    "audit.clear": ("清除", "Clear"),
     "audit.search_hint": ("对象或详情中的文字", "Text in target or detail"),
     "audit.count": ("共 {n} 条", "{n} rows"),
     "audit.page_size": ("每页 {n} 条，按时间倒序", "{n} per page, newest first"),

@@ -1,6 +1,7 @@
 """The administrator's audit log page: server-side filters over a paged grid, with CSV and Excel export."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -93,9 +94,14 @@ def _html_lang(lang: str) -> str:
     return "en" if lang == "en" else "zh-CN"
 
 
-def _field(label_key: str, control, lang: str, extra_class: str = "") -> html.Label:
-    return html.Label(className=f"adm-field {extra_class}".strip(), children=[
-        html.Span(t(label_key, lang), className="adm-field-label"), control])
+def _field(label_key: str, control, lang: str, extra_class: str = "") -> html.Div:
+    return html.Div(className=f"adm-field {extra_class}".strip(), children=[
+        html.Label(t(label_key, lang), htmlFor=control.id, className="adm-field-label"), control])
+
+
+def _dropdown_labels(lang: str) -> dict:
+    return {"search": t("audit.search", lang), "clear_search": t("audit.clear", lang),
+            "clear_selection": t("audit.clear", lang)}
 
 
 def _filters(last: date, lang: str) -> html.Div:
@@ -103,18 +109,18 @@ def _filters(last: date, lang: str) -> html.Div:
     return html.Div(className="gcc-card adm-filters", children=[
         _field("audit.dates", dcc.DatePickerRange(
             id=DATES, start_date=first.isoformat(), end_date=last.isoformat(), display_format="YYYY-MM-DD",
-            min_date_allowed=f"{audit_export.FIRST_YEAR}-01-01", max_date_allowed=f"{audit_export.LAST_YEAR}-12-31",
+            min_date_allowed=f"{audit_export.FIRST_YEAR}-01-01", max_date_allowed=last.isoformat(),
             first_day_of_week=1, clearable=False, className="adm-dates"), lang, "adm-field-dates"),
         _field("audit.actor", dcc.Input(
             id=ACTOR, type="text", debounce=True, maxLength=audit_export.MAX_LENGTH["actor"],
             placeholder=t("audit.actor_hint", lang), className="form-control form-control-sm adm-input",
-            autoComplete="off", spellCheck=False), lang),
+            autoComplete="off", spellCheck=False), lang, "adm-field-actor"),
         _field("audit.action", dcc.Dropdown(
             id=ACTION, options=[], placeholder=t("audit.action_any", lang), clearable=True, searchable=True,
-            className="adm-dropdown"), lang, "adm-field-action"),
+            labels=_dropdown_labels(lang), className="adm-dropdown"), lang, "adm-field-action"),
         _field("audit.outcome", dcc.Dropdown(
             id=OUTCOME, options=[], placeholder=t("audit.outcome_any", lang), clearable=True, searchable=False,
-            className="adm-dropdown"), lang),
+            labels=_dropdown_labels(lang), className="adm-dropdown"), lang),
         _field("audit.search", dcc.Input(
             id=SEARCH, type="search", debounce=True, maxLength=audit_export.MAX_LENGTH["q"],
             placeholder=t("audit.search_hint", lang), className="form-control form-control-sm adm-input",
@@ -151,8 +157,9 @@ def grid_rows(rows: Sequence[AuditRow], lang: str) -> list[dict]:
 
 
 def action_options(actions: Sequence[str], lang: str) -> list[dict]:
-    """Return the action dropdown: each family of dotted actions ("event.*") first, then every action."""
-    prefixes = sorted({action.split(".", 1)[0] + "." for action in actions if "." in action})
+    """Return the action dropdown: each family of two or more dotted actions ("event.*") first, then every action."""
+    families = Counter(action.split(".", 1)[0] + "." for action in actions if "." in action)
+    prefixes = sorted(prefix for prefix, members in families.items() if members > 1)
     return ([{"label": t("audit.action_prefix", lang, prefix=prefix), "value": prefix} for prefix in prefixes]
             + [{"label": action, "value": action} for action in actions])
 
@@ -169,8 +176,8 @@ def count_text(total: int | None, lang: str) -> str:
 
 
 def export_links(filters: audit_export.Filters | None, total: int, lang: str) -> list:
-    """Return the CSV and Excel links of ``filters``; a note instead when nothing or too much would be exported."""
-    if filters is None:
+    """Return the CSV and Excel links of ``filters``; nothing when no row matches, a note when too many do."""
+    if filters is None or total == 0:
         return []
     if total > audit_export.EXPORT_MAX:
         return [html.Span(t("audit.export_too_many", lang, n=f"{audit_export.EXPORT_MAX:,}"), className="adm-export-note")]
