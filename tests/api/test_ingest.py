@@ -90,8 +90,9 @@ def step(client, auth, event_id, body):
     return client.post(f"/api/v1/events/{event_id}/transitions", json=body, headers=auth)
 
 
-def figures(client, code: str) -> dict:
-    return client.get(f"/api/v1/areas/{code}").get_json()["area"]["figures"]
+def figures(client, auth, code: str) -> dict:
+    """Return an area's figures as the sending system reads them (with its token)."""
+    return client.get(f"/api/v1/areas/{code}", headers=auth).get_json()["area"]["figures"]
 
 
 def store_counts(engine) -> tuple[int, ...]:
@@ -145,24 +146,24 @@ def test_ing002_stored_event_reads_back_with_its_log(client, auth):
 )
 def test_ing003_grid_is_located_from_lat_lon(client, auth, lat, lon, grid):
     post(client, auth, record(lat=lat, lon=lon))
-    assert client.get("/api/v1/events/12").get_json()["grid_code"] == grid
+    assert client.get("/api/v1/events/12", headers=auth).get_json()["grid_code"] == grid
 
 
 def test_ing004_a_timestamp_in_utc_is_stored_in_local_time(client, auth):
     post(client, auth, record(reported_at="2026-11-20T06:00:00Z"))
-    assert client.get("/api/v1/events/12").get_json()["reported_at"] == "2026-11-20T14:00:00+08:00"
+    assert client.get("/api/v1/events/12", headers=auth).get_json()["reported_at"] == "2026-11-20T14:00:00+08:00"
 
 
 def test_ing005_figures_count_the_new_event_at_once(cached_client, auth):
     # Before (handcity docstring): 东城区 reported 6, open 3; the city 8 and 5. A report at 14:00 in A1
     # lies in the window [10-21 15:00, 11-20 15:00) and is open at 15:00. The figures are cached: only
     # the data version bump can make the second read see the new event.
-    before = figures(cached_client, DISTRICT), figures(cached_client, "329900")
+    before = figures(cached_client, auth, DISTRICT), figures(cached_client, auth, "329900")
     assert [(f["reported"], f["open"]) for f in before] == [(6, 3), (8, 5)]
     assert post(cached_client, auth, record()).status_code == 201
-    after = figures(cached_client, DISTRICT), figures(cached_client, "329900")
+    after = figures(cached_client, auth, DISTRICT), figures(cached_client, auth, "329900")
     assert [(f["reported"], f["open"]) for f in after] == [(7, 4), (9, 6)]
-    assert figures(cached_client, "329903")["reported"] == 2  # 西城区 untouched
+    assert figures(cached_client, auth, "329903")["reported"] == 2  # 西城区 untouched
 
 
 # -- idempotency -------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_ing010_same_source_and_id_is_stored_once(client, auth, engine):
     assert second.get_json() == {"created": 0, "existing": 1, "events": [
         {"index": 0, "event_id": 12, "id": "HL-1", "source": "hotline", "created": False, "status": "reported"}]}
     assert store_counts(engine) == counts  # not even the data version moves
-    assert client.get("/api/v1/events/12").get_json()["description"] == "井盖缺失"
+    assert client.get("/api/v1/events/12", headers=auth).get_json()["description"] == "井盖缺失"
 
 
 def test_ing011_same_id_from_another_source_is_another_event(client, auth):
@@ -222,17 +223,17 @@ def test_ing013_status_of_an_existing_event_is_its_current_one(client, auth):
 )
 def test_ing020_lifecycle_stamps_make_a_closed_case(client, auth, engine, dispatched, handled, day, deadline_at,
                                                     deadline, on_time, minutes):
-    before = figures(client, B2)
+    before = figures(client, auth, B2)
     assert (before["closed"], before["closed_on_time"]) == (0, 0)
     response = post(client, auth, lifecycle(dispatched, handled, day=day, deadline_at=deadline_at))
     assert response.status_code == 201 and response.get_json()["events"][0]["status"] == "closed"
-    body = client.get("/api/v1/events/12").get_json()
+    body = client.get("/api/v1/events/12", headers=auth).get_json()
     assert (body["deadline_at"], body["department"], body["grid_code"]) == (deadline, "329902-01", B2)
     assert [row["action"] for row in body["log"]] == ["report", "accept", "register", "dispatch", "handle", "check",
                                                       "close"]
     assert {row["actor"] for row in body["log"]} == {TOKEN}
     assert closure(engine, 12) == (on_time, minutes, B2)
-    after = figures(client, B2)
+    after = figures(client, auth, B2)
     assert (after["reported"], after["open"], after["closed"], after["closed_on_time"]) == (1, 0, 1, int(on_time))
 
 
@@ -250,7 +251,7 @@ def test_ing020_lifecycle_stamps_make_a_closed_case(client, auth, engine, dispat
 def test_ing021_status_follows_the_stamps(client, auth, stamps, status):
     response = post(client, auth, record(**stamps))
     assert response.status_code == 201 and response.get_json()["events"][0]["status"] == status
-    assert client.get("/api/v1/events/12").get_json()["status"] == status
+    assert client.get("/api/v1/events/12", headers=auth).get_json()["status"] == status
 
 
 # -- all or nothing ------------------------------------------------------------------------------------
@@ -534,7 +535,7 @@ def test_ing052_refused_steps_say_why_and_change_nothing(client, auth, engine, d
     problems = response.get_json()["problems"]
     assert any(p["field"] == field and words in p["reason"] for p in problems), problems
     assert store_counts(engine) == counts
-    event = client.get(f"/api/v1/events/{dispatched}").get_json()
+    event = client.get(f"/api/v1/events/{dispatched}", headers=auth).get_json()
     assert (event["status"], event["deadline_at"], len(event["log"])) == (
         "dispatched", "2026-11-20T16:03:00+08:00", 4)
 
@@ -557,7 +558,7 @@ def test_ing053_finished_or_parked_events_refuse_steps(client, auth, event_id, s
 def test_ing054_unknown_event_is_404(client, auth, url):
     response = client.post(url, json={"action": "accept"}, headers=auth)
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
-    assert client.get(url.removesuffix("/transitions")).status_code == 404
+    assert client.get(url.removesuffix("/transitions"), headers=auth).status_code == 404
 
 
 def test_ing055_malformed_step_body_is_400(client, auth, dispatched):
@@ -633,17 +634,24 @@ def test_ing060_closing_moves_open_to_closed_in_the_figures(cached_client, auth)
     for action, hhmm in (("accept", "14:01"), ("register", "14:02"), ("dispatch", "14:03"), ("handle", "14:30"),
                          ("check", "14:40")):
         assert step(cached_client, auth, 12, {"action": action, "at": at(hhmm)}).status_code == 200
-    before = figures(cached_client, DISTRICT)
+    before = figures(cached_client, auth, DISTRICT)
     assert (before["open"], before["closed"], before["closed_on_time"], before["on_time_rate"]) == (4, 3, 1, 0.25)
     assert step(cached_client, auth, 12, {"action": "close", "at": at("14:50")}).status_code == 200
-    after = figures(cached_client, DISTRICT)
+    after = figures(cached_client, auth, DISTRICT)
     assert (after["open"], after["closed"], after["closed_on_time"], after["on_time_rate"]) == (3, 4, 2, 0.4)
     assert (after["reported"], after["overdue"]) == (7, 1)
 
 
-def test_ing090_the_open_read_masks_the_reporter_and_a_token_holder_sees_it(client, auth):
+def test_ing090_a_person_reads_the_reporter_masked_and_a_token_holder_sees_it(hand_app, client, auth):
+    from tests.conftest import signed_in
+
     event_id = post(client, auth, record(id="pii", reporter="张三 13812345678")).get_json()["events"][0]["event_id"]
-    assert client.get(f"/api/v1/events/{event_id}").get_json()["reporter"] == "张* 138****5678"
+    # A signed-in person sees it masked (the whole value only through POST /events/{id}/reveal).
+    person = signed_in(hand_app, "leader")
+    assert person.get(f"/api/v1/events/{event_id}").get_json()["reporter"] == "张* 138****5678"
     assert client.get(f"/api/v1/events/{event_id}", headers=auth).get_json()["reporter"] == "张三 13812345678"
+    # There is no open read any more: no caller, or a token that is not one, gets nothing at all.
+    assert client.get(f"/api/v1/events/{event_id}").status_code == 401
     bad = {"Authorization": "Bearer not-a-token"}
-    assert client.get(f"/api/v1/events/{event_id}", headers=bad).get_json()["reporter"] == "张* 138****5678"
+    response = client.get(f"/api/v1/events/{event_id}", headers=bad)
+    assert response.status_code == 401 and "reporter" not in response.get_data(as_text=True)

@@ -13,7 +13,7 @@ def test_hostile001_report_row_names_the_token(client, auth):
     # the token, whatever the first record of the batch carries.
     post(client, auth, record(id="plain"))
     post(client, auth, [record(id="p2"), record(id="l2", accepted_at=at("14:01"))])
-    actors = [[(row["action"], row["actor"]) for row in client.get(f"/api/v1/events/{i}").get_json()["log"]]
+    actors = [[(row["action"], row["actor"]) for row in client.get(f"/api/v1/events/{i}", headers=auth).get_json()["log"]]
               for i in (12, 13, 14)]
     assert actors == [[("report", TOKEN)], [("report", TOKEN)], [("report", TOKEN), ("accept", TOKEN)]]
 
@@ -123,13 +123,13 @@ def test_hostile010_a_parked_case_keeps_the_light_it_had_when_parked(client, aut
     # Parked at 10:15: 60 of 120 minutes used. Now is 15:00 (past 11:15), but the clock is paused: green.
     body = step(client, auth, event_id, {"action": "park", "at": at("10:15")}).get_json()
     assert (body["status"], body["sla"]["used"], body["sla"]["light"]) == ("parked", 0.5, "green")
-    assert client.get(f"/api/v1/events/{event_id}").get_json()["sla"]["light"] == "green"
+    assert client.get(f"/api/v1/events/{event_id}", headers=auth).get_json()["sla"]["light"] == "green"
 
 
 def test_hostile011_used_says_how_late(client, auth):
     event_id = dispatched(client, auth)
     # At 15:00: 11:15–12:00 is 45 and 13:30–15:00 is 90 working minutes over a 120-minute limit.
-    assert client.get(f"/api/v1/events/{event_id}").get_json()["sla"] == {
+    assert client.get(f"/api/v1/events/{event_id}", headers=auth).get_json()["sla"] == {
         "limit": {"value": 2.0, "unit": "work_hours"}, "used": round(1 + 135 / 120, 4), "light": "red"}
 
 
@@ -181,13 +181,18 @@ def test_hostile015_a_form_post_is_told_to_send_json(client, auth):
     assert response.status_code == 400 and "Content-Type: application/json" in response.get_json()["message"]
 
 
-def test_hostile016_an_event_is_found_by_the_senders_own_id(client, auth):
+def test_hostile016_an_event_is_found_by_the_senders_own_id(hand_app, client, auth):
+    from tests.conftest import signed_in
+
     event_id = post(client, auth, record(id="GD-77")).get_json()["events"][0]["event_id"]
-    found = client.get("/api/v1/events?source=hotline&id=GD-77").get_json()
+    # The sending system finds it with its token and reads it whole; a signed-in person sees it masked.
+    found = client.get("/api/v1/events?source=hotline&id=GD-77", headers=auth).get_json()
+    assert (found["event_id"], found["id"], found["reporter"]) == (event_id, "GD-77", "张三")
+    found = signed_in(hand_app, "leader").get("/api/v1/events?source=hotline&id=GD-77").get_json()
     assert (found["event_id"], found["id"], found["reporter"]) == (event_id, "GD-77", "张*")
-    assert client.get("/api/v1/events?source=citizen&id=GD-77").status_code == 404
+    assert client.get("/api/v1/events?source=citizen&id=GD-77", headers=auth).status_code == 404
     for query in ("source=hotline", "id=GD-77", "source=fax&id=GD-77", "source=hotline&id=" + "x" * 65):
-        response = client.get(f"/api/v1/events?{query}")
+        response = client.get(f"/api/v1/events?{query}", headers=auth)
         assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
 
 
