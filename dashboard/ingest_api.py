@@ -133,7 +133,7 @@ def _answer(read):
         flask.abort(404, description=str(error))
     if caller.kind == "token" and caller.may("reveal"):
         if event["reporter"] is not None:
-            access.audit("reveal", "ok", target=str(event["id"]), detail="reporter (API read)")
+            access.audit("reveal", "ok", target=str(event["event_id"]), detail="reporter (API read)")
     else:
         event["reporter"] = mask_text(event["reporter"])
         event["description"] = mask_numbers(event["description"])
@@ -151,7 +151,8 @@ def reveal(event_id: str):
         access.audit("reveal", "refused", target=str(event_id), detail="not found in scope")
         flask.abort(404, description=str(error))
     access.audit("reveal", "ok", target=str(event_id), detail="reporter, description")
-    response = flask.jsonify({"id": event["id"], "reporter": event["reporter"], "description": event["description"]})
+    response = flask.jsonify({"event_id": event["event_id"], "reporter": event["reporter"],
+                              "description": event["description"]})
     response.headers["Cache-Control"] = "no-store"
     return response
 
