@@ -44,12 +44,15 @@ def _ok(schema: str) -> dict:
 
 
 _ERROR = _json("Error", "Error")
-_UNAUTHORIZED = {**_json("Error", "No valid API token"),
+_UNAUTHORIZED = {**_json("Error", "No valid API token or session"),
                  "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="gridcc"'}}}
 _TOO_LARGE = _json("Error", "Body too large")
 _BAD_JSON = _json("Error", "Body is not valid JSON")
 _UNAVAILABLE = _json("Error", "The store holds no data yet")
-_BEARER = [{"bearerAuth": []}]
+_BEARER = [{"bearerAuth": []}, {"sessionCookie": []}]
+# Reading needs a caller too: a system's token or a signed-in person's session (docs/access.md).
+_READ = [{"bearerAuth": []}, {"sessionCookie": []}]
+_FORBIDDEN = _json("Error", "The caller's role may not do this")
 
 
 def _time(description: str, *, nullable: bool = False) -> dict:
@@ -222,8 +225,9 @@ def _open311_paths() -> dict:
         "/open311/v2/requests.{format}": {
             "get": {"tags": ["open311"], "summary": "Service requests (events), newest first",
                     "parameters": [_FORMAT, *requests_params],
-                    "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "404": _O311_ERROR,
-                                  "503": _O311_ERROR}},
+                    "security": [{"bearerAuth": []}, {"open311ApiKey": []}, {"sessionCookie": []}],
+                    "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "401": _O311_ERROR,
+                                  "404": _O311_ERROR, "503": _O311_ERROR}},
             "post": {"tags": ["open311"], "summary": "Report a new service request (a citizen's event)",
                      "parameters": [_FORMAT], "security": [{"bearerAuth": []}, {"open311ApiKey": []}],
                      "requestBody": {"required": True, "content": {
@@ -238,8 +242,9 @@ def _open311_paths() -> dict:
             "parameters": [{"name": "service_request_id", "in": "path", "required": True,
                             "schema": {"type": "string", "pattern": f"^[0-9]{{1,{open311.MAX_ID_DIGITS}}}$"}},
                            _FORMAT, requests_params[-1]],
-            "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "404": _O311_ERROR,
-                          "503": _O311_ERROR}}},
+            "security": [{"bearerAuth": []}, {"open311ApiKey": []}, {"sessionCookie": []}],
+            "responses": {"200": _o311("ServiceRequests", "OK"), "400": _O311_ERROR, "401": _O311_ERROR,
+                          "404": _O311_ERROR, "503": _O311_ERROR}}},
     }
 
 
@@ -316,16 +321,18 @@ def openapi_document() -> dict:
         "tags": [{"name": "areas"}, {"name": "events"}, {"name": "open311", "description": "docs/open311.md"}],
         "paths": {
             "/api/v1/areas": {"get": {"tags": ["areas"], "summary": "The top-level area(s) the caller may see",
-                                      "parameters": _PARAMS,
-                                      "responses": {"200": _ok("AreaList"), "400": _ERROR, "503": _UNAVAILABLE}}},
+                                      "parameters": _PARAMS, "security": _READ,
+                                      "responses": {"200": _ok("AreaList"), "400": _ERROR, "401": _UNAUTHORIZED,
+                                                    "503": _UNAVAILABLE}}},
             "/api/v1/areas/{code}": {"get": {"tags": ["areas"], "summary": "One area and its figures",
-                                             "parameters": [_CODE, *_PARAMS],
-                                             "responses": {"200": _ok("AreaOne"), "400": _ERROR, "404": _ERROR,
-                                                           "503": _UNAVAILABLE}}},
+                                             "parameters": [_CODE, *_PARAMS], "security": _READ,
+                                             "responses": {"200": _ok("AreaOne"), "400": _ERROR, "401": _UNAUTHORIZED,
+                                                           "404": _ERROR, "503": _UNAVAILABLE}}},
             "/api/v1/areas/{code}/children": {"get": {
                 "tags": ["areas"], "summary": "An area's children (a grid's buildings), in code order",
-                "parameters": [_CODE, *_PARAMS],
-                "responses": {"200": _ok("AreaChildren"), "400": _ERROR, "404": _ERROR, "503": _UNAVAILABLE}}},
+                "parameters": [_CODE, *_PARAMS], "security": _READ,
+                "responses": {"200": _ok("AreaChildren"), "400": _ERROR, "401": _UNAUTHORIZED, "404": _ERROR,
+                              "503": _UNAVAILABLE}}},
             "/api/v1/events": {"get": {
                 "tags": ["events"], "summary": "Find an event by the sending system's own id",
                 "description": "The event with this (source, id), as GET /api/v1/events/{event_id} shows it.",
@@ -333,8 +340,10 @@ def openapi_document() -> dict:
                     {"name": "source", "in": "query", "required": True, "schema": {"type": "string", "enum": list(SOURCES)}},
                     {"name": "id", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
                 ],
+                "security": _READ,
                 "responses": {"200": _ok("EventView"), "400": _json("Error", "source or id missing or malformed"),
-                              "404": _json("Error", "No such event here"), "503": _UNAVAILABLE}},
+                              "401": _UNAUTHORIZED, "404": _json("Error", "No such event here"),
+                              "503": _UNAVAILABLE}},
                 "post": {
                 "tags": ["events"], "summary": "Store one event or a batch (all or nothing)",
                 "description": "Validated against the contract and the closed loop, then committed in one "
@@ -344,18 +353,29 @@ def openapi_document() -> dict:
                     record, {"type": "array", "items": record, "maxItems": MAX_BATCH}]}}}},
                 "responses": {"201": _json("Receipts", "Stored; at least one event is new"),
                               "200": _json("Receipts", "Every event was stored before"),
-                              "400": _BAD_JSON, "401": _UNAUTHORIZED, "413": _TOO_LARGE,
+                              "400": _BAD_JSON, "401": _UNAUTHORIZED, "403": _FORBIDDEN, "413": _TOO_LARGE,
                               "422": _json("Refusal", "Refused; nothing stored"), "503": _UNAVAILABLE}}},
             "/api/v1/events/{event_id}": {"get": {
                 "tags": ["events"], "summary": "One event with its SLA light and log", "parameters": [_EVENT_ID],
-                "responses": {"200": _ok("EventView"), "404": _json("Error", "No such event here"),
+                "description": "A person sees the reporter and the numbers in the description masked; a system "
+                               "with a token sees them whole, and each such read is written to the audit log.",
+                "security": _READ,
+                "responses": {"200": _ok("EventView"), "401": _UNAUTHORIZED, "404": _json("Error", "No such event here"),
+                              "503": _UNAVAILABLE}}},
+            "/api/v1/events/{event_id}/reveal": {"post": {
+                "tags": ["events"], "summary": "Show one event's reporter and description in full (audited)",
+                "description": "For roles that need personal data (district manager, street operator, department "
+                               "handler); never on a public wall. The audit row is written before the answer.",
+                "security": _BEARER, "parameters": [_EVENT_ID],
+                "responses": {"200": _json("Revealed", "The event's personal data, unmasked"),
+                              "401": _UNAUTHORIZED, "403": _FORBIDDEN, "404": _json("Error", "No such event here"),
                               "503": _UNAVAILABLE}}},
             "/api/v1/events/{event_id}/transitions": {"post": {
                 "tags": ["events"], "summary": "Move one event a step along the loop",
                 "security": _BEARER, "parameters": [_EVENT_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Step")}}},
                 "responses": {"200": _json("EventView", "The event after the step"), "400": _BAD_JSON,
-                              "401": _UNAUTHORIZED, "404": _json("Error", "No such event here"),
+                              "401": _UNAUTHORIZED, "403": _FORBIDDEN, "404": _json("Error", "No such event here"),
                               "409": _json("Refusal", "The loop does not allow this step now"),
                               "413": _TOO_LARGE, "422": _json("Refusal", "The step is malformed"),
                               "503": _UNAVAILABLE}}},
@@ -369,6 +389,9 @@ def openapi_document() -> dict:
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
                                "description": "An API token: `gridcc token create NAME`."},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "gridcc_session",
+                                  "description": "A signed-in person's session (POST /auth/sign-in); its writes "
+                                                 "also need the X-CSRFToken header (the _csrf_token cookie)."},
                 "open311ApiKey": {"type": "apiKey", "in": "query", "name": "api_key",
                                   "description": "Open311's api_key (also accepted as a form field)."},
             },
@@ -399,6 +422,9 @@ def openapi_document() -> dict:
                             "created": {"type": "boolean", "description": "false: stored before, nothing written"},
                             "status": {"type": "string"}}}}}},
                 "Step": _step_schema(),
+                "Revealed": {"type": "object", "required": ["event_id", "reporter", "description"], "properties": {
+                    "event_id": {"type": "integer"}, "reporter": {"type": ["string", "null"]},
+                    "description": {"type": ["string", "null"]}}},
                 "EventView": _event_view_schema(),
                 **_open311_schemas(),
             },

@@ -71,8 +71,16 @@ def test_openapi005_event_record_follows_the_ingest_contract():
     assert batch["schema"]["oneOf"][1]["maxItems"] == ingest.MAX_BATCH
 
 
-def test_openapi006_bearer_auth_on_the_post_routes_only():
+def test_openapi006_every_route_with_data_says_who_may_call_it():
+    # Since issue 4 reading needs a caller too (a token or a session); only descriptions are open.
+    open_paths = {"/api/v1/openapi.json", "/open311/v2/services.{format}", "/open311/v2/services/{service_code}.{format}"}
     for path, operations in openapi_document()["paths"].items():
         for method, operation in operations.items():
-            uses_bearer = any("bearerAuth" in s for s in operation.get("security", []))
-            assert uses_bearer == (method == "post"), f"{method.upper()} {path}"
+            schemes = {name for s in operation.get("security", []) for name in s}
+            if path in open_paths:
+                assert schemes == set(), f"{method.upper()} {path}"
+            else:
+                assert "bearerAuth" in schemes, f"{method.upper()} {path}"
+                # Open311's create answers a missing api_key with its own 403 (GeoReport v2).
+                refusal = "403" if (method, path) == ("post", "/open311/v2/requests.{format}") else "401"
+                assert refusal in operation["responses"], f"{method.upper()} {path}"
