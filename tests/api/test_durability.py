@@ -48,9 +48,13 @@ def store(tmp_path) -> tuple[str, str]:
 
 
 class Server:
-    """A `gridcc serve` subprocess on ``url``; fails the test with its stderr if it does not come up."""
+    """A `gridcc serve` subprocess on ``url``; fails the test with its stderr if it does not come up.
 
-    def __init__(self, url: str, folder: Path):
+    ``token`` is the API token its readiness probe reads with (every data route needs a caller).
+    """
+
+    def __init__(self, url: str, folder: Path, token: str):
+        self.token = token
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.stderr_path = folder / f"serve-{self.port}.log"
@@ -71,7 +75,9 @@ class Server:
             if self.proc.poll() is not None:
                 pytest.fail(f"gridcc serve exited with {self.proc.returncode}:\n{self.stderr()}")
             try:
-                with urllib.request.urlopen(f"{self.base}/api/v1/areas", timeout=2) as response:
+                probe = urllib.request.Request(f"{self.base}/api/v1/areas",
+                                               headers={"Authorization": f"Bearer {self.token}"})
+                with urllib.request.urlopen(probe, timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -167,7 +173,7 @@ def _stored(url: str) -> tuple[dict[tuple[str, str], int], dict[int, int], set[i
 
 def test_dur001_sigkill_loses_no_acknowledged_event(store, tmp_path):
     url, token = store
-    server = Server(url, tmp_path)
+    server = Server(url, tmp_path, token)
     stream = Stream(server, token)
     try:
         stream.start()
@@ -190,7 +196,7 @@ def test_dur001_sigkill_loses_no_acknowledged_event(store, tmp_path):
     assert set(copies.values()) == {1}
 
     # A restarted server knows every acknowledged event: sent again, each is stored already.
-    again = Server(url, tmp_path)
+    again = Server(url, tmp_path, token)
     try:
         status, answer = again.post("/api/v1/events", [_record(k) for _, k in stream.acked], token, timeout=30)
     finally:
