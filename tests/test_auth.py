@@ -126,7 +126,11 @@ def test_auth007_cli_adds_lists_and_disables_users_and_audits_it(hand_settings, 
     assert cli.main(["user", "disable", "nobody", "--store", store]) == 1
     capsys.readouterr()
     assert cli.main(["user", "list", "--store", store]) == 0
-    assert capsys.readouterr().out.splitlines() == ["li\t李主任\tstreet_operator\tarea:329902001\tdisabled"]
+    # The hand city's own users (one per role and level, all active) are listed with li, by name.
+    hand = {name: f"{name}\t测试{name}\t{role}\t{'department' if role == 'department_handler' else 'area'}:{code}"
+                  f"\tactive" for name, (role, code) in handcity.USERS.items()}
+    hand["li"] = "li\t李主任\tstreet_operator\tarea:329902001\tdisabled"
+    assert capsys.readouterr().out.splitlines() == [hand[name] for name in sorted(hand)]
     from dashboard.settings import Settings
     from dashboard.store import make_engine
 
