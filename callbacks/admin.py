@@ -48,10 +48,9 @@ def update_table(since, until, actor, action, outcome, q, page, lang):
         page = audit_export.parse_page(page) if _pager_clicked() else 1
     except audit_export.FilterError as error:
         return [], ids.count_text(None, lang), error.message(lang), 1, 1, ids.export_links(None, 0, lang)
-    rows, total, page = audit_export.read_page(filters, page)
-    pages = max(1, -(-total // audit_export.PAGE_SIZE))
-    return (ids.grid_rows(rows, lang), ids.count_text(total, lang), "", pages, page,
-            ids.export_links(filters, total, lang))
+    found = audit_export.read_page(filters, page)
+    return (ids.grid_rows(found.rows, lang), ids.count_text(found.total, lang), "", found.pages, found.number,
+            ids.export_links(filters, found.total, lang))
 
 
 def register(app: dash.Dash) -> None:

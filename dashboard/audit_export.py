@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
@@ -30,6 +30,7 @@ MAX_PAGE = audit_queries.MAX_OFFSET // PAGE_SIZE
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 # Longest value each filter takes: the column's width (a longer one can match nothing), 200 for free text.
 MAX_LENGTH = {"actor": 64, "action": 32, "outcome": 16, "q": 200}
+FIELD_LABELS = {"actor": "audit.actor", "action": "audit.action", "outcome": "audit.outcome", "q": "audit.search"}
 COLUMNS = ("occurred_at", "actor", "action", "target", "outcome", "source", "detail")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV/formula injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,8 +46,11 @@ class FilterError(ValueError):
         self.values = values
 
     def message(self, lang: str) -> str:
-        """Return the message in ``lang``."""
-        return t(self.key, lang, **self.values)
+        """Return the message in ``lang``, naming the filter by its label on the page."""
+        values = dict(self.values)
+        if values.get("field") in FIELD_LABELS:
+            values["field"] = t(FIELD_LABELS[values["field"]], lang)
+        return t(self.key, lang, **values)
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,8 @@ class Filters:
 
     def params(self) -> dict[str, str]:
         """Return these filters as URL query parameters (empty ones left out)."""
-        values = asdict(self)
-        values["since"], values["until"] = values.pop("first_day").isoformat(), values.pop("last_day").isoformat()
+        values = {"since": self.first_day.isoformat(), "until": self.last_day.isoformat(), "actor": self.actor,
+                  "action": self.action, "outcome": self.outcome, "q": self.q}
         return {key: value for key, value in values.items() if value}
 
 
@@ -129,13 +133,25 @@ def today() -> date:
 
 
 # -- loaders (the page's callbacks call these; no caching: the log grows with every request) ----------------
-def read_page(filters: Filters, page: int, size: int = PAGE_SIZE) -> tuple[list[AuditRow], int, int]:
-    """Return (rows of ``page``, total matching rows, the page shown): a page past the end shows the last."""
+@dataclass(frozen=True)
+class Page:
+    """One page of audit rows: the rows, how many match in all, this page's number and how many pages there are."""
+
+    rows: list[AuditRow]
+    total: int
+    number: int
+    pages: int
+
+
+def read_page(filters: Filters, number: int) -> Page:
+    """Return page ``number`` (1-based, PAGE_SIZE rows) of the matching rows; a page past the end shows the last."""
+    size = PAGE_SIZE
     with context.current().connect() as conn:
         total = audit_queries.audit_count(conn, **filters.query())
-        page = min(page, max(1, -(-total // size)))
-        rows = audit_queries.audit_entries(conn, **filters.query(), limit=size, offset=(page - 1) * size)
-    return rows, total, page
+        pages = max(1, -(-total // size))
+        number = min(number, pages)
+        rows = audit_queries.audit_entries(conn, **filters.query(), limit=size, offset=(number - 1) * size)
+    return Page(rows, total, number, pages)
 
 
 def read_choices() -> tuple[list[str], list[str]]:

@@ -106,7 +106,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "status.void": ("作废", "Void"),
     # The administrator's audit log page and its export.
     "audit.title": ("审计日志", "Audit log"),
-    "audit.subtitle": ("登录、写操作、个人信息查看与导出的记录，只增不改", "Sign-ins, writes, reveals and exports; append-only"),
+    "audit.subtitle": ("登录、写操作、个人信息查看与导出的记录，只增不改",
+                       "Sign-ins, writes, reveals and exports; append-only"),
     "audit.admin_only": ("需要系统管理员权限", "Administrators only"),
     "audit.admin_only_hint": ("审计日志仅限系统管理员查看。如需查阅，请联系系统管理员。",
                               "Only an administrator may read the audit log; ask one if you need it."),
@@ -128,7 +129,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit.export_xlsx": ("导出 Excel", "Export Excel"),
     "audit.export_hint": ("导出本次筛选的全部记录（每次导出都会记入审计日志）",
                           "Exports every row of these filters (each export is itself audited)"),
-    "audit.export_too_many": ("超过 {n} 条，请缩小筛选范围后再导出", "Over {n} rows: narrow the filters to export"),
+    "audit.export_too_many": ("超过 {n} 条，请缩小筛选范围后再导出",
+                              "Over {n} rows: narrow the filters to export"),
     "audit.col.occurred_at": ("时间", "Time"),
     "audit.col.actor": ("操作人", "Actor"),
     "audit.col.action": ("操作", "Action"),
@@ -145,7 +147,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Not a valid date: use YYYY-MM-DD, a year from {first} to {last}"),
     "audit.bad_range": ("开始日期晚于结束日期", "The start date is after the end date"),
     "audit.bad_value": ("筛选条件无效：{field}", "Not a valid filter: {field}"),
-    "audit.too_long": ("筛选条件过长：{field} 最多 {n} 个字符", "Filter too long: {field} takes at most {n} characters"),
+    "audit.too_long": ("筛选条件过长：{field} 最多 {n} 个字符",
+                       "Filter too long: {field} takes at most {n} characters"),
     "audit.bad_page": ("页码无效", "Not a valid page number"),
 }
 

@@ -76,9 +76,9 @@ def layout(lang: str = "zh", **_) -> html.Div:
                 defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True},
                 rowClassRules={ALERT_CLASS: "params.data.alert"},
                 getRowId="params.data.id",
-                dashGridOptions={"theme": {"function": GRID_THEME}, "localeText": {"noRowsToShow": t("audit.empty", lang)},
-                                 "suppressCellFocus": True, "enableCellTextSelection": True,
-                                 "tooltipShowDelay": 400},
+                dashGridOptions={"theme": {"function": GRID_THEME},
+                                 "localeText": {"noRowsToShow": t("audit.empty", lang)},
+                                 "suppressCellFocus": True, "enableCellTextSelection": True, "tooltipShowDelay": 400},
                 style={"height": "100%", "width": "100%"},
             ),
         ]),
@@ -180,7 +180,8 @@ def export_links(filters: audit_export.Filters | None, total: int, lang: str) ->
     if filters is None or total == 0:
         return []
     if total > audit_export.EXPORT_MAX:
-        return [html.Span(t("audit.export_too_many", lang, n=f"{audit_export.EXPORT_MAX:,}"), className="adm-export-note")]
+        note = t("audit.export_too_many", lang, n=f"{audit_export.EXPORT_MAX:,}")
+        return [html.Span(note, className="adm-export-note")]
     return [html.A(t(f"audit.export_{fmt}", lang), href=audit_export.export_url(filters, fmt, lang),
                    className="btn btn-outline-info btn-sm adm-export-link", title=t("audit.export_hint", lang),
                    **{"data-format": fmt}) for fmt in ("csv", "xlsx")]
