@@ -28,6 +28,7 @@ from dashboard.contract import (
 from dashboard.worktime import WorkCalendar
 from queries import ingest as q
 from queries import tokens
+from queries import users as audit_queries
 from queries.areas import scope_area_level
 from queries.schema import event_id_seq, event_log_id_seq
 from queries.scope import Scope
@@ -213,11 +214,13 @@ class Ingestor:
         return None if value is None else value.replace(tzinfo=self.tz).isoformat()
 
     # -- a batch of new events -------------------------------------------------------------------------
-    def submit(self, records, *, actor: str, naive_is_local: bool = False, scope: Scope | None = None) -> list[Receipt]:
+    def submit(self, records, *, actor: str, naive_is_local: bool = False, scope: Scope | None = None,
+               audit_from: str | None = None) -> list[Receipt]:
         """Validate and store ``records`` (all or nothing, committed before returning); one receipt each.
 
         ``naive_is_local`` accepts timestamps without an offset as the city's local time (imports);
         ``scope``, when given, is the area the sender may report for: an event outside it is refused.
+        ``audit_from`` (the caller's address) writes the request's audit row in the same transaction.
         """
         if not isinstance(records, list):
             raise IngestRefused([Problem(0, "", "expected an event object or a list of them")])
@@ -239,6 +242,11 @@ class Ingestor:
                 taken = {(name, "reuse"): ids for name, ids in taken.items() if isinstance(name, str)}
                 receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
                                        keys={}, taken=taken, scope=scope)
+            if audit_from is not None:
+                created = sum(r.created for r in receipts)
+                audit_queries.audit(conn, at=self.now(), actor=str(actor), action="events.report", outcome="ok",
+                                    target=_ids(r.id for r in receipts), source=audit_from,
+                                    detail=f"{created} created, {len(receipts) - created} existing")
             conn.commit()
         return receipts
 
@@ -405,8 +413,11 @@ class Ingestor:
         return rows, log_rows
 
     # -- one step along the loop -----------------------------------------------------------------------
-    def transition(self, event_id: int, payload, *, actor: str, scope: Scope) -> dict:
-        """Apply one step to event ``event_id`` and return the event as the API shows it."""
+    def transition(self, event_id: int, payload, *, actor: str, scope: Scope, audit_from: str | None = None) -> dict:
+        """Apply one step to event ``event_id`` and return the event as the API shows it.
+
+        ``audit_from`` (the caller's address) writes the step's audit row in the same transaction.
+        """
         step_input = check_step(payload, self.tz)
         if isinstance(step_input, list):
             raise IngestRefused([Problem(0, f, r) for f, r in step_input])
@@ -435,6 +446,9 @@ class Ingestor:
             q.append_log(conn, [_log_row(event_id, state, after, step)])
             q.replace_projections(conn, {**row._asdict(), **_state_columns(after)})
             q.mark_written(conn, now=now)
+            if audit_from is not None:
+                audit_queries.audit(conn, at=now, actor=str(actor), action=f"event.{step.action}", outcome="ok",
+                                    target=str(event_id), source=audit_from, detail=f"now {after.status}")
             conn.commit()
             row = q.event_row(conn, scope=scope, event_id=event_id)
             log = q.event_log_rows(conn, event_id=event_id)
@@ -485,6 +499,12 @@ def authenticate(token: str | None) -> str | None:
     from dashboard import context
 
     return context.current().ingestor.authenticate(token)
+
+
+def _ids(ids) -> str:
+    """Return event ids as "1,2,3" for an audit row's target (at most 128 characters)."""
+    text = ",".join(str(i) for i in ids)
+    return text if len(text) <= 128 else text[:120].rsplit(",", 1)[0] + ",…"
 
 
 def _draw(conn, counts: dict, taken: dict) -> list[list[int]]:

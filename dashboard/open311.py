@@ -388,12 +388,12 @@ def _create(fmt: str) -> flask.Response:
         raise Open311Error(400, f"service_code {record['category']} not found: see services.json")
     try:
         ingestor = context.current().ingestor
-        (receipt,) = ingestor.submit([record], actor=actor, scope=ingestor.token_scope(actor))
+        (receipt,) = ingestor.submit([record], actor=actor, scope=ingestor.token_scope(actor),
+                                     audit_from=access.source())
     except IngestRefused as refused:
         problems = "; ".join(f"{_open311_field(p.field)}: {p.reason}" for p in refused.problems)
         access.audit("events.report", "refused", actor=actor, target="open311", detail=problems[:500])
         raise Open311Error(400, problems or "the service request was refused")
-    access.audit("events.report", "ok", actor=actor, target=str(receipt.id), detail="open311")
     limit = f"{service.limit_value:g} {UNIT_NAMES.get(service.limit_unit, service.limit_unit)}"
     notice = f"已上报 reported: {service.name}，处置时限 {limit}"
     return _respond(fmt, "service_requests", "request",
