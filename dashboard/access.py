@@ -58,6 +58,7 @@ TOKEN_RIGHTS = frozenset({"read", "act", "reveal"})
 # Paths anyone may open: the sign-in page and static files, and descriptions that hold no data.
 OPEN_PATHS = frozenset({"/auth/sign-in", "/auth/sign-out", "/_favicon.ico", "/favicon.ico", "/api/v1/openapi.json"})
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/v2/discovery.", "/open311/v2/services")
+PASSWORD_PATH = "/auth/password"
 # Paths that a token may open (a browser session may too).
 TOKEN_PREFIXES = ("/api/", "/open311/")
 
@@ -74,6 +75,7 @@ class Principal:
     rights: frozenset[str]
     public_wall: bool = False  # this screen is seen by visitors: nothing personal, whatever the role
     session: str | None = None  # the session id's hash (users only)
+    must_change_password: bool = False  # a one-time password: nothing opens until the user chose their own
 
     def may(self, right: str) -> bool:
         """Return True when this caller has ``right`` (never "reveal" on a public wall)."""
@@ -220,7 +222,8 @@ def _from_session() -> Principal | None:
             session_queries.touch(conn, id_sha256=digest, now=now)
     return Principal(name=row.user_name, display_name=row.display_name, kind="user", role=row.role, scope=scope,
                      rights=RIGHTS.get(row.role, frozenset()),
-                     public_wall=row.public_wall or settings.public_wall, session=digest)
+                     public_wall=row.public_wall or settings.public_wall, session=digest,
+                     must_change_password=bool(row.must_change_password))
 
 
 def _is_open(path: str) -> bool:
@@ -272,6 +275,10 @@ def gate():
     if flask.request.method not in SAFE_METHODS and principal.kind == "user" and not _csrf_ok(principal):
         audit("csrf", "refused", target=path[:128], detail=flask.request.method)
         return _json(403, "forbidden", "this request lacks the page's CSRF token (reload the page and try again)")
+    if principal.must_change_password and path != PASSWORD_PATH:
+        if _wants_page():
+            return flask.redirect(PASSWORD_PATH, 303)
+        return _json(403, "forbidden", f"choose your own password first ({PASSWORD_PATH})")
     return None
 
 
@@ -444,6 +451,67 @@ def sign_out():
     flask.session.clear()
     response = flask.redirect(f"/auth/sign-in?lang={lang}", 303)
     response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+def _password_page(principal: Principal, lang: str, *, error: str | None = None, status: int = 200) -> flask.Response:
+    from layouts import signin
+
+    html = signin.password_page(lang=lang, csrf=csrf_token(principal.session), error=error,
+                                forced=principal.must_change_password, name=principal.name)
+    response = flask.Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                                                   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return response
+
+
+@bp.get("/password")
+def password_page():
+    """Show the form to change one's own password (the only page open while a one-time password is in use)."""
+    return _password_page(current(), normalise(flask.request.args.get("lang")))
+
+
+@bp.post("/password")
+def change_password():
+    """Check the current password and store a new one; every session of the user ends, this one restarts."""
+    principal = current()
+    form = flask.request.form
+    lang = normalise(form.get("lang"))
+    old, new, again = (form.get(k, "") for k in ("current", "new", "again"))
+    ctx = context.current()
+    now = ctx.settings.now()
+    with ctx.connect() as conn:
+        stored = user_queries.password_hash(conn, name=principal.name)
+    problem = None
+    if not auth.verify_password(stored, old):
+        problem = "password.wrong_current"
+    elif new != again:
+        problem = "password.mismatch"
+    elif new == old or new.strip().lower() == principal.name.lower():
+        problem = "password.same"
+    else:
+        try:
+            digest = auth.hash_password(new)
+        except ValueError:
+            problem = "password.short"
+    if problem is not None:
+        audit("password.change", "refused", target=principal.name, detail=problem.split(".")[1])
+        return _password_page(principal, lang, error=t(problem, lang, n=auth.MIN_PASSWORD), status=200)
+    session_id = secrets.token_urlsafe(32)
+    with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
+        user_queries.set_password(conn, name=principal.name, password_hash=digest, now=now)
+        ended = session_queries.end_all(conn, user_name=principal.name, now=now)
+        user = user_queries.get_user(conn, name=principal.name)
+        session_queries.start(conn, id_sha256=_digest(session_id), user_name=user.name, now=now, source=source(),
+                              fingerprint=fingerprint(digest, user.role, user.scope_kind, user.scope_code))
+        user_queries.audit(conn, at=now, actor=principal.name, action="password.change", outcome="ok",
+                           target=principal.name, source=source(), detail=f"{ended} sessions ended")
+    flask.session.clear()
+    flask.session["sid"] = session_id
+    flask.session.permanent = True
+    response = flask.redirect("/" if lang == "zh" else "/?lang=en", 303)
+    _set_csrf_cookie(response, csrf_token(_digest(session_id)))
     return response
 
 

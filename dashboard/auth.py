@@ -61,6 +61,15 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+def verify_password(stored: str | None, password) -> bool:
+    """Return True when ``password`` matches the stored argon2 hash (constant work when there is none)."""
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password if isinstance(password, str) else "")
+        return stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
 def check_scope(conn: Connection, role: str, code: str) -> Scope:
     """Return the scope ``code`` gives ``role``, or raise ValueError saying why it cannot have it."""
     if role not in ROLES:
@@ -86,11 +95,7 @@ def sign_in(conn: Connection, *, name: str, password: str, now: datetime, source
     refused = "wrong name or password"  # never says which: a guesser learns nothing from it
     user = q.get_user(conn, name=name) if isinstance(name, str) and 0 < len(name) <= 64 else None
     stored = q.password_hash(conn, name=name) if user else None
-    try:
-        _HASHER.verify(stored or _DUMMY_HASH, password if isinstance(password, str) else "")
-        matches = stored is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        matches = False
+    matches = verify_password(stored, password)
     who = name[:64] if isinstance(name, str) else "?"
     if user is not None and user.locked_until is not None and user.locked_until > now:
         q.audit(conn, at=now, actor=who, action="sign_in", outcome="locked", source=source)

@@ -42,7 +42,8 @@ def _user(zh: dict) -> html.Div:
     role_zh, role_en, _ = ROLES.get(principal.role, (principal.role, principal.role, ()))
     wall = principal.public_wall
     who = [] if wall else [
-        html.Span(principal.display_name, className="gcc-user-name", title=f"{principal.name} · {role_zh} {role_en}"),
+        html.A(principal.display_name, href="/auth/password", className="gcc-user-name",
+               title=f"{principal.name} · {role_zh} {role_en} · 修改密码 Change password"),
         # Both languages are in the page; the one not in <html lang> is hidden (the switch needs no reload).
         html.Span(className="gcc-user-scope", children=[
             html.Span(role_zh, className="gcc-zh-only"), html.Span(role_en, className="gcc-en-only"),

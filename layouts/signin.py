@@ -46,6 +46,50 @@ _TEMPLATE = """<!DOCTYPE html>
 """
 
 
+_PASSWORD_TEMPLATE = """<!DOCTYPE html>
+<html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ title }} · {{ product }}</title>
+<link rel="stylesheet" href="/assets/gridcc.css">
+<link rel="stylesheet" href="/assets/signin.css">
+</head>
+<body class="gcc-signin-body">
+<main class="gcc-signin">
+  <div class="gcc-signin-brand"><span class="gcc-brand-mark" aria-hidden="true"></span>{{ product }}</div>
+  <form class="gcc-signin-card" method="post" action="/auth/password">
+    <h1>{{ title }} · {{ name }}</h1>
+    {% if forced %}<p class="gcc-signin-notice gcc-signin-forced">{{ forced_text }}</p>{% endif %}
+    {% if error %}<p class="gcc-signin-error" role="alert">{{ error }}</p>{% endif %}
+    <input type="text" name="username" value="{{ name }}" autocomplete="username" hidden>
+    <label for="current">{{ current_label }}</label>
+    <input id="current" name="current" type="password" maxlength="256" required autofocus autocomplete="current-password">
+    <label for="new">{{ new_label }}</label>
+    <input id="new" name="new" type="password" minlength="10" maxlength="256" required autocomplete="new-password">
+    <label for="again">{{ again_label }}</label>
+    <input id="again" name="again" type="password" minlength="10" maxlength="256" required autocomplete="new-password">
+    <input type="hidden" name="csrf_token" value="{{ csrf }}">
+    <input type="hidden" name="lang" value="{{ lang }}">
+    <button type="submit">{{ submit }}</button>
+    {% if not forced %}<p class="gcc-signin-notice"><a href="/{{ '?lang=en' if lang == 'en' else '' }}">{{ back }}</a></p>{% endif %}
+  </form>
+</main>
+</body>
+</html>
+"""
+
+
+def password_page(*, lang: str, csrf: str, error: str | None, forced: bool, name: str) -> str:
+    """Return the change-password page; ``forced`` when a one-time password must be replaced first."""
+    return flask.render_template_string(
+        _PASSWORD_TEMPLATE, lang=lang, csrf=csrf, error=error, forced=forced, name=name,
+        title=t("password.title", lang), product=t("product", lang), forced_text=t("password.forced", lang),
+        current_label=t("password.current", lang), new_label=t("password.new", lang),
+        again_label=t("password.again", lang), submit=t("password.submit", lang), back=t("password.back", lang))
+
+
 def page(*, lang: str, csrf: str, error: str | None, name: str, next_path: str) -> str:
     """Return the sign-in page in ``lang``, with ``error`` shown above the form when given."""
     return flask.render_template_string(

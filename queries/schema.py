@@ -254,6 +254,8 @@ users = Table(
     Column("locked_until", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("password_changed_at", DateTime, nullable=False),
+    # Set when an administrator gave the user a one-time password: they must choose their own first.
+    Column("must_change_password", Boolean),
 )
 
 # Signed-in browser sessions (issue 4). The cookie carries a random id; only its SHA-256 is stored, so a

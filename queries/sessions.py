@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from queries.schema import users, web_sessions
 
@@ -26,6 +26,7 @@ class SessionRow:
     scope_code: str
     disabled: bool
     password_hash: str
+    must_change_password: bool
 
 
 def start(conn: Connection, *, id_sha256: str, user_name: str, fingerprint: str, now: datetime,
@@ -42,7 +43,7 @@ def live(conn: Connection, *, id_sha256: str) -> SessionRow | None:
         select(web_sessions.c.id_sha256, web_sessions.c.user_name, web_sessions.c.fingerprint,
                web_sessions.c.created_at, web_sessions.c.seen_at, web_sessions.c.public_wall,
                users.c.display_name, users.c.role, users.c.scope_kind, users.c.scope_code, users.c.disabled,
-               users.c.password_hash)
+               users.c.password_hash, func.coalesce(users.c.must_change_password, False))
         .join(users, users.c.name == web_sessions.c.user_name)
         .where(web_sessions.c.id_sha256 == id_sha256, web_sessions.c.ended_at.is_(None))
         .limit(1)).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from queries.schema import audit_log, audit_log_id_seq, users
 
@@ -21,21 +21,23 @@ class User:
     disabled: bool
     failed_sign_ins: int
     locked_until: datetime | None
+    must_change_password: bool = False
 
 
 _USER_COLUMNS = (users.c.name, users.c.display_name, users.c.role, users.c.scope_kind, users.c.scope_code,
-                 users.c.disabled, users.c.failed_sign_ins, users.c.locked_until)
+                 users.c.disabled, users.c.failed_sign_ins, users.c.locked_until,
+                 func.coalesce(users.c.must_change_password, False))
 
 
 def add_user(conn: Connection, *, name: str, display_name: str, password_hash: str, role: str, scope_kind: str,
-             scope_code: str, now: datetime) -> None:
+             scope_code: str, now: datetime, must_change_password: bool = False) -> None:
     """Store a new user; raise ValueError when the name is taken."""
     if get_user(conn, name=name) is not None:
         raise ValueError(f"a user called {name!r} exists already")
     conn.execute(insert(users).values(
         name=name, display_name=display_name, password_hash=password_hash, role=role, scope_kind=scope_kind,
         scope_code=scope_code, disabled=False, failed_sign_ins=0, locked_until=None, created_at=now,
-        password_changed_at=now))
+        password_changed_at=now, must_change_password=must_change_password))
 
 
 def get_user(conn: Connection, *, name: str) -> User | None:
@@ -59,10 +61,15 @@ def set_disabled(conn: Connection, *, name: str, disabled: bool) -> bool:
     return conn.execute(update(users).where(users.c.name == name).values(disabled=disabled)).rowcount > 0
 
 
-def set_password(conn: Connection, *, name: str, password_hash: str, now: datetime) -> bool:
-    """Store a new password hash and clear the lock-out; return False when there is no such user."""
+def set_password(conn: Connection, *, name: str, password_hash: str, now: datetime,
+                 must_change: bool = False) -> bool:
+    """Store a new password hash and clear the lock-out; return False when there is no such user.
+
+    ``must_change``: the password is a one-time one an administrator gave; the user must replace it.
+    """
     return conn.execute(update(users).where(users.c.name == name).values(
-        password_hash=password_hash, password_changed_at=now, failed_sign_ins=0, locked_until=None)).rowcount > 0
+        password_hash=password_hash, password_changed_at=now, failed_sign_ins=0, locked_until=None,
+        must_change_password=must_change)).rowcount > 0
 
 
 def record_failure(conn: Connection, *, name: str, locked_until: datetime | None) -> None:

@@ -339,3 +339,59 @@ def test_acc051_sessions_store_only_a_hash_of_the_id(hand_app):
     with _ctx(hand_app).engine.connect() as conn:
         stored = conn.execute(select(web_sessions.c.id_sha256)).scalars().all()
         assert session_id not in stored and session_queries.live(conn, id_sha256=access._digest(session_id))
+
+
+# -- one's own password --------------------------------------------------------------------------------
+def _password_form(client) -> str:
+    page = client.get("/auth/password")
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+@pytest.mark.parametrize("current, new, again, message", [
+    ("not my password!", "a brand new secret", "a brand new secret", "当前密码不正确"),
+    (handcity.PASSWORD, "a brand new secret", "a brand new secreT", "两次输入的新密码不一致"),
+    (handcity.PASSWORD, handcity.PASSWORD, handcity.PASSWORD, "不能与当前密码或用户名相同"),
+    (handcity.PASSWORD, "short", "short", "至少需要 10 个字符"),
+    (handcity.PASSWORD, "x" * 300, "x" * 300, "至少需要 10 个字符"),
+])
+def test_acc060_a_bad_new_password_is_refused_with_its_reason(hand_app, current, new, again, message):
+    client = signed_in(hand_app, "dongjie")
+    token = _password_form(client)
+    response = client.post("/auth/password", data={"current": current, "new": new, "again": again,
+                                                    "csrf_token": token})
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert client.get("/api/v1/areas").status_code == 200  # nothing changed: the session holds
+    assert [r.outcome for r in _audit(hand_app, "password.change")] == ["refused"]
+
+
+def test_acc061_a_new_password_ends_every_other_session_and_keeps_this_one(hand_app):
+    here, elsewhere = signed_in(hand_app, "dongjie"), signed_in(hand_app, "dongjie")
+    token = _password_form(here)
+    response = here.post("/auth/password", data={"current": handcity.PASSWORD, "new": "my own secret 42",
+                                                  "again": "my own secret 42", "csrf_token": token})
+    assert response.status_code == 303
+    here.environ_base["HTTP_X_CSRFTOKEN"] = here.get_cookie("_csrf_token").value
+    assert here.get("/api/v1/areas").status_code == 200  # this browser got a new session
+    assert elsewhere.get("/api/v1/areas").status_code == 401  # the other one ended
+    assert form_sign_in(hand_app.server.test_client(), "dongjie", "my own secret 42").status_code == 303
+    assert [(r.outcome, r.detail) for r in _audit(hand_app, "password.change")] == [("ok", "2 sessions ended")]
+
+
+def test_acc062_a_one_time_password_opens_nothing_but_the_password_form(hand_app):
+    from queries import users as user_queries
+    from dashboard import auth
+
+    with _ctx(hand_app).engine.begin() as conn:
+        user_queries.set_password(conn, name="xicheng", password_hash=auth.hash_password("one-time-pass-1"),
+                                  now=NOW, must_change=True)
+    client = hand_app.server.test_client()
+    assert form_sign_in(client, "xicheng", "one-time-pass-1").status_code == 303
+    assert client.get("/", headers={"Accept": "text/html"}).headers["Location"] == "/auth/password"
+    assert client.get("/api/v1/areas").status_code == 403
+    page = client.get("/auth/password").get_data(as_text=True)
+    assert "一次性密码" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/password", data={"current": "one-time-pass-1", "new": "xicheng's own 1",
+                                        "again": "xicheng's own 1", "csrf_token": token})
+    assert client.get("/api/v1/areas").get_json()["areas"][0]["code"] == "329903"
