@@ -87,6 +87,28 @@ def check_scope(conn: Connection, role: str, code: str) -> Scope:
     return Scope("area", code)
 
 
+# The roles a district manager may give, inside their own district (no one acts above their level).
+DISTRICT_GRANTS = ("street_operator", "department_handler", "viewer")
+
+
+def may_manage(conn: Connection, *, manager_role: str, manager_scope: Scope, role: str, scope: Scope) -> bool:
+    """Return True when a manager of ``manager_role`` over ``manager_scope`` may create or change a user
+    who is (or becomes) ``role`` over ``scope``.
+
+    An administrator manages everyone; a district manager the street operators, department handlers
+    and viewers of their own district; nobody else manages users.
+    """
+    if manager_role == "admin":
+        return True
+    if manager_role != "district_manager" or role not in DISTRICT_GRANTS or manager_scope.kind != "area":
+        return False
+    district = manager_scope.code
+    if scope.kind == "department":
+        return area_queries.department_district(conn, code=scope.code) == district
+    return scope.code.startswith(district) and len(scope.code) > len(district) or (
+        role == "viewer" and scope.code == district)
+
+
 def sign_in(conn: Connection, *, name: str, password: str, now: datetime, source: str) -> q.User:
     """Return the user whose name and password these are, or raise SignInRefused; audit either way.
 

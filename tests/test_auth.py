@@ -143,3 +143,26 @@ def test_auth007_cli_adds_lists_and_disables_users_and_audits_it(hand_settings, 
     assert actions == [("user.add", "li", "ok"), ("user.disable", "li", "ok")]
     with pytest.raises(SystemExit):
         cli.main(["user", "add", "sun", "--store", store])  # no role or scope
+
+
+@pytest.mark.parametrize("manager, role, code, allowed", [
+    (("admin", "area", "329900"), "city_leader", "329900", True),
+    (("admin", "area", "329900"), "admin", "329900", True),
+    (("district_manager", "area", "329902"), "street_operator", "329902001", True),
+    (("district_manager", "area", "329902"), "street_operator", "329902002001", True),  # a community
+    (("district_manager", "area", "329902"), "viewer", "329902", True),
+    (("district_manager", "area", "329902"), "department_handler", "329902-01", True),
+    (("district_manager", "area", "329902"), "department_handler", "329903-01", False),  # another district's
+    (("district_manager", "area", "329902"), "street_operator", "329903001", False),  # another district
+    (("district_manager", "area", "329902"), "district_manager", "329902", False),  # their own level
+    (("district_manager", "area", "329902"), "viewer", "329900", False),  # above them
+    (("district_manager", "area", "329902"), "admin", "329900", False),
+    (("street_operator", "area", "329902001"), "viewer", "329902001", False),
+    (("city_leader", "area", "329900"), "viewer", "329902", False),
+    (("viewer", "area", "329900"), "viewer", "329902", False),
+])
+def test_auth010_only_admins_and_district_managers_manage_users_below_them(conn, manager, role, code, allowed):
+    manager_role, kind, scope_code = manager
+    target = auth.Scope("department" if "-" in code else "area", code)
+    assert auth.may_manage(conn, manager_role=manager_role, manager_scope=auth.Scope(kind, scope_code), role=role,
+                           scope=target) is allowed
