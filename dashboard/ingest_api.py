@@ -137,6 +137,8 @@ def _answer(read):
     else:
         event["reporter"] = mask_text(event["reporter"])
         event["description"] = mask_numbers(event["description"])
+        for step in event["log"]:  # a handler's note may quote a phone or ID number
+            step["note"] = mask_numbers(step["note"])
     return flask.jsonify(event)
 
 
