@@ -38,6 +38,16 @@
         window.fetch.gridccWrapped = true;
     }
 
+    /* Links between pages keep the language the user chose (it lives in the URL). */
+    document.addEventListener("click", function (event) {
+        var link = event.target.closest ? event.target.closest("a[data-keep-lang]") : null;
+        if (link && langOf(window.location.search) === "en") {
+            var url = new URL(link.href, window.location.href);
+            url.searchParams.set("lang", "en");
+            link.href = url.pathname + url.search;
+        }
+    }, true);
+
     function pad(n) {
         return (n < 10 ? "0" : "") + n;
     }
@@ -49,6 +59,11 @@
             var labels = store.langs[lang];
             var titleKey = store.pages[pathname || "/"];
             document.documentElement.lang = lang === "en" ? "en" : "zh-CN";
+            document.querySelectorAll(".gcc-nav-link").forEach(function (link) {
+                var here = new URL(link.href, window.location.href).pathname === (pathname || "/");
+                link.classList.toggle("active", here);
+                if (here) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+            });
             var button = function (mine) {
                 return "gcc-lang-btn" + (mine === lang ? " active" : "");
             };

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from dashboard import access, context, data
 from dashboard.auth import ROLES
-from dashboard.i18n import LANGS, bundle
+from dashboard.i18n import LANGS, bundle, t
 
 LOCATION = "shell-location"
 LABELS = "shell-labels"
@@ -24,7 +24,8 @@ WALL = "shell-wall"
 
 REFRESH_MS = 60_000
 # The title key of each page path; the shell shows it in the top bar.
-PAGE_TITLES = {"/": "page.overview"}
+PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users"}
+NAV = "shell-nav"
 SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint",
               *sorted(set(PAGE_TITLES.values())))
 
@@ -32,6 +33,22 @@ SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wa
 def labels(timezone: str) -> dict:
     """Return what the shell's clientside callbacks need: labels per language, page titles, the city's time zone."""
     return {"langs": {lang: bundle(SHELL_KEYS, lang) for lang in LANGS}, "pages": PAGE_TITLES, "timezone": timezone}
+
+
+def _nav() -> html.Nav:
+    """Return links to the other pages this user may open (none for a user who may open only one)."""
+    principal = access.current()
+    pages = [("/", "page.overview")]
+    if principal is not None and principal.may("admin"):
+        pages.append(("/admin/audit", "audit.title"))
+    if principal is not None and principal.role in ("admin", "district_manager"):
+        pages.append(("/admin/users", "page.users"))
+    if len(pages) == 1:
+        return html.Nav(id=NAV, hidden=True)
+    return html.Nav(id=NAV, className="gcc-nav", children=[
+        html.A(href=path, className="gcc-nav-link", **{"data-keep-lang": "1"}, children=[
+            html.Span(t(key, "zh"), className="gcc-zh-only"), html.Span(t(key, "en"), className="gcc-en-only")])
+        for path, key in pages])
 
 
 def _user(zh: dict) -> html.Div:
@@ -76,6 +93,7 @@ def layout() -> html.Div:
                         html.Span(zh["product"], id=PRODUCT, className="gcc-product"),
                     ]),
                     html.H1(zh["page.overview"], id=TITLE, className="gcc-title"),
+                    _nav(),
                     html.Div(className="gcc-topbar-right", children=[
                         html.Span(id=AS_OF, className="gcc-as-of"),
                         html.Span(id=CLOCK, className="gcc-clock"),
