@@ -1,12 +1,13 @@
 """Users and the audit log: reads and writes (SQLAlchemy Core, bound parameters only)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from queries.schema import audit_log, audit_log_id_seq, users
+from queries.schema import areas, audit_log, audit_log_id_seq, departments, users, web_sessions
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,85 @@ def audit_rows(conn: Connection, *, since: datetime, until: datetime, limit: int
     """Return the audit rows of [since, until), oldest first."""
     return conn.execute(select(audit_log).where(audit_log.c.occurred_at >= since, audit_log.c.occurred_at < until)
                         .order_by(audit_log.c.id).limit(limit)).fetchall()
+
+
+# -- the user management page (/admin/users): whom a manager sees, and what they may give ---------------
+MAX_MANAGED = 5000  # the most users or scope choices one read returns
+
+
+@dataclass(frozen=True)
+class ManagedUser:
+    """A user as the management page lists them: what they answer for, named, and their state."""
+
+    name: str
+    display_name: str
+    role: str
+    scope_kind: str
+    scope_code: str
+    scope_name: str | None  # the area's or department's name; None when it no longer exists
+    disabled: bool
+    locked_until: datetime | None
+    must_change_password: bool
+    created_at: datetime
+    last_sign_in: datetime | None  # when their newest app session began (web_sessions); None: never
+
+
+@dataclass(frozen=True)
+class ScopeChoice:
+    """An area (city to community) or a department a new user could answer for."""
+
+    kind: str  # "area" or "department"
+    code: str
+    name: str
+    level: int | None  # the area's level (0 city … 3 community); None for a department
+
+
+def managed_users(conn: Connection, *, district: str | None, roles: Sequence[str] = (),
+                  district_roles: Sequence[str] = (), limit: int = MAX_MANAGED) -> list[ManagedUser]:
+    """Return the users a manager sees, by name: everyone when ``district`` is None (an administrator).
+
+    Otherwise only users of ``roles`` whose area lies below ``district``, whose department serves it, or
+    (for ``district_roles``) whose area is the district itself. The last sign-in is the start of the
+    user's newest row in web_sessions (one row per sign-in), not a scan of the much larger audit log.
+    """
+    last = (select(web_sessions.c.user_name, func.max(web_sessions.c.created_at).label("at"))
+            .group_by(web_sessions.c.user_name).subquery())
+    stmt = (
+        select(users.c.name, users.c.display_name, users.c.role, users.c.scope_kind, users.c.scope_code,
+               func.coalesce(areas.c.name, departments.c.name), users.c.disabled, users.c.locked_until,
+               func.coalesce(users.c.must_change_password, False), users.c.created_at, last.c.at)
+        .select_from(users
+                     .outerjoin(areas, and_(users.c.scope_kind == "area", areas.c.code == users.c.scope_code))
+                     .outerjoin(departments, and_(users.c.scope_kind == "department",
+                                                  departments.c.code == users.c.scope_code))
+                     .outerjoin(last, last.c.user_name == users.c.name))
+        .order_by(users.c.name)
+        .limit(min(max(limit, 0), MAX_MANAGED))
+    )
+    if district is not None:
+        below = and_(users.c.scope_kind == "area", func.length(users.c.scope_code) > len(district),
+                     func.substr(users.c.scope_code, 1, len(district)) == district)
+        itself = and_(users.c.scope_kind == "area", users.c.scope_code == district,
+                      users.c.role.in_(list(district_roles)))
+        serving = and_(users.c.scope_kind == "department", departments.c.district_code == district)
+        stmt = stmt.where(users.c.role.in_(list(roles)), or_(below, itself, serving))
+    return [ManagedUser(*row) for row in conn.execute(stmt)]
+
+
+def scope_choices(conn: Connection, *, district: str | None, max_level: int = 3,
+                  limit: int = MAX_MANAGED) -> list[ScopeChoice]:
+    """Return the areas (levels 0…``max_level``) and departments inside ``district`` (None: the whole city).
+
+    Areas come first in code order (a parent before its children), then departments in code order.
+    """
+    limit = min(max(limit, 0), MAX_MANAGED)
+    area_stmt = select(areas.c.code, areas.c.name, areas.c.level).where(areas.c.level <= max_level)
+    department_stmt = select(departments.c.code, departments.c.name)
+    if district is not None:
+        area_stmt = area_stmt.where(func.substr(areas.c.code, 1, len(district)) == district)
+        department_stmt = department_stmt.where(departments.c.district_code == district)
+    found = [ScopeChoice("area", code, name, level)
+             for code, name, level in conn.execute(area_stmt.order_by(areas.c.code).limit(limit))]
+    found += [ScopeChoice("department", code, name, None)
+              for code, name in conn.execute(department_stmt.order_by(departments.c.code).limit(limit))]
+    return found[:limit]
