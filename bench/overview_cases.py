@@ -1,25 +1,34 @@
 """The cases bench/run.py times: overview callbacks in-process, the same screens the naive way,
-HTTP payloads of a real server, and a drill click in headless Chromium."""
+HTTP payloads of a real server, and a drill click in headless Chromium.
+
+Since the gate (issue 4) every read needs a caller: the callbacks run as a city leader's principal
+preset in each request context; the HTTP cases send an API token to /api/ (and use a signed-in
+session for /geo/, which takes no token); the browser signs in through the form as the bench user
+that bench/run.py adds to the server's store before starting it (bench/access_cases.py).
+"""
 from __future__ import annotations
 
 import gzip
+import http.cookiejar
 import json
 import time
+import urllib.parse
 import urllib.request
 
 import plotly
 
+from bench.access_cases import BENCH_PASSWORD, BENCH_USER, as_principal, city_principal
 from bench.stats import percentile, timed
 
 LEVELS = ("city", "district", "street", "community", "grid")
 CALLBACKS = ("update_view", "update_map", "update_kpis", "update_categories", "update_trend")
 
 
-def _drill_codes(app) -> list[str]:
+def _drill_codes(app, principal) -> list[str]:
     """Return one area code per level, following the busiest-looking first child down."""
     from dashboard import data
 
-    with app.server.test_request_context():
+    with as_principal(app.server, principal):
         scope = data.request_scope()
         codes = [scope.area_code]
         while len(codes) < len(LEVELS):
@@ -39,16 +48,18 @@ def callback_cases(settings, reps: int) -> dict:
 
     app = create_app(settings)
     cache = app.server.extensions["gridcc"].cache
+    with app.server.extensions["gridcc"].engine.connect() as conn:
+        principal = city_principal(conn)  # what the gate finds for a signed-in city leader
     out: dict = {}
     def in_request(fn):
         # Each Dash callback is its own request: a fresh flask.g, so the data version is read again.
         def call():
-            with app.server.test_request_context():
+            with as_principal(app.server, principal):
                 return fn()
         return call
 
-    for level, code in zip(LEVELS, _drill_codes(app)):
-        with app.server.test_request_context():
+    for level, code in zip(LEVELS, _drill_codes(app, principal)):
+        with as_principal(app.server, principal):
             view = cb.update_view({"area": code}, None, "zh")[0]
             calls = {
                 "update_view": lambda: cb.update_view({"area": code}, None, "zh"),
@@ -72,24 +83,46 @@ def callback_cases(settings, reps: int) -> dict:
     return out
 
 
-def http_cases(base: str, reps: int) -> dict:
+def api_get(url: str, token: str, timeout: float = 60) -> bytes:
+    """GET ``url`` with the API token; return the body."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    return urllib.request.urlopen(request, timeout=timeout).read()
+
+
+def session_opener(base: str) -> urllib.request.OpenerDirector:
+    """Sign in as the bench user through the form at /auth/sign-in; return an opener that keeps the session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base + "/auth/sign-in").read()
+    csrf = next(c.value for c in jar if c.name == "_csrf_token")
+    form = urllib.parse.urlencode({"name": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": csrf,
+                                   "next": "/api/v1/openapi.json"}).encode()
+    opener.open(base + "/auth/sign-in", data=form).read()  # 303 to a small page when it worked
+    if not any(c.name == "gridcc_session" for c in jar):
+        raise RuntimeError("the bench user could not sign in")
+    return opener
+
+
+def http_cases(base: str, reps: int, token: str) -> dict:
     """Fetch the polygon layers and the API from a real server; return sizes and times."""
-    codes = json.loads(urllib.request.urlopen(base + "/api/v1/areas").read())["areas"]
+    browser = session_opener(base)  # /geo/ is a browser's route: it takes a session, not a token
+    codes = json.loads(api_get(base + "/api/v1/areas", token))["areas"]
     city = codes[0]["code"]
     out: dict = {}
     code = city
     for level in LEVELS:
-        body = urllib.request.urlopen(f"{base}/geo/children/{code}.json").read()
-        children = json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read())["children"]
-        ms = timed(lambda: urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read(), reps)
+        body = browser.open(f"{base}/geo/children/{code}.json").read()
+        children = json.loads(api_get(f"{base}/api/v1/areas/{code}/children", token))["children"]
+        ms = timed(lambda: api_get(f"{base}/api/v1/areas/{code}/children", token), reps)
         out[level] = {"code": code, "geo_bytes": len(body), "geo_gzip_bytes": len(gzip.compress(body)),
                       "children": len(children), "api_children_ms": _stats(ms)}
         code = children[len(children) // 2]["code"]
     return out
 
 
-def browser_drill(base: str) -> dict:
-    """Click down the map from city to grid and back up by the breadcrumb, twice; time each repaint.
+def browser_drill(base: str, token: str) -> dict:
+    """Sign in through the form, then click down the map from city to grid and back up by the breadcrumb,
+    twice; time each repaint.
 
     The first round meets a cold server (nothing cached, DuckDB buffers cold); the second is what a
     user sees coming back to areas the screen has shown (the figures are cached until data changes).
@@ -100,13 +133,19 @@ def browser_drill(base: str) -> dict:
             "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
     def children(code: str) -> list[dict]:
-        return json.loads(urllib.request.urlopen(f"{base}/api/v1/areas/{code}/children").read())["children"]
+        return json.loads(api_get(f"{base}/api/v1/areas/{code}/children", token))["children"]
 
-    city = json.loads(urllib.request.urlopen(base + "/api/v1/areas").read())["areas"][0]["code"]
+    city = json.loads(api_get(base + "/api/v1/areas", token))["areas"][0]["code"]
     steps = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        # Sign in the way a person does; the session cookie then carries every round below.
+        page.goto(base + "/auth/sign-in")
+        page.fill("#name", BENCH_USER)
+        page.fill("#password", BENCH_PASSWORD)
+        with page.expect_navigation(url=base + "/", timeout=60_000):
+            page.click("button[type=submit]")
         for round_name in ("cold", "warm"):
             page.goto(base + "/")
             page.locator("path[class*='gcc-code-']").first.wait_for(timeout=60_000)

@@ -2,6 +2,8 @@
 
 `gridcc bench ingest` runs the ingest benchmark instead (bench/ingest_cases.py): batched and single
 POSTs, time until an event is counted, and transitions, on a throw-away copy of the same store.
+`gridcc bench access` runs the access benchmark (bench/access_cases.py): the gate's cost per request,
+the audit row's on the write path, a sign-in, on a throw-away copy too.
 
 Measures, on one seeded store with "now" frozen so runs compare:
 - each overview callback's server time, uncached (cache cleared before each call) and from cache, p50/p95;
@@ -9,6 +11,8 @@ Measures, on one seeded store with "now" frozen so runs compare:
 - the bytes each map update and each polygon layer sends;
 - a real server's memory (waitress in a child process, peak RSS after the timed requests);
 - in headless Chromium, the time from a drill click to the repainted map.
+The server runs on a throw-away copy of the store, given the bench user and an API token first (the
+gate answers nothing without a caller; sign-ins write sessions and audit rows, which stay in the copy).
 Prints a Markdown table and writes bench/results/overview.json; copy the figures to docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import ingest_cases, overview_cases  # noqa: E402
+from bench import access_cases, ingest_cases, overview_cases  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.store import make_engine  # noqa: E402
 
@@ -68,10 +72,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_and_measure(settings: Settings, reps: int, browser: bool) -> dict:
-    """Start a real server on the store; drive it over HTTP (and Chromium); return memory and timings."""
-    import urllib.request
+def serve_and_measure(settings: Settings, reps: int, browser: bool, tmp: Path) -> dict:
+    """Start a real server on a copy of the store; drive it over HTTP (and Chromium); return memory and timings."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-", dir=tmp) as folder:
+        start = time.perf_counter()
+        copy = copy_store(settings, Path(folder))
+        log.info("copied the store for the server in %.0f s", time.perf_counter() - start)
+        # Before the server opens the copy: DuckDB lets one process at a time open a file.
+        token = access_cases.prepare_store(copy)
+        return _serve_and_measure(copy, token, reps, browser)
 
+
+def _serve_and_measure(settings: Settings, token: str, reps: int, browser: bool) -> dict:
     port = free_port()
     env = dict(os.environ, GRIDCC_STORE=settings.store_url, GRIDCC_NOW=BENCH_NOW.isoformat())
     proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--port", str(port)], env=env, cwd=ROOT,
@@ -80,13 +93,15 @@ def serve_and_measure(settings: Settings, reps: int, browser: bool) -> dict:
     try:
         for _ in range(200):
             try:
-                urllib.request.urlopen(base + "/api/v1/areas", timeout=2).read()
+                overview_cases.api_get(base + "/api/v1/areas", token, timeout=2)
                 break
             except OSError:
                 time.sleep(0.25)
-        out = {"http": overview_cases.http_cases(base, reps)}
+        else:
+            raise RuntimeError(f"the server on {settings.store_url} did not answer /api/v1/areas within 50 s")
+        out = {"http": overview_cases.http_cases(base, reps, token)}
         if browser:
-            out["browser"] = overview_cases.browser_drill(base)
+            out["browser"] = overview_cases.browser_drill(base, token)
         status = Path(f"/proc/{proc.pid}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         out["server_rss_mb"] = int(fields["VmRSS"].split()[0]) / 1024
@@ -137,6 +152,32 @@ def ingest_main(argv: list[str]) -> int:
     return 0
 
 
+def access_main(argv: list[str]) -> int:
+    """Run the access benchmark on a copy of the bench store and print its tables."""
+    parser = argparse.ArgumentParser(prog="gridcc bench access", description=access_cases.__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the bench store (default 10 M)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
+    parser.add_argument("--reps", type=int, default=300, help="requests per gate variant")
+    parser.add_argument("--writes", type=int, default=300, help="submits and transitions, each with and without audit")
+    parser.add_argument("--sign-ins", type=int, default=20)
+    parser.add_argument("--tmp", type=Path, default=ROOT / "data", help="folder for the store's copy")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "access.json")
+    args = parser.parse_args(argv)
+    settings, results = _start(args)
+    args.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-access-", dir=args.tmp) as folder:
+        start = time.perf_counter()
+        copy = copy_store(settings, Path(folder))
+        log.info("copied the store in %.0f s", time.perf_counter() - start)
+        results["cases"] = access_cases.access_cases(copy, reps=args.reps, writes=args.writes,
+                                                     sign_ins=args.sign_ins)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(access_cases.markdown(results))
+    return 0
+
+
 def _start(args) -> tuple:
     """Return the bench store's settings (seeding it on first use) and the results' header."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -154,19 +195,24 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ingest"]:
         return ingest_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0])
+    if argv[:1] == ["access"]:
+        return access_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
+                                     epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help.")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
     parser.add_argument("--reps", type=int, default=40)
     parser.add_argument("--no-naive", action="store_true", help="skip the pandas baseline")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium drill timing")
+    parser.add_argument("--tmp", type=Path, default=ROOT / "data", help="folder for the server's copy of the store")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "overview.json")
     args = parser.parse_args(argv)
     settings, results = _start(args)
     results["callbacks"] = overview_cases.callback_cases(settings, args.reps)
     gc.collect()
-    results["server"] = serve_and_measure(settings, max(10, args.reps // 2), browser=not args.no_browser)
+    results["server"] = serve_and_measure(settings, max(10, args.reps // 2), browser=not args.no_browser,
+                                          tmp=args.tmp)
     if not args.no_naive:
         results["naive"] = overview_cases.naive_cases(settings, max(5, args.reps // 4))
     args.out.parent.mkdir(parents=True, exist_ok=True)
