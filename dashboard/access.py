@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from dashboard import auth, context
 from dashboard.i18n import normalise, t
+from dashboard.ingest import Recent
 from queries import areas as area_queries
 from queries import sessions as session_queries
 from queries import users as user_queries
@@ -176,12 +177,19 @@ def _from_token(token: str) -> Principal | None:
     return Principal(name=name, display_name=name, kind="token", role=None, scope=scope, rights=TOKEN_RIGHTS)
 
 
+def _remembered(key, look):
+    """Return ``look()``, remembered a few seconds per app (scopes change only with an area import)."""
+    return flask.current_app.extensions["gridcc_scopes"].get(key, look)
+
+
 def _whole_city() -> Scope:
-    with context.current().connect() as conn:
-        roots = area_queries.root_area_codes(conn)
-    if not roots:
-        raise LookupError("the store holds no areas: run `gridcc seed` first")
-    return Scope(roots[0], CITY)
+    def look() -> Scope:
+        with context.current().connect() as conn:
+            roots = area_queries.root_area_codes(conn)
+        if not roots:
+            raise LookupError("the store holds no areas: run `gridcc seed` first")
+        return Scope(roots[0], CITY)
+    return _remembered(("city",), look)
 
 
 def _from_session() -> Principal | None:
@@ -208,7 +216,8 @@ def _from_session() -> Principal | None:
             why = "idle too long"
         if why is None:
             try:
-                scope = scope_of(conn, row.scope_kind, row.scope_code)
+                scope = _remembered((row.scope_kind, row.scope_code),
+                                    lambda: scope_of(conn, row.scope_kind, row.scope_code))
             except LookupError:
                 why = "scope no longer exists"
     if why is not None:
@@ -401,9 +410,12 @@ def sign_in():
         audit("sign_in", "throttled", actor=name[:64] or "?")
         return _page(lang, error=t("signin.throttled", lang), status=429, name=name[:64], next_path=next_path)
     now = ctx.settings.now()
+    password = form.get("password", "")
+    with ctx.connect() as conn:  # the slow hash check runs before, not under, the store's write lock
+        check = auth.check_password(conn, name=name, password=password)
     with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
         try:
-            user = auth.sign_in(conn, name=name, password=form.get("password", ""), now=now, source=address)
+            user = auth.sign_in(conn, name=name, password=password, now=now, source=address, check=check)
         except auth.SignInRefused as refused:
             user, reason = None, refused
         else:
@@ -549,6 +561,7 @@ def init_app(server: flask.Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     server.extensions["gridcc_failures"] = _Failures()
+    server.extensions["gridcc_scopes"] = Recent()
     server.register_blueprint(bp)
     server.before_request(gate)
     server.after_request(after)

@@ -109,15 +109,36 @@ def may_manage(conn: Connection, *, manager_role: str, manager_scope: Scope, rol
         role == "viewer" and scope.code == district)
 
 
-def sign_in(conn: Connection, *, name: str, password: str, now: datetime, source: str) -> q.User:
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The slow half of a sign-in: whether ``password`` matches the hash stored for ``name`` just now."""
+
+    name: str
+    stored: str | None
+    matches: bool
+
+
+def check_password(conn: Connection, *, name: str, password: str) -> PasswordCheck:
+    """Verify a password (about a quarter of a second of CPU): no writes, so callers run it outside any lock."""
+    known = isinstance(name, str) and 0 < len(name) <= 64
+    stored = q.password_hash(conn, name=name) if known else None
+    return PasswordCheck(name if known else "", stored, verify_password(stored, password))
+
+
+def sign_in(conn: Connection, *, name: str, password: str, now: datetime, source: str,
+            check: PasswordCheck | None = None) -> q.User:
     """Return the user whose name and password these are, or raise SignInRefused; audit either way.
 
-    The caller commits: the failure count, a lock and the audit row are one transaction.
+    ``check`` is the password's verification done beforehand (outside the store's write lock); it
+    counts only if the stored hash has not changed since. The caller commits: the failure count, a
+    lock and the audit row are one transaction.
     """
     refused = "wrong name or password"  # never says which: a guesser learns nothing from it
     user = q.get_user(conn, name=name) if isinstance(name, str) and 0 < len(name) <= 64 else None
     stored = q.password_hash(conn, name=name) if user else None
-    matches = verify_password(stored, password)
+    if check is None or check.name != (name if user else "") or check.stored != stored:
+        check = PasswordCheck(name, stored, verify_password(stored, password))
+    matches = check.matches and stored is not None
     who = name[:64] if isinstance(name, str) else "?"
     if user is not None and user.locked_until is not None and user.locked_until > now:
         q.audit(conn, at=now, actor=who, action="sign_in", outcome="locked", source=source)

@@ -122,7 +122,7 @@ class Reference:
         return out
 
 
-class _Recent:
+class Recent:
     """Answers remembered for RECHECK_S seconds (at most 1,000 of them), then looked up again."""
 
     def __init__(self):
@@ -152,8 +152,8 @@ class Ingestor:
         self._lock = threading.Lock()
         self._reference: Reference | None = None
         self._reference_checked = 0.0
-        self._tokens = _Recent()  # token digest -> its name (None: not a valid token)
-        self._scopes = _Recent()  # token name -> its scope
+        self._tokens = Recent()  # token digest -> its name (None: not a valid token)
+        self._scopes = Recent()  # token name -> its scope
 
     @property
     def write_lock(self) -> threading.Lock:

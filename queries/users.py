@@ -92,8 +92,8 @@ def record_success(conn: Connection, *, name: str, rehashed: str | None = None) 
 def audit(conn: Connection, *, at: datetime, actor: str, action: str, outcome: str, target: str | None = None,
           source: str | None = None, detail: str | None = None) -> None:
     """Append one row to the audit log (in the caller's transaction)."""
-    conn.execute(insert(audit_log).values(
-        id=conn.execute(audit_log_id_seq.next_value()).scalar(), occurred_at=at, actor=actor[:64], action=action[:32],
+    conn.execute(insert(audit_log).values(  # one statement: the id is drawn inside it
+        id=audit_log_id_seq.next_value(), occurred_at=at, actor=actor[:64], action=action[:32],
         target=None if target is None else target[:128], outcome=outcome[:16],
         source=None if source is None else source[:64], detail=detail))
 
