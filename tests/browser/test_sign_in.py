@@ -1,0 +1,188 @@
+"""Signing in, seeing one's own scope, the audited "show", the public wall and signing out, in headless Chromium.
+
+Each test opens its own browser context (not the shared signed-in fixture) and signs in through the form
+the way a person does. Every request that would leave the machine is recorded and aborted, and every
+console error is recorded: both lists must stay empty.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import select
+
+from queries.schema import audit_log
+from tests import handcity
+
+pytestmark = pytest.mark.browser
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+VIEWPORT = {"width": 1920, "height": 1080}
+# Event 3: grid A1, building 002; its reporter is 李娜 13812345678 (tests/handcity.py REPORTERS).
+EVENT3_BUILDING = handcity.A1 + "002"
+EVENT3_URL = f"/?area={handcity.A1}&building={EVENT3_BUILDING}"
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+@dataclass
+class Watch:
+    offsite: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(browser, live_url):
+    """Return (page, watch, base URL) in a fresh, signed-out browser context; check the watch afterwards."""
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = context.new_page()
+    watch = Watch()
+
+    def route(request_route):
+        url = request_route.request.url
+        if urlparse(url).hostname not in LOCAL_HOSTS and not url.startswith(("data:", "blob:")):
+            watch.offsite.append(url)
+            request_route.abort()
+            return
+        request_route.continue_()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: watch.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    yield page, watch, live_url
+    context.close()
+    assert watch.offsite == [], watch.offsite
+    assert watch.errors == [], watch.errors
+
+
+def sign_in(page, base: str, name: str, *, lang: str = "zh", password: str = handcity.PASSWORD,
+            then: str | None = None) -> None:
+    """Fill the sign-in form at /auth/sign-in and submit it; wait for the overview's breadcrumb."""
+    page.goto(base + "/auth/sign-in" + ("?lang=en" if lang == "en" else ""))
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
+    if then is not None:
+        page.goto(base + then)
+        expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
+
+
+def crumbs(page) -> list[str]:
+    return page.locator("#overview-breadcrumb .ovw-crumb-name").all_inner_texts()
+
+
+def audit(hand_app, action: str) -> list[tuple]:
+    with hand_app.server.extensions["gridcc"].engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(audit_log.c.actor, audit_log.c.target, audit_log.c.outcome)
+                                               .where(audit_log.c.action == action))]
+
+
+def test_signing_in_in_chinese_shows_who_and_starts_at_the_users_street(visit):
+    page, _, base = visit
+    page.goto(base + "/auth/sign-in")
+    expect()(page.locator("h1")).to_have_text("登录城市运行指挥中心")
+    sign_in(page, base, "dongjie")
+    expect()(page.locator(".gcc-user-name")).to_have_text("测试dongjie")
+    expect()(page.locator(".gcc-user-scope")).to_contain_text("街道中心操作员")
+    expect()(page.locator(".gcc-user-scope")).to_contain_text("东街街道")
+    expect()(page.locator(".gcc-user-scope .gcc-en-only")).to_be_hidden()
+    # The map starts at the street: one crumb, nothing above it.
+    expect()(page.locator("#overview-breadcrumb .ovw-crumb-current .ovw-crumb-name")).to_have_text("东街街道")
+    assert crumbs(page) == ["东街街道"]
+    expect()(page.locator('[data-kpi="open"] .ovw-kpi-value')).to_have_text("2")
+    page.screenshot(path="/tmp/gridcc-signin-dongjie.png")
+
+
+def test_signing_in_in_english_shows_who_in_english(visit):
+    page, _, base = visit
+    page.goto(base + "/auth/sign-in?lang=en&next=%2F%3Flang%3Den")
+    expect()(page.locator("h1")).to_have_text("Sign in to the command center")
+    page.fill("#name", "xicheng")
+    page.fill("#password", handcity.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/?lang=en")
+    expect()(page.locator("#overview-breadcrumb .ovw-crumb-current .ovw-crumb-name")).to_have_text("西城区")
+    assert crumbs(page) == ["西城区"]
+    expect()(page.locator(".gcc-user-name")).to_have_text("测试xicheng")
+    expect()(page.locator(".gcc-user-scope .gcc-en-only")).to_have_text("District manager")
+    expect()(page.locator(".gcc-user-scope")).to_contain_text("西城区")
+    expect()(page.locator('[data-kpi="open"] .ovw-kpi-value')).to_have_text("2")
+
+
+def test_a_wrong_password_shows_the_error_and_no_data(visit):
+    page, _, base = visit
+    page.goto(base + "/auth/sign-in")
+    page.fill("#name", "dongjie")
+    page.fill("#password", "not-the-password")
+    page.click("button[type=submit]")
+    expect()(page.locator(".gcc-signin-error")).to_contain_text("用户名或密码错误")
+    assert page.url.startswith(base + "/auth/sign-in")
+    expect()(page.locator("#name")).to_have_value("dongjie")
+    expect()(page.locator("#password")).to_have_value("")
+    page.goto(base + "/")
+    page.wait_for_url(base + "/auth/sign-in?next=%2F")  # still signed out
+
+
+def test_show_reveals_event_3s_reporter_and_writes_an_audit_row(visit, hand_app):
+    page, _, base = visit
+    sign_in(page, base, "dongjie", then=EVENT3_URL)
+    reporter = page.locator('#overview-building .ovw-reporter-cell').filter(has_text="李")
+    expect()(reporter.locator(".ovw-reporter")).to_have_text("李* 138****5678")
+    assert audit(hand_app, "reveal") == []
+    reporter.locator("button.ovw-reveal").click()
+    expect()(reporter.locator(".ovw-reporter")).to_have_text("李娜 13812345678")
+    assert audit(hand_app, "reveal") == [("dongjie", "3", "ok")]
+
+
+def test_a_viewer_gets_no_show_button(visit, hand_app):
+    """The viewer of 西城区 sees an event with a reporter in C1 masked, and no way to show it."""
+    from queries import tokens
+
+    with hand_app.server.extensions["gridcc"].engine.begin() as conn:
+        token = tokens.create_token(conn, name="west-app", now=handcity.NOW)
+    posted = hand_app.server.test_client().post("/api/v1/events", headers={"Authorization": f"Bearer {token}"}, json={
+        "id": "V-1", "source": "hotline", "category": "0505", "reported_at": "2026-11-20T14:00:00+08:00",
+        "lat": 31.08, "lon": 120.25, "reporter": "周七 13600001111"})
+    assert posted.status_code == 201
+    page, _, base = visit
+    sign_in(page, base, "viewer", then=f"/?area={handcity.C1}&building={handcity.C1}001")
+    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="周")).to_have_text("周* 136****1111")
+    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(0)
+    expect()(page.get_by_text("显示", exact=True)).to_have_count(0)
+
+
+def test_the_public_wall_hides_the_name_and_every_show_button(visit, hand_app):
+    page, _, base = visit
+    sign_in(page, base, "dongjie", then=EVENT3_URL)
+    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(1)
+    with page.expect_navigation():
+        page.click("#shell-wall")  # posts the switch, then reloads the screen
+    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="李")).to_have_text("李* 138****5678")
+    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(0)
+    expect()(page.locator(".gcc-user-name")).to_have_count(0)
+    expect()(page.locator(".gcc-user-scope")).to_have_count(0)
+    assert "测试dongjie" not in page.content()
+    page.screenshot(path="/tmp/gridcc-public-wall.png")
+    assert ("dongjie", None, "ok") in audit(hand_app, "public_wall")
+
+
+def test_sign_out_lands_on_sign_in_and_back_shows_no_data(visit):
+    page, _, base = visit
+    sign_in(page, base, "dongjie", then=EVENT3_URL)
+    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="李")).to_be_visible()
+    page.click("#shell-sign-out")
+    page.wait_for_url(base + "/auth/sign-in")
+    expect()(page.locator("h1")).to_have_text("登录城市运行指挥中心")
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    # Whatever the back button brings, it is no page of data: the sign-in form, or an empty frame.
+    assert page.locator("#overview-building .ovw-reporter").count() == 0
+    assert page.locator("#overview-breadcrumb .ovw-crumb-name").count() == 0
+    assert "东街街道" not in page.content() and "李*" not in page.content()
