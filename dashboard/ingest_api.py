@@ -132,8 +132,11 @@ def _answer(read):
     except NotFound as error:
         flask.abort(404, description=str(error))
     if caller.kind == "token" and caller.may("reveal"):
-        if event["reporter"] is not None:
-            access.audit("reveal", "ok", target=str(event["event_id"]), detail="reporter (API read)")
+        personal = [name for name, whole, masked in (
+            ("reporter", event["reporter"], mask_text(event["reporter"])),
+            ("description", event["description"], mask_numbers(event["description"]))) if whole != masked]
+        if personal:
+            access.audit("reveal", "ok", target=str(event["event_id"]), detail=f"{', '.join(personal)} (API read)")
     else:
         event["reporter"] = mask_text(event["reporter"])
         event["description"] = mask_numbers(event["description"])

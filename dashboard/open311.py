@@ -133,7 +133,8 @@ def _request_json(request: queries.ServiceRequest, extensions: bool) -> dict:
         "status_notes": _status_notes(request),
         "service_name": request.category_name,
         "service_code": request.category_code,
-        # Service requests are public (anyone may GET them): numbers that identify a person are masked.
+        # Open311 is an interchange format read by other systems and their users: numbers that identify a
+        # person are always masked here, whoever asks (the event API reveals them, audited).
         "description": mask_numbers(request.description),
         "agency_responsible": request.department_name,
         "service_notice": None,
