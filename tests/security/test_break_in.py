@@ -161,6 +161,31 @@ def test_garbage_session_cookies_are_refused_cleanly(shared_app, cookie):
     refused_everywhere(fresh_client(shared_app, cookie))
 
 
+@pytest.mark.parametrize("column, age, why", [
+    ("seen_at", timedelta(minutes=31), "idle too long"),
+    ("created_at", timedelta(hours=12, minutes=1), "older than the session lifetime"),
+])
+def test_an_idle_or_old_session_is_refused_and_its_end_audited(hand_app, column, age, why):
+    from sqlalchemy import update
+
+    engine = engine_of(hand_app)
+    client = signed_in(hand_app, "dongjie")
+    works(client)
+    with engine.begin() as conn:
+        conn.execute(update(web_sessions).where(web_sessions.c.user_name == "dongjie")
+                     .values({column: handcity.NOW - age}))
+    refused_everywhere(client)
+    assert [(r[4], r[5]) for r in _session_end_rows(engine, "dongjie")] == [("ended", why)]
+
+
+def test_the_session_cookie_is_http_only_and_same_site(cheap_argon2):
+    answer = form_sign_in(fresh_client(cheap_argon2), "dongjie", PASSWORD)
+    cookies = {h.split("=", 1)[0]: h for h in answer.headers.getlist("Set-Cookie")}
+    session = cookies[access.SESSION_COOKIE]
+    assert "HttpOnly" in session and "SameSite=Lax" in session and "Path=/" in session
+    assert "HttpOnly" not in cookies[access.CSRF_COOKIE] and "SameSite=Strict" in cookies[access.CSRF_COOKIE]
+
+
 def _session_end_rows(engine, user: str) -> list[tuple]:
     return [r for r in c.audit_rows(engine) if r[2] == "session.end" and r[1] == user]
 
@@ -469,6 +494,31 @@ def test_injection_in_the_sign_in_fields_is_refused_as_text(cheap_argon2):
     assert c.snapshot(engine, skip_columns=SIGNIN_ATTEMPT_COLUMNS) == before
     with engine.connect() as conn:
         assert conn.execute(select(users.c.failed_sign_ins).where(users.c.name == "leader")).scalar() == 2
+
+
+def test_injection_in_the_password_form_is_refused_as_text(cheap_argon2):
+    engine = engine_of(cheap_argon2)
+    client = signed_in(cheap_argon2, "dongjie")
+    before = c.snapshot(engine)
+    for current in (SQL, SCRIPT, "' OR '1'='1"):
+        answer = client.post("/auth/password", data={"current": current, "new": "a-new-password-42",
+                                                     "again": "a-new-password-42", "lang": "zh"})
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and "当前密码不正确" in text and "<script>" not in text
+    assert c.snapshot(engine) == before
+    works(client)
+
+
+def test_injection_in_the_audit_pages_filters_matches_nothing(hand_app):
+    client = signed_in(hand_app, "admin")
+    key = next(k for k in CALLBACKS if "admin-audit-grid.rowData" in k)
+    values = {"admin-audit-actor": SQL, "admin-audit-search": f"{SCRIPT} {SQL}", "admin-audit-action": "sign_in' --",
+              "admin-audit-lang": "zh"}
+    payload = c.callback_payload(key, c.server_callbacks(hand_app)[key], lambda cid, p: values.get(cid))
+    answer = c.post_callback(client, payload)
+    assert answer.status_code == 200, answer.data[:300]
+    rows = next(v for k, v in answer.get_json()["response"].items() if k == "admin-audit-grid")["rowData"]
+    assert rows == []
 
 
 OPEN_REDIRECTS = ["//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)",
