@@ -4,8 +4,9 @@ from __future__ import annotations
 
 def register_all(app) -> None:
     """Bind every page's callbacks to ``app``."""
-    from callbacks import admin, overview, shell
+    from callbacks import admin, overview, shell, users
 
     shell.register(app)
     overview.register(app)
     admin.register(app)
+    users.register(app)

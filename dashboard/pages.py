@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import dash
 
-from layouts import admin, overview, shell
+from layouts import admin, overview, shell, users
 
 
 def register(app: dash.Dash) -> None:
     """Register the pages and the shell around them on ``app``."""
     dash.register_page("overview", path="/", layout=overview.layout, title="gridcc 城市运行指挥中心", name="overview")
     dash.register_page("admin_audit", path="/admin/audit", layout=admin.layout, title="审计日志 · gridcc", name="admin_audit")
+    dash.register_page("admin_users", path=users.PATH, layout=users.layout, title="用户管理 · gridcc", name="admin_users")
     app.layout = shell.layout
