@@ -57,7 +57,9 @@ RIGHTS = {
 TOKEN_RIGHTS = frozenset({"read", "act", "reveal"})
 
 # Paths anyone may open: the sign-in page and static files, and descriptions that hold no data.
-OPEN_PATHS = frozenset({"/auth/sign-in", "/auth/sign-out", "/_favicon.ico", "/favicon.ico", "/api/v1/openapi.json"})
+OPEN_PATHS = frozenset({"/auth/sign-in", "/auth/sign-out", "/_favicon.ico", "/api/v1/openapi.json"})
+# Dash's page routes: a path that only they match is a page, never open (e.g. "/assets//x").
+PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/open311/v2/discovery.", "/open311/v2/services")
 PASSWORD_PATH = "/auth/password"
 # Paths that a token may open (a browser session may too).
@@ -236,6 +238,9 @@ def _from_session() -> Principal | None:
 
 
 def _is_open(path: str) -> bool:
+    rule = flask.request.url_rule
+    if rule is not None and rule.endpoint in PAGE_ENDPOINTS:
+        return False
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or (
         # Open311 creates requests with its own api_key field, checked by the route.
         path.startswith("/open311/v2/requests.") and flask.request.method == "POST")
@@ -426,6 +431,11 @@ def sign_in():
                                    source=address, detail="scope no longer exists")
                 user, reason = None, None
             else:
+                # A browser left signed in: the session it came with ends, whoever signs in now.
+                came_with = flask.session.get("sid")
+                if isinstance(came_with, str) and session_queries.end(conn, id_sha256=_digest(came_with), now=now):
+                    user_queries.audit(conn, at=now, actor=user.name, action="session.end", outcome="ended",
+                                       source=address, detail="another sign-in on this browser")
                 session_id = secrets.token_urlsafe(32)
                 session_queries.start(conn, id_sha256=_digest(session_id), user_name=user.name, now=now,
                                       fingerprint=fingerprint(user_queries.password_hash(conn, name=user.name),
@@ -497,8 +507,22 @@ def change_password():
         stored = user_queries.password_hash(conn, name=principal.name)
     problem = None
     if not auth.verify_password(stored, old):
-        problem = "password.wrong_current"
-    elif new != again:
+        # As many guesses as sign-in allows, no more: then the user is locked and signed out everywhere.
+        with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
+            user = user_queries.get_user(conn, name=principal.name)
+            locks = user.failed_sign_ins + 1 >= auth.MAX_FAILURES
+            user_queries.record_failure(conn, name=user.name, locked_until=now + auth.LOCK_FOR if locks else None)
+            user_queries.audit(conn, at=now, actor=principal.name, action="password.change", outcome="refused",
+                               target=principal.name, source=source(), detail="wrong_current")
+            if locks:
+                session_queries.end_all(conn, user_name=user.name, now=now)
+                user_queries.audit(conn, at=now, actor=principal.name, action="session.end", outcome="ended",
+                                   source=source(), detail="locked: wrong current passwords")
+        if locks:
+            flask.session.clear()
+            return flask.redirect(f"/auth/sign-in?lang={lang}", 303)
+        return _password_page(principal, lang, error=t("password.wrong_current", lang))
+    if new != again:
         problem = "password.mismatch"
     elif new == old or new.strip().lower() == principal.name.lower():
         problem = "password.same"
@@ -565,3 +589,12 @@ def init_app(server: flask.Flask) -> None:
     server.register_blueprint(bp)
     server.before_request(gate)
     server.after_request(after)
+
+    from dash.exceptions import DependencyException
+
+    @server.errorhandler(DependencyException)
+    def _unknown_component_file(error):
+        # Dash raises this for a component-suite path it does not serve (a probe, a traversal): a 404.
+        if flask.request.path.startswith("/_dash-component-suites/"):
+            return _json(404, "not_found", "no such file")
+        raise error

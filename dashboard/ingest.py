@@ -30,7 +30,7 @@ from queries import ingest as q
 from queries import tokens
 from queries import users as audit_queries
 from queries.areas import scope_area_level
-from queries.schema import event_id_seq, event_log_id_seq
+from queries.schema import DISTRICT, event_id_seq, event_log_id_seq
 from queries.scope import Scope
 
 BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
@@ -186,9 +186,13 @@ class Ingestor:
         """Return the event a system sent as (source, id), as the API shows it."""
         with self.engine.connect() as conn:
             found = q.existing_ids(conn, keys=[(source, external_id.strip())])
+        unknown = NotFound(f"no event from {source} with id {external_id[:64]!r} in this scope")
         if not found:
-            raise NotFound(f"no event from {source} with id {external_id[:64]!r} in this scope")
-        return self.event(next(iter(found.values())), scope=scope)
+            raise unknown
+        try:
+            return self.event(next(iter(found.values())), scope=scope)
+        except NotFound:
+            raise unknown from None  # another area's event answers exactly as one never sent
 
     def _view(self, row, ref: Reference, log, conn) -> dict:
         category = ref.categories.get(row.category_code)
@@ -286,9 +290,10 @@ class Ingestor:
         ref = self.reference(conn)
         prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
         if scope is not None and not problems:
+            # Without the foreign grid's code: a sender learns nothing of the areas outside its own.
             problems = [Problem(p.index, "grid_code" if p.lat is None else "lat",
-                                f"lies in grid {p.grid_code}, outside the area {scope.area_code} this sender may "
-                                "report for") for p in prepared if not scope.covers(p.grid_code)]
+                                f"lies outside the area {scope.area_code} this sender may report for")
+                        for p in prepared if not scope.covers(p.grid_code)]
         if problems:
             raise IngestRefused(problems)
         seen = {} if optimistic else q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
@@ -450,7 +455,9 @@ class Ingestor:
                 audit_queries.audit(conn, at=now, actor=str(actor), action=f"event.{step.action}", outcome="ok",
                                     target=str(event_id), source=audit_from, detail=f"now {after.status}")
             conn.commit()
-            row = q.event_row(conn, scope=scope, event_id=event_id)
+            # Read back in the event's own district: a step may take it out of the caller's scope (a
+            # department passing it to another), and the caller still hears how the step ended.
+            row = q.event_row(conn, scope=Scope(row.district_code, DISTRICT), event_id=event_id)
             log = q.event_log_rows(conn, event_id=event_id)
             return self._view(row, ref, log, conn)
 

@@ -209,8 +209,10 @@ def test_hostile017_a_token_limited_to_a_district_reports_and_acts_only_there(cl
     before = store_counts(engine)
     refused = post(client, east, [record(id="E-2"), record(id="W-1", lat=31.1, lon=120.25)])
     assert refused.status_code == 422
+    # The refusal names the sender's own area, never the foreign grid (issue 4: nothing of another area).
     assert refused.get_json()["problems"] == [{"index": 1, "field": "lat", "reason": (
-        f"lies in grid {C1}, outside the area 329902 this sender may report for")}]
+        "lies outside the area 329902 this sender may report for")}]
+    assert C1 not in refused.get_data(as_text=True)
     assert store_counts(engine) == before
     # Event 8 lies in C1: not this token's to move (404, as if it did not exist).
     assert step(client, east, 8, {"action": "unpark"}).status_code == 404
