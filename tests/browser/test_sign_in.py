@@ -7,7 +7,7 @@ console error is recorded: both lists must stay empty.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 from sqlalchemy import select
@@ -37,7 +37,24 @@ class Watch:
 
 
 @pytest.fixture
-def visit(browser, live_url):
+def quick_argon2(monkeypatch, hand_app):
+    """Hash the hand city's password with cheap argon2 parameters (the server runs in this process): the
+    same sign-in, a fraction of the time. argon2's cost is tests/test_auth.py's business."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import update
+
+    from dashboard import auth
+    from queries.schema import users
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    monkeypatch.setattr(auth, "_HASHER", cheap)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("not a password anyone has"))
+    with hand_app.server.extensions["gridcc"].engine.begin() as conn:
+        conn.execute(update(users).values(password_hash=cheap.hash(handcity.PASSWORD)))
+
+
+@pytest.fixture
+def visit(browser, live_url, quick_argon2):
     """Return (page, watch, base URL) in a fresh, signed-out browser context; check the watch afterwards."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     page = context.new_page()
@@ -60,18 +77,14 @@ def visit(browser, live_url):
     assert watch.errors == [], watch.errors
 
 
-def sign_in(page, base: str, name: str, *, lang: str = "zh", password: str = handcity.PASSWORD,
-            then: str | None = None) -> None:
-    """Fill the sign-in form at /auth/sign-in and submit it; wait for the overview's breadcrumb."""
-    page.goto(base + "/auth/sign-in" + ("?lang=en" if lang == "en" else ""))
+def sign_in(page, base: str, name: str, *, password: str = handcity.PASSWORD, then: str = "/") -> None:
+    """Fill the sign-in form at /auth/sign-in?next=``then`` and submit it; wait for the overview's breadcrumb."""
+    page.goto(base + "/auth/sign-in?next=" + quote(then, safe=""))
     page.fill("#name", name)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    page.wait_for_url(base + then)
     expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
-    if then is not None:
-        page.goto(base + then)
-        expect()(page.locator("#overview-breadcrumb .ovw-crumb-current")).to_be_visible()
 
 
 def crumbs(page) -> list[str]:
@@ -130,7 +143,8 @@ def test_a_wrong_password_shows_the_error_and_no_data(visit):
     page.wait_for_url(base + "/auth/sign-in?next=%2F")  # still signed out
 
 
-def test_show_reveals_event_3s_reporter_and_writes_an_audit_row(visit, hand_app):
+def test_show_reveals_event_3s_reporter_audited_then_the_public_wall_hides_it_then_sign_out(visit, hand_app):
+    """One street operator's session: the audited "show", the public wall, signing out and the back button."""
     page, _, base = visit
     sign_in(page, base, "dongjie", then=EVENT3_URL)
     reporter = page.locator('#overview-building .ovw-reporter-cell').filter(has_text="李")
@@ -139,6 +153,27 @@ def test_show_reveals_event_3s_reporter_and_writes_an_audit_row(visit, hand_app)
     reporter.locator("button.ovw-reveal").click()
     expect()(reporter.locator(".ovw-reporter")).to_have_text("李娜 13812345678")
     assert audit(hand_app, "reveal") == [("dongjie", "3", "ok")]
+    # The public wall: the screen reloads masked, without the name and without any "show".
+    with page.expect_navigation():
+        page.click("#shell-wall")  # posts the switch, then reloads the screen
+    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="李")).to_have_text("李* 138****5678")
+    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(0)
+    expect()(page.get_by_text("显示", exact=True)).to_have_count(0)
+    expect()(page.locator(".gcc-user-name")).to_have_count(0)
+    expect()(page.locator(".gcc-user-scope")).to_have_count(0)
+    assert "测试dongjie" not in page.content()
+    page.screenshot(path="/tmp/gridcc-public-wall.png")
+    assert ("dongjie", None, "ok") in audit(hand_app, "public_wall")
+    # Signing out lands on the sign-in page; the back button brings no data back.
+    page.click("#shell-sign-out")
+    page.wait_for_url(base + "/auth/sign-in")
+    expect()(page.locator("h1")).to_have_text("登录城市运行指挥中心")
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    # Whatever the back button brings, it is no page of data: the sign-in form, or an empty frame.
+    assert page.locator("#overview-building .ovw-reporter").count() == 0
+    assert page.locator("#overview-breadcrumb .ovw-crumb-name").count() == 0
+    assert "东街街道" not in page.content() and "李*" not in page.content()
 
 
 def test_a_viewer_gets_no_show_button(visit, hand_app):
@@ -156,33 +191,3 @@ def test_a_viewer_gets_no_show_button(visit, hand_app):
     expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="周")).to_have_text("周* 136****1111")
     expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(0)
     expect()(page.get_by_text("显示", exact=True)).to_have_count(0)
-
-
-def test_the_public_wall_hides_the_name_and_every_show_button(visit, hand_app):
-    page, _, base = visit
-    sign_in(page, base, "dongjie", then=EVENT3_URL)
-    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(1)
-    with page.expect_navigation():
-        page.click("#shell-wall")  # posts the switch, then reloads the screen
-    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="李")).to_have_text("李* 138****5678")
-    expect()(page.locator("#overview-building button.ovw-reveal")).to_have_count(0)
-    expect()(page.locator(".gcc-user-name")).to_have_count(0)
-    expect()(page.locator(".gcc-user-scope")).to_have_count(0)
-    assert "测试dongjie" not in page.content()
-    page.screenshot(path="/tmp/gridcc-public-wall.png")
-    assert ("dongjie", None, "ok") in audit(hand_app, "public_wall")
-
-
-def test_sign_out_lands_on_sign_in_and_back_shows_no_data(visit):
-    page, _, base = visit
-    sign_in(page, base, "dongjie", then=EVENT3_URL)
-    expect()(page.locator("#overview-building .ovw-reporter").filter(has_text="李")).to_be_visible()
-    page.click("#shell-sign-out")
-    page.wait_for_url(base + "/auth/sign-in")
-    expect()(page.locator("h1")).to_have_text("登录城市运行指挥中心")
-    page.go_back()
-    page.wait_for_load_state("networkidle")
-    # Whatever the back button brings, it is no page of data: the sign-in form, or an empty frame.
-    assert page.locator("#overview-building .ovw-reporter").count() == 0
-    assert page.locator("#overview-breadcrumb .ovw-crumb-name").count() == 0
-    assert "东街街道" not in page.content() and "李*" not in page.content()

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -33,17 +35,46 @@ def server_callback_keys() -> dict[str, bool]:
     return keys
 
 
-@pytest.fixture(scope="module")
-def shared_app(hand_store_template, tmp_path_factory):
-    """Return one app on a copy of the hand city for a whole module of checks that change no event."""
+def _store_folder(tmp_path_factory, name: str):
+    """Return a new folder for a store: in memory (/dev/shm) where there is one, since every audit row is a
+    commit and DuckDB syncs each one to disk; under pytest's tmp_path otherwise."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix=f"gridcc-{name}-", dir=shm))
+    return tmp_path_factory.mktemp(name)
+
+
+@pytest.fixture
+def fresh_app(hand_store_template, tmp_path_factory):
+    """Return a gridcc app on its own copy of the hand city (tests that change events, users or sessions)."""
     from dashboard.app import create_app
 
-    folder = tmp_path_factory.mktemp("security-shared")
+    folder = _store_folder(tmp_path_factory, "security")
     shutil.copy(hand_store_template, folder / "gridcc.duckdb")
     app = create_app(Settings(data_dir=folder, frozen_now=handcity.NOW, cache_type="NullCache"))
+    yield app
+    app.server.extensions["gridcc"].engine.dispose()
+    if str(folder).startswith("/dev/shm/"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shared_app(hand_store_template, tmp_path_factory):
+    """Return one app on a copy of the hand city for a whole module of checks that change no event.
+
+    It caches figures as a server does by default (SimpleCache): every user asks it in turn, so an
+    answer cached for one scope and served to another would show up as a leak.
+    """
+    from dashboard.app import create_app
+
+    folder = _store_folder(tmp_path_factory, "security-shared")
+    shutil.copy(hand_store_template, folder / "gridcc.duckdb")
+    app = create_app(Settings(data_dir=folder, frozen_now=handcity.NOW, cache_type="SimpleCache"))
     app.server.test_client().get("/auth/sign-in")  # Dash registers its page-routing callback on the first request
     yield app
     app.server.extensions["gridcc"].engine.dispose()
+    if str(folder).startswith("/dev/shm/"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +93,8 @@ def clients(shared_app):
 
 
 @pytest.fixture
-def cheap_argon2(monkeypatch, hand_app):
-    """Return ``hand_app`` with argon2 made cheap for this test: the same sign-in logic, in milliseconds.
+def cheap_argon2(monkeypatch, fresh_app):
+    """Return ``fresh_app`` with argon2 made cheap for this test: the same sign-in logic, in milliseconds.
 
     The hand city's users get the same password hashed with the cheap parameters, and unknown names are
     checked against a cheap dummy hash. argon2's own cost (and that an unknown name costs as much as a
@@ -79,6 +110,6 @@ def cheap_argon2(monkeypatch, hand_app):
     cheap = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
     monkeypatch.setattr(auth, "_HASHER", cheap)
     monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("not a password anyone has"))
-    with hand_app.server.extensions["gridcc"].engine.begin() as conn:
+    with fresh_app.server.extensions["gridcc"].engine.begin() as conn:
         conn.execute(update(users).values(password_hash=cheap.hash(handcity.PASSWORD)))
-    return hand_app
+    return fresh_app
