@@ -423,6 +423,47 @@ def test_pages_and_the_frame_show_the_user_and_nothing_from_outside(clients, use
     assert client.get("/_dash-dependencies").status_code == 200
 
 
+# Who may open which page, and whom each manager of users manages (docs/access.md, worked out by hand):
+# the administrator everyone; a district manager the street operators, department handlers and viewers
+# of their own district (not the city hotline center, whose department serves no district).
+PAGES = {"/": set(c.USERS), "/admin/audit": {"admin"}, "/admin/users": {"admin", "dongcheng", "xicheng"}}
+MANAGED = {"admin": set(c.USERS), "dongcheng": {"dongjie", "nanyuan", "dept_dc"}, "xicheng": {"dept_xc", "viewer"}}
+
+
+def _page_answer(app, client, path: str, search: str = "") -> str:
+    key = next(k for k in c.server_callbacks(app) if "_pages_content.children" in k)
+    values = {("_pages_location", "pathname"): path, ("_pages_location", "search"): search}
+    payload = c.callback_payload(key, c.server_callbacks(app)[key], lambda cid, p: values.get((cid, p)))
+    answer = c.post_callback(client, payload)
+    assert answer.status_code == 200, (path, answer.status_code, answer.data[:300])
+    return c.decoded(answer)
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_every_page_is_its_users_and_refuses_everyone_else_without_data(shared_app, clients, user):
+    others = [f"测试{u}" for u in c.USERS if u != user]
+    for path, allowed in PAGES.items():
+        text = _page_answer(shared_app, clients(user), path, f"?area={c.SCOPE_AREA[user]}")
+        if user not in allowed:
+            assert "adm-refused" in text, (user, path)
+            assert not c.leaks(text, names=others + [n for n in c.AREA_NAME.values()]), (user, path)
+        assert not c.leaks(text, codes=c.foreign_areas(user), names=c.names_not_seen(user)), (user, path)
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_the_user_grid_lists_only_the_users_its_manager_manages(shared_app, clients, user):
+    key = next(k for k in c.server_callbacks(shared_app) if "admin-users-grid.rowData" in k)
+    payload = c.callback_payload(key, c.server_callbacks(shared_app)[key],
+                                 lambda cid, p: "zh" if cid == "admin-users-lang" else "x")
+    answer = c.post_callback(clients(user), payload)
+    if user not in MANAGED:
+        assert answer.status_code == 204, (user, answer.status_code)  # answers nothing (and is audited)
+        return
+    rows = next(v for k, v in answer.get_json()["response"].items() if k == "admin-users-grid")["rowData"]
+    assert {row["name"] for row in rows} == MANAGED[user], user
+    assert not c.leaks(c.decoded(answer), codes=c.foreign_areas(user), names=c.names_not_seen(user)), user
+
+
 # -- a department sees its own cases only --------------------------------------------------------------------
 def test_a_department_sees_only_its_cases_even_inside_its_district(fresh_app):
     """An event in 东城区 dispatched to the city hotline center: dept_city sees it, dept_dc does not."""
