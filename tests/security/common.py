@@ -149,6 +149,14 @@ def server_callbacks(app) -> dict[str, dict]:
     return {key: spec for key, spec in app.callback_map.items() if "callback" in spec}
 
 
+def callback_id(value) -> str:
+    """Return a readable test id for a callback key: its first output's component id (a pattern's type)."""
+    if not isinstance(value, str) or "." not in value:
+        return str(value)
+    first = (value[2:] if value.startswith("..") else value).split("...")[0].rsplit(".", 1)[0]
+    return json.loads(first).get("type", "pattern") if first.startswith("{") else first
+
+
 def _concrete(id_text: str, wildcards: dict):
     """Return a component id: a string, or a pattern id with MATCH/ALLSMALLER filled from ``wildcards``."""
     if not id_text.startswith("{"):

@@ -109,15 +109,7 @@ def _nowhere_answer(client, app, key, user, kind, target) -> tuple[int, str]:
 
 
 # -- every server callback, forged with foreign codes --------------------------------------------------------
-def _callback_id(value) -> str:
-    """Return a readable test id for a callback key: its first output's component id (a pattern's type)."""
-    if not isinstance(value, str) or value not in CALLBACKS:
-        return str(value)
-    first = (value[2:] if value.startswith("..") else value).split("...")[0].rsplit(".", 1)[0]
-    return json.loads(first).get("type", "pattern") if first.startswith("{") else first
-
-
-@pytest.mark.parametrize("user, key", FORGED, ids=_callback_id)
+@pytest.mark.parametrize("user, key", FORGED, ids=c.callback_id)
 def test_a_forged_callback_answers_a_foreign_code_as_one_that_does_not_exist(shared_app, clients, user, key):
     client = clients(user)
     forbidden_names = c.names_not_seen(user)
