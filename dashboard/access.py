@@ -283,7 +283,8 @@ def gate():
     if principal is None:
         if _wants_page():
             target = flask.request.full_path.rstrip("?")
-            return flask.redirect(f"/auth/sign-in?next={quote(target, safe='')}", 303)
+            lang = "&lang=en" if flask.request.args.get("lang") == "en" else ""  # sign in in the page's language
+            return flask.redirect(f"/auth/sign-in?next={quote(target, safe='')}{lang}", 303)
         return _unauthorized("sign in first (/auth/sign-in), or send an API token as 'Authorization: Bearer <token>'")
     flask.g.gridcc_principal = principal
     if flask.request.method not in SAFE_METHODS and principal.kind == "user" and not _csrf_ok(principal):

@@ -145,7 +145,11 @@ def sign_in(conn: Connection, *, name: str, password: str, now: datetime, source
         raise SignInRefused(f"too many failed sign-ins: try again after {user.locked_until:%H:%M}", locked=True)
     if user is None or not matches or user.disabled:
         if user is not None and not user.disabled:
-            locks = user.failed_sign_ins + 1 >= MAX_FAILURES
+            # A lock that ran out starts the count again: one more slip does not lock for another 15 minutes.
+            failures = 0 if user.locked_until is not None else user.failed_sign_ins
+            if failures == 0 and user.locked_until is not None:
+                q.record_success(conn, name=user.name)
+            locks = failures + 1 >= MAX_FAILURES
             q.record_failure(conn, name=user.name, locked_until=now + LOCK_FOR if locks else None)
         q.audit(conn, at=now, actor=who, action="sign_in", outcome="refused", source=source,
                 detail="disabled" if user is not None and user.disabled and matches else None)

@@ -166,3 +166,16 @@ def test_auth010_only_admins_and_district_managers_manage_users_below_them(conn,
     target = auth.Scope("department" if "-" in code else "area", code)
     assert auth.may_manage(conn, manager_role=manager_role, manager_scope=auth.Scope(kind, scope_code), role=role,
                            scope=target) is allowed
+
+
+def test_auth011_a_lock_that_ran_out_counts_again_from_zero(conn):
+    for minute in range(5):
+        with pytest.raises(auth.SignInRefused):
+            auth.sign_in(conn, name="wang", password="wrong password", now=NOW + timedelta(minutes=minute), source="x")
+    later = NOW + timedelta(minutes=30)  # the 15-minute lock has run out
+    with pytest.raises(auth.SignInRefused) as refused:
+        auth.sign_in(conn, name="wang", password="wrong password", now=later, source="x")
+    assert not refused.value.locked
+    wang = users.get_user(conn, name="wang")
+    assert (wang.failed_sign_ins, wang.locked_until) == (1, None)  # one slip, not another 15 minutes
+    assert auth.sign_in(conn, name="wang", password=PASSWORD, now=later, source="x").name == "wang"

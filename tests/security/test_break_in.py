@@ -132,9 +132,6 @@ def test_signing_in_over_a_live_session_ends_the_one_the_browser_came_with(cheap
     assert [(r[1], r[4], r[5]) for r in ends] == [("dongjie", "ended", "another sign-in on this browser")]
 
 
-@pytest.mark.xfail(strict=True, reason="dashboard/access.py gate redirects a signed-out /?lang=en to "
-                                       "/auth/sign-in?next=%2F%3Flang%3Den without lang=en, and sign_in_page reads "
-                                       "only ?lang: an English user is asked to sign in in Chinese")
 def test_the_redirect_to_sign_in_keeps_the_pages_language(shared_app):
     client = fresh_client(shared_app)
     answer = client.get("/?lang=en&area=329902", headers={"Accept": "text/html"})
