@@ -8,7 +8,8 @@ import flask
 
 from dashboard.i18n import t
 
-_TEMPLATE = """<!DOCTYPE html>
+# The frame both pages share: no script, the command center's stylesheets, the product name.
+_HEAD = """<!DOCTYPE html>
 <html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}">
 <head>
 <meta charset="utf-8">
@@ -21,7 +22,9 @@ _TEMPLATE = """<!DOCTYPE html>
 <body class="gcc-signin-body">
 <main class="gcc-signin">
   <div class="gcc-signin-brand"><span class="gcc-brand-mark" aria-hidden="true"></span>{{ product }}</div>
-  <form class="gcc-signin-card" method="post" action="/auth/sign-in" autocomplete="on">
+"""
+
+_TEMPLATE = _HEAD + """  <form class="gcc-signin-card" method="post" action="/auth/sign-in" autocomplete="on">
     <h1>{{ heading }}</h1>
     {% if error %}<p class="gcc-signin-error" role="alert">{{ error }}</p>{% endif %}
     <label for="name">{{ name_label }}</label>
@@ -46,20 +49,7 @@ _TEMPLATE = """<!DOCTYPE html>
 """
 
 
-_PASSWORD_TEMPLATE = """<!DOCTYPE html>
-<html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{ title }} · {{ product }}</title>
-<link rel="stylesheet" href="/assets/gridcc.css">
-<link rel="stylesheet" href="/assets/signin.css">
-</head>
-<body class="gcc-signin-body">
-<main class="gcc-signin">
-  <div class="gcc-signin-brand"><span class="gcc-brand-mark" aria-hidden="true"></span>{{ product }}</div>
-  <form class="gcc-signin-card" method="post" action="/auth/password">
+_PASSWORD_TEMPLATE = _HEAD + """  <form class="gcc-signin-card" method="post" action="/auth/password">
     <h1>{{ title }} · {{ name }}</h1>
     {% if forced %}<p class="gcc-signin-notice gcc-signin-forced">{{ forced_text }}</p>{% endif %}
     {% if error %}<p class="gcc-signin-error" role="alert">{{ error }}</p>{% endif %}
