@@ -18,6 +18,7 @@ _HEAD = """<!DOCTYPE html>
 <title>{{ title }} · {{ product }}</title>
 <link rel="stylesheet" href="/assets/gridcc.css">
 <link rel="stylesheet" href="/assets/signin.css">
+<link rel="icon" href="/_favicon.ico">
 </head>
 <body class="gcc-signin-body">
 <main class="gcc-signin">
