@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
@@ -203,6 +203,15 @@ def _from_session() -> Principal | None:
     settings = ctx.settings
     digest = _digest(session_id)
     now = settings.now()
+    memo = flask.current_app.extensions["gridcc_sessions"]
+    remembered = memo.get(digest)
+    generation = session_queries.generation()
+    if remembered is not None:
+        principal, row, at, seen_generation = remembered
+        # Trusted for a moment unless this process changed a session or user since: the timers still hold.
+        if (seen_generation == generation and time.monotonic() - at < settings.session_recheck_s
+                and now - row.created_at <= settings.session_lifetime and now - row.seen_at < TOUCH_EVERY):
+            return principal
     with ctx.connect() as conn:
         row = session_queries.live(conn, id_sha256=digest)
         if row is None:
@@ -231,10 +240,15 @@ def _from_session() -> Principal | None:
     if now - row.seen_at >= TOUCH_EVERY:
         with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
             session_queries.touch(conn, id_sha256=digest, now=now)
-    return Principal(name=row.user_name, display_name=row.display_name, kind="user", role=row.role, scope=scope,
-                     rights=RIGHTS.get(row.role, frozenset()),
-                     public_wall=row.public_wall or settings.public_wall, session=digest,
-                     must_change_password=bool(row.must_change_password))
+        row = replace(row, seen_at=now)
+    principal = Principal(name=row.user_name, display_name=row.display_name, kind="user", role=row.role, scope=scope,
+                          rights=RIGHTS.get(row.role, frozenset()),
+                          public_wall=row.public_wall or settings.public_wall, session=digest,
+                          must_change_password=bool(row.must_change_password))
+    if len(memo) > 10_000:
+        memo.clear()
+    memo[digest] = (principal, row, time.monotonic(), generation)
+    return principal
 
 
 def _is_open(path: str) -> bool:
@@ -587,6 +601,7 @@ def init_app(server: flask.Flask) -> None:
     )
     server.extensions["gridcc_failures"] = _Failures()
     server.extensions["gridcc_scopes"] = Recent()
+    server.extensions["gridcc_sessions"] = {}  # session id hash -> (principal, row, when, generation)
     server.register_blueprint(bp)
     server.before_request(gate)
     server.after_request(after)

@@ -38,6 +38,9 @@ class Settings:
     secure_cookies: bool = False  # set when served over HTTPS (GRIDCC_SECURE_COOKIES=1)
     session_lifetime: timedelta = timedelta(hours=12)
     session_idle: timedelta = timedelta(minutes=30)
+    # How long a checked session is trusted before its row is read again. A change this process makes
+    # (sign-out, disable, password) takes effect at once; one made by another process within this time.
+    session_recheck_s: float = 1.0
     public_wall: bool = False  # every screen of this server masks everything personal (GRIDCC_PUBLIC_WALL=1)
     # The SLA clock: working hours ("08:30-12:00,13:30-17:30") and a CSV of local calendar changes
     # (date,workday) on top of the statutory calendar.
@@ -122,6 +125,8 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["public_wall"] = env["GRIDCC_PUBLIC_WALL"] == "1"
     if env.get("GRIDCC_SESSION_HOURS"):
         kw["session_lifetime"] = timedelta(hours=float(env["GRIDCC_SESSION_HOURS"]))
+    if env.get("GRIDCC_SESSION_RECHECK_S"):
+        kw["session_recheck_s"] = float(env["GRIDCC_SESSION_RECHECK_S"])
     if env.get("GRIDCC_SESSION_IDLE_MINUTES"):
         kw["session_idle"] = timedelta(minutes=float(env["GRIDCC_SESSION_IDLE_MINUTES"]))
     return Settings(**kw)

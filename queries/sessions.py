@@ -1,12 +1,33 @@
 """Signed-in browser sessions: start, look up, touch and end them (SQLAlchemy Core, bound parameters only)."""
 from __future__ import annotations
 
+import itertools
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from queries.schema import users, web_sessions
+
+
+# Bumped by every change this process makes to sessions or to what they depend on (users): a caller
+# that remembers a session for a moment compares generations and looks again after any change.
+_generation = itertools.count(1)
+_current = 0
+_lock = threading.Lock()
+
+
+def generation() -> int:
+    """Return the number of the latest change to sessions or users made by this process."""
+    return _current
+
+
+def changed() -> None:
+    """Record that sessions or users changed (every write function here and in queries.users calls it)."""
+    global _current
+    with _lock:
+        _current = next(_generation)
 
 
 @dataclass(frozen=True)
@@ -57,11 +78,13 @@ def touch(conn: Connection, *, id_sha256: str, now: datetime) -> None:
 
 def set_public_wall(conn: Connection, *, id_sha256: str, on: bool) -> None:
     """Turn the session's public-wall masking on or off."""
+    changed()
     conn.execute(update(web_sessions).where(web_sessions.c.id_sha256 == id_sha256).values(public_wall=on))
 
 
 def end(conn: Connection, *, id_sha256: str, now: datetime) -> bool:
     """End one session; return False when it had ended already (or never existed)."""
+    changed()
     return conn.execute(update(web_sessions).where(web_sessions.c.id_sha256 == id_sha256,
                                                    web_sessions.c.ended_at.is_(None))
                         .values(ended_at=now)).rowcount > 0
@@ -69,6 +92,7 @@ def end(conn: Connection, *, id_sha256: str, now: datetime) -> bool:
 
 def end_all(conn: Connection, *, user_name: str, now: datetime) -> int:
     """End every live session of ``user_name`` (on disable); return how many."""
+    changed()
     return conn.execute(update(web_sessions).where(and_(web_sessions.c.user_name == user_name,
                                                         web_sessions.c.ended_at.is_(None)))
                         .values(ended_at=now)).rowcount

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from queries import sessions
 from queries.schema import areas, audit_log, audit_log_id_seq, departments, users, web_sessions
 
 
@@ -59,6 +60,7 @@ def list_users(conn: Connection, *, limit: int = 10_000) -> list[User]:
 
 def set_disabled(conn: Connection, *, name: str, disabled: bool) -> bool:
     """Disable (or enable) a user; return False when there is none."""
+    sessions.changed()  # a session of this user must be looked at again
     return conn.execute(update(users).where(users.c.name == name).values(disabled=disabled)).rowcount > 0
 
 
@@ -68,6 +70,7 @@ def set_password(conn: Connection, *, name: str, password_hash: str, now: dateti
 
     ``must_change``: the password is a one-time one an administrator gave; the user must replace it.
     """
+    sessions.changed()  # a session of this user must be looked at again
     return conn.execute(update(users).where(users.c.name == name).values(
         password_hash=password_hash, password_changed_at=now, failed_sign_ins=0, locked_until=None,
         must_change_password=must_change)).rowcount > 0

@@ -395,3 +395,43 @@ def test_acc062_a_one_time_password_opens_nothing_but_the_password_form(hand_app
     client.post("/auth/password", data={"current": "one-time-pass-1", "new": "xicheng's own 1",
                                         "again": "xicheng's own 1", "csrf_token": token})
     assert client.get("/api/v1/areas").get_json()["areas"][0]["code"] == "329903"
+
+
+# -- a checked session is trusted for a moment -----------------------------------------------------------
+def test_acc070_a_change_made_here_ends_a_remembered_session_at_once(hand_settings):
+    from dashboard.app import create_app
+    from queries import users as user_queries
+
+    app = create_app(hand_settings.with_(session_recheck_s=3600))  # remembered "for ever"
+    try:
+        client = signed_in(app, "dongjie")
+        assert client.get("/api/v1/areas").status_code == 200  # now remembered
+        with _ctx(app).engine.begin() as conn:
+            user_queries.set_disabled(conn, name="dongjie", disabled=True)  # through this process's queries
+        assert client.get("/api/v1/areas").status_code == 401
+        other = signed_in(app, "xicheng")
+        assert other.get("/api/v1/areas").status_code == 200
+        assert other.post("/auth/sign-out").status_code == 303
+        assert other.get("/api/v1/areas").status_code == 401
+    finally:
+        _ctx(app).engine.dispose()
+
+
+def test_acc071_a_change_made_elsewhere_takes_effect_within_the_recheck_time(hand_settings):
+    import time
+
+    from sqlalchemy import update
+
+    from dashboard.app import create_app
+
+    app = create_app(hand_settings.with_(session_recheck_s=0.3))
+    try:
+        client = signed_in(app, "dongjie")
+        assert client.get("/api/v1/areas").status_code == 200
+        with _ctx(app).engine.begin() as conn:  # as another process would: plain SQL, no notice
+            conn.execute(update(web_sessions).values(ended_at=NOW))
+        assert client.get("/api/v1/areas").status_code == 200  # still remembered …
+        time.sleep(0.35)
+        assert client.get("/api/v1/areas").status_code == 401  # … for no longer than the recheck time
+    finally:
+        _ctx(app).engine.dispose()
