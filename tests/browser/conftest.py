@@ -63,13 +63,9 @@ def sign_in(page, base: str, name: str = "leader", password: str = handcity.PASS
     page.goto("about:blank")
 
 
-@pytest.fixture
-def watched(browser, live_url):
-    """Return (page, watch, base URL) signed in as the city leader: every off-machine request is recorded and aborted.
-
-    The sign-in goes through the real form with the watch on, so its page too may not reach off the
-    machine or log an error; only the GeoJSON fetched by the overview it lands on is forgotten.
-    """
+def open_watched(browser):
+    """Return (context, page, watch) in a fresh browser context: every off-machine request is recorded and
+    aborted, every console error recorded, every GeoJSON fetch listed."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     page = context.new_page()
     watch = Watch()
@@ -87,6 +83,17 @@ def watched(browser, live_url):
     page.route("**/*", route)
     page.on("console", lambda msg: watch.errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    return context, page, watch
+
+
+@pytest.fixture
+def watched(browser, live_url):
+    """Return (page, watch, base URL) signed in as the city leader: every off-machine request is recorded and aborted.
+
+    The sign-in goes through the real form with the watch on, so its page too may not reach off the
+    machine or log an error; only the GeoJSON fetched by the overview it lands on is forgotten.
+    """
+    context, page, watch = open_watched(browser)
     sign_in(page, live_url)
     watch.geo.clear()
     yield page, watch, live_url

@@ -6,19 +6,17 @@ console error is recorded: both lists must stay empty.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 
 from queries.schema import audit_log
 from tests import handcity
+from tests.browser.conftest import open_watched
 
 pytestmark = pytest.mark.browser
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-VIEWPORT = {"width": 1920, "height": 1080}
 # Event 3: grid A1, building 002; its reporter is 李娜 13812345678 (tests/handcity.py REPORTERS).
 EVENT3_BUILDING = handcity.A1 + "002"
 EVENT3_URL = f"/?area={handcity.A1}&building={EVENT3_BUILDING}"
@@ -28,12 +26,6 @@ def expect():
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect
-
-
-@dataclass
-class Watch:
-    offsite: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -56,21 +48,7 @@ def quick_argon2(monkeypatch, hand_app):
 @pytest.fixture
 def visit(browser, live_url, quick_argon2):
     """Return (page, watch, base URL) in a fresh, signed-out browser context; check the watch afterwards."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    page = context.new_page()
-    watch = Watch()
-
-    def route(request_route):
-        url = request_route.request.url
-        if urlparse(url).hostname not in LOCAL_HOSTS and not url.startswith(("data:", "blob:")):
-            watch.offsite.append(url)
-            request_route.abort()
-            return
-        request_route.continue_()
-
-    page.route("**/*", route)
-    page.on("console", lambda msg: watch.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    context, page, watch = open_watched(browser)
     yield page, watch, live_url
     context.close()
     assert watch.offsite == [], watch.offsite

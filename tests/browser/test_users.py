@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
-
 import pytest
 
-from tests.browser.conftest import LOCAL_HOSTS, VIEWPORT, Watch, sign_in
+from tests.browser.conftest import open_watched, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,21 +20,7 @@ def expect():
 @pytest.fixture
 def admin_page(browser, live_url):
     """Return (page, watch, base URL) signed in as the administrator; off-machine requests are aborted."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    page = context.new_page()
-    watch = Watch()
-
-    def route(request_route):
-        url = request_route.request.url
-        if urlparse(url).hostname not in LOCAL_HOSTS and not url.startswith(("data:", "blob:")):
-            watch.offsite.append(url)
-            request_route.abort()
-            return
-        request_route.continue_()
-
-    page.route("**/*", route)
-    page.on("console", lambda msg: watch.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    context, page, watch = open_watched(browser)
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm before disable and reset
     sign_in(page, live_url, "admin")
     yield page, watch, live_url
@@ -74,8 +58,7 @@ def test_usr_browser001_admin_adds_a_user_and_resets_a_password(admin_page):
 
 
 def test_usr_browser002_a_viewer_sees_only_the_refusal(browser, live_url):
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    page = context.new_page()
+    context, page, _ = open_watched(browser)
     sign_in(page, live_url, "viewer")
     page.goto(live_url + "/admin/users?lang=en")
     expect()(page.locator(".adm-refused-title")).to_have_text("You may not manage users")
