@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import flask
@@ -581,11 +581,6 @@ def public_wall():
         user_queries.audit(conn, at=ctx.settings.now(), actor=principal.name, action="public_wall",
                            outcome="ok", source=source(), detail="on" if on else "off")
     return flask.jsonify({"public_wall": on})
-
-
-def end_sessions(conn: Connection, *, user_name: str, now: datetime) -> int:
-    """End every session of a user (the CLI's disable calls it in its transaction)."""
-    return session_queries.end_all(conn, user_name=user_name, now=now)
 
 
 def init_app(server: flask.Flask) -> None:
