@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
     from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
-    from dashboard import audit_export
+    from dashboard import audit_export, live
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ingestor = Ingestor(engine, tz=settings.tz, now=settings.now, calendar=settings.calendar())
     context.init_app(server, context.AppContext(settings=settings, engine=engine, cache=cache, ingestor=ingestor))
     access.init_app(server)  # the gate first: no route answers before it has found the caller
+    hub = live.init_app(server, engine)
+    ingestor.listeners.append(lambda version, at, grids: hub.publish(live.Change(version, at, tuple(grids))))
     pages.register(app)
     register_all(app)
     api.init_app(server)

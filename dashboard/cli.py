@@ -69,7 +69,10 @@ def _serve(settings: Settings, host: str, port: int, threads: int, *, simulate: 
         log.info("simulator: new events and steps at %g× the demo city's real rate", simulate)
     log.info("gridcc serving %s on http://%s:%d", settings.store_url, host, port)
     try:
-        waitress.serve(app.server, host=host, port=port, threads=threads, ident="gridcc")
+        # Each live screen's stream holds a thread and a connection for as long as it is open.
+        streams = settings.live_max_streams
+        waitress.serve(app.server, host=host, port=port, threads=threads + streams, ident="gridcc",
+                       connection_limit=threads + streams + 100)
     finally:
         if simulator is not None:
             simulator.stop()

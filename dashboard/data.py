@@ -14,25 +14,31 @@ import flask
 
 from queries import areas as area_queries
 from queries import overview as overview_queries
-from queries.meta import data_version
+from queries.meta import live_marks
 from queries.scope import Scope
 from dashboard import context
 from dashboard.loop import traffic_light
 from dashboard.privacy import mask_text
 
 DEFAULT_WINDOW = timedelta(days=30)
+LIVE_SKEW = timedelta(seconds=5)  # how far the data time may run ahead of this clock and still be followed
 MAP_METRICS = ("open", "overdue", "per_1000_households", "on_time_rate")
 
 
-def _version(ctx) -> int:
-    """Return the store's data version, read once per request (a callback calls several loaders)."""
+def _marks(ctx) -> tuple[int, datetime | None]:
+    """Return (data version, data time), read once per request (a callback calls several loaders)."""
     if flask.has_request_context():
-        if "gridcc_version" not in flask.g:
+        if "gridcc_marks" not in flask.g:
             with ctx.connect() as conn:
-                flask.g.gridcc_version = data_version(conn)
-        return flask.g.gridcc_version
+                flask.g.gridcc_marks = live_marks(conn)
+        return flask.g.gridcc_marks
     with ctx.connect() as conn:
-        return data_version(conn)
+        return live_marks(conn)
+
+
+def _version(ctx) -> int:
+    """Return the store's data version (see _marks)."""
+    return _marks(ctx)[0]
 
 
 def cached(fn):
@@ -55,8 +61,23 @@ def cached(fn):
 
 
 def window(as_of: datetime | None = None, days: int = 30) -> tuple[datetime, datetime, datetime]:
-    """Return (as_of, since, until) for the last ``days`` days, as_of truncated to the minute."""
-    now = (as_of or context.current().settings.now()).replace(second=0, microsecond=0)
+    """Return (as_of, since, until) for the last ``days`` days.
+
+    An explicit ``as_of`` (playback, a frozen view) is truncated to the minute. Live, it is the minute
+    — or, when an event came in since the minute began, one second past the store's data time, so a
+    new event counts on every screen within a second, and every screen at one data version asks
+    (and caches) the same window. A data time after "now" (a store written ahead of a frozen clock)
+    is not followed.
+    """
+    if as_of is not None:
+        now = as_of.replace(second=0, microsecond=0)
+    else:
+        clock = context.current().settings.now()
+        now = clock.replace(second=0, microsecond=0)
+        if flask.has_request_context():
+            data_time = _marks(context.current())[1]
+            if data_time is not None and now <= data_time <= clock + LIVE_SKEW:
+                now = data_time.replace(microsecond=0) + timedelta(seconds=1)
     return now, now - timedelta(days=days), now
 
 

@@ -8,6 +8,7 @@ per store, so the embedded DuckDB never sees two writers (and its data version s
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from dashboard.loop import (
 from dashboard.contract import (
     MAX_ACTOR, MAX_BATCH, MAX_DEADLINE_AHEAD, STAMP_FIELDS, Category, Prepared, check_record, check_step,
 )
+from dashboard.heat import h3_cells
 from dashboard.worktime import WorkCalendar
 from queries import ingest as q
 from queries import tokens
@@ -32,6 +34,8 @@ from queries import users as audit_queries
 from queries.areas import scope_area_level
 from queries.schema import DISTRICT, event_id_seq, event_log_id_seq
 from queries.scope import Scope
+
+log = logging.getLogger(__name__)
 
 BUILDING_RADIUS_DEG = 0.0005  # about 50 m: an event that close to a building is filed under it
 RECHECK_S = 5.0  # how long the grid map and a token's validity are trusted before looking again
@@ -86,6 +90,7 @@ class Reference:
         grids = q.grid_shapes(conn)
         self.grid_codes = np.array([g.code for g in grids], dtype=object)
         self.grid_set = set(self.grid_codes)
+        self.grid_centroids = {g.code: (g.centroid_lat, g.centroid_lon) for g in grids}
         self.grid_tree = shapely.STRtree(shapely.from_geojson([g.geometry for g in grids])) if grids else None
         houses = q.building_points(conn)
         self.building_codes = np.array([b.code for b in houses], dtype=object)
@@ -154,6 +159,9 @@ class Ingestor:
         self._reference_checked = 0.0
         self._tokens = Recent()  # token digest -> its name (None: not a valid token)
         self._scopes = Recent()  # token name -> its scope
+        # Called with (data version, data time, grid codes) after each write commits: the live hub.
+        self.listeners: list = []
+        self._written: list[tuple[int, datetime, set[str]]] = []
 
     @property
     def write_lock(self) -> threading.Lock:
@@ -241,6 +249,7 @@ class Ingestor:
                                        keys={}, optimistic=True, taken=taken, scope=scope)
             except q.DuplicateKey:
                 conn.rollback()
+                self._written.clear()
                 # Sequences do not roll back: hand the ids already drawn to the second attempt, so a
                 # resend leaves no gap in the numbering.
                 taken = {(name, "reuse"): ids for name, ids in taken.items() if isinstance(name, str)}
@@ -252,6 +261,7 @@ class Ingestor:
                                     target=_ids(r.id for r in receipts), source=audit_from,
                                     detail=f"{created} created, {len(receipts) - created} existing")
             conn.commit()
+            self._announce()
         return receipts
 
     def import_chunks(self, chunks, *, actor: str, progress=None) -> tuple[int, int]:
@@ -277,8 +287,10 @@ class Ingestor:
                     progress(len(records))
             if problems:
                 conn.rollback()
+                self._written.clear()
                 raise IngestRefused(problems)
             conn.commit()
+            self._announce()
         return created, existing
 
     def _write(self, conn, records: list, *, actor: str, naive_is_local: bool, lines: list[int] | None,
@@ -316,7 +328,7 @@ class Ingestor:
             rows, log_rows = self._rows(built, ids, log_ids, actor)
             q.insert_events(conn, rows, log_rows)
             q.add_projections(conn, rows)
-            q.mark_written(conn, now=now)
+            self._written.append((q.mark_written(conn, now=now), now, {r["grid_code"] for r in rows}))
             for (p, state, _), event_id in zip(built, ids):
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
         return [receipts[p.index] for p in prepared]
@@ -397,8 +409,9 @@ class Ingestor:
         house = np.full(len(built), None, dtype=object)
         if located.any():
             house[located] = ref.buildings(lon[located], lat[located], grid[located])
+        cells = _cells(lat, lon, grid, ref)
         rows, log_rows = [], []
-        for (p, s, steps), event_id, building in zip(built, ids, house):
+        for (p, s, steps), event_id, building, cell in zip(built, ids, house, cells):
             rows.append({
                 "id": event_id, "source": p.source, "external_id": p.external_id, "category_code": p.category.code,
                 "class_code": p.category.class_code, "urgent": p.category.urgent, "description": p.description,
@@ -410,7 +423,7 @@ class Ingestor:
                 "closed_at": s.closed_at, "deadline_at": s.deadline_at, "department_code": s.department_code,
                 "worker_id": p.worker, "extension_count": s.extension_count, "return_count": s.return_count,
                 "rework_count": s.rework_count, "is_parked": s.is_parked, "is_void": s.is_void,
-                "updated_at": s.updated_at, "clock_started_at": s.clock_started_at,
+                "updated_at": s.updated_at, "clock_started_at": s.clock_started_at, "h3": cell,
             })
             log_rows.extend(_log_rows(event_id, p, steps, self.clock, actor))
         for row, log_id in zip(log_rows, log_ids):
@@ -450,16 +463,31 @@ class Ingestor:
             q.update_event(conn, event_id=event_id, values=_state_columns(after))
             q.append_log(conn, [_log_row(event_id, state, after, step)])
             q.replace_projections(conn, {**row._asdict(), **_state_columns(after)})
-            q.mark_written(conn, now=now)
+            self._written.append((q.mark_written(conn, now=now), now, {row.grid_code}))
             if audit_from is not None:
                 audit_queries.audit(conn, at=now, actor=str(actor), action=f"event.{step.action}", outcome="ok",
                                     target=str(event_id), source=audit_from, detail=f"now {after.status}")
             conn.commit()
+            self._announce()
             # Read back in the event's own district: a step may take it out of the caller's scope (a
             # department passing it to another), and the caller still hears how the step ended.
             row = q.event_row(conn, scope=Scope(row.district_code, DISTRICT), event_id=event_id)
             log = q.event_log_rows(conn, event_id=event_id)
             return self._view(row, ref, log, conn)
+
+    def _announce(self) -> None:
+        """Tell the listeners what the transaction just committed wrote (under the write lock, in order)."""
+        written, self._written = self._written, []
+        if not written:
+            return
+        version = max(v for v, _, _ in written)
+        at = max(at for _, at, _ in written)
+        grids = sorted({code for _, _, codes in written for code in codes})
+        for listener in self.listeners:
+            try:
+                listener(version, at, grids)
+            except Exception:  # a screen's trouble never fails a write that has committed
+                log.exception("a live listener failed")
 
     def _state(self, row, conn) -> EventState:
         stamps = [getattr(row, c) for c, _ in STAGES]
@@ -506,6 +534,20 @@ def authenticate(token: str | None) -> str | None:
     from dashboard import context
 
     return context.current().ingestor.authenticate(token)
+
+
+def _cells(lat: np.ndarray, lon: np.ndarray, grid: np.ndarray, ref: Reference) -> list[int]:
+    """Return the H3 cell of each event: of its point, or of its grid's centroid when it has none.
+
+    (An event without a point has no building either: buildings are found by location.)
+    """
+    missing = np.isnan(lat)
+    if missing.any():
+        lat, lon = lat.copy(), lon.copy()
+        centroids = [ref.grid_centroids[code] for code in grid[missing]]
+        lat[missing] = [c[0] for c in centroids]
+        lon[missing] = [c[1] for c in centroids]
+    return h3_cells(lat, lon).tolist()
 
 
 def _ids(ids) -> str:

@@ -41,6 +41,9 @@ class Settings:
     # How long a checked session is trusted before its row is read again. A change this process makes
     # (sign-out, disable, password) takes effect at once; one made by another process within this time.
     session_recheck_s: float = 1.0
+    # Live screens: each open stream holds a server thread, so the server adds this many to its pool;
+    # a screen past the limit polls instead (GRIDCC_LIVE_MAX_STREAMS).
+    live_max_streams: int = 256
     public_wall: bool = False  # every screen of this server masks everything personal (GRIDCC_PUBLIC_WALL=1)
     # The SLA clock: working hours ("08:30-12:00,13:30-17:30") and a CSV of local calendar changes
     # (date,workday) on top of the statutory calendar.
@@ -129,4 +132,6 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["session_recheck_s"] = float(env["GRIDCC_SESSION_RECHECK_S"])
     if env.get("GRIDCC_SESSION_IDLE_MINUTES"):
         kw["session_idle"] = timedelta(minutes=float(env["GRIDCC_SESSION_IDLE_MINUTES"]))
+    if env.get("GRIDCC_LIVE_MAX_STREAMS"):
+        kw["live_max_streams"] = int(env["GRIDCC_LIVE_MAX_STREAMS"])
     return Settings(**kw)

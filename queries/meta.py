@@ -1,11 +1,14 @@
 """Key-value facts about the store: its data version, when and how it was seeded."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, delete, insert, select
 
 from queries.schema import store_meta
 
 DATA_VERSION = "data_version"
+STATE_AS_OF = "state_as_of"  # the instant the open_events projection (and the data) is current to
 
 
 def get_meta(conn: Connection, key: str, default: str | None = None) -> str | None:
@@ -30,3 +33,11 @@ def bump_data_version(conn: Connection) -> int:
     version = data_version(conn) + 1
     set_meta(conn, DATA_VERSION, str(version))
     return version
+
+
+def live_marks(conn: Connection) -> tuple[int, datetime | None]:
+    """Return (data version, data time 'state_as_of') in one read: what a live screen is told."""
+    rows = dict(conn.execute(select(store_meta.c.key, store_meta.c.value)
+                             .where(store_meta.c.key.in_((DATA_VERSION, STATE_AS_OF)))).all())
+    at = rows.get(STATE_AS_OF)
+    return int(rows.get(DATA_VERSION) or 0), datetime.fromisoformat(at) if at else None

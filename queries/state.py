@@ -7,11 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select
 
-from queries.meta import get_meta, set_meta
+from queries.meta import STATE_AS_OF, get_meta, set_meta
 from queries.schema import closures, events, open_events
 from queries.sqlfuncs import minutes_between
 
-STATE_AS_OF = "state_as_of"
 
 
 def rebuild_open_events(conn: Connection, *, as_of: datetime) -> int:

@@ -57,6 +57,7 @@ def hand_app(hand_settings):
 
     app = create_app(hand_settings)
     yield app
+    app.server.extensions["gridcc_live"].stop()  # its watcher thread reads the store: stop it first
     app.server.extensions["gridcc"].engine.dispose()
 
 
