@@ -62,6 +62,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "metric.per_1000_households": ("30日每千户上报", "Reports per 1k households"),
     "metric.on_time_rate": ("30日按期率", "On-time rate, 30 d"),
     "legend.no_data": ("无数据", "No data"),
+    # The event-density (heat) layer (dashboard/heat.py, docs/heat.md).
+    "heat.label": ("事件密度", "Event density"),
+    "heat.window.1h": ("近1小时", "Last hour"),
+    "heat.window.24h": ("近24小时", "Last 24 hours"),
+    "heat.window.7d": ("近7天", "Last 7 days"),
+    "heat.filter.class": ("事件大类", "Category class"),
+    "heat.filter.source": ("事件来源", "Source"),
+    "heat.filter.urgent": ("仅紧急", "Urgent only"),
+    "heat.cell_count": ("{n} 件", "{n} events"),
+    "heat.none": ("该时段无事件", "No events in this period"),
     "legend.lower_is_worse": ("越低越差", "lower is worse"),
     "legend.higher_is_worse": ("越高越差", "higher is worse"),
     # KPI tiles.

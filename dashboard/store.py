@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from time import perf_counter
 
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -11,6 +12,9 @@ from dashboard.settings import Settings
 from queries.schema import metadata
 
 log = logging.getLogger(__name__)
+
+H3_FILLED = "h3_filled"  # store_meta key: every event had its events.h3 filled in once
+H3_BATCH = 500_000  # ids per backfill batch (one commit each: bounded memory, resumable)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -70,7 +74,47 @@ def init_schema(engine: Engine) -> list[str]:
     for name in added:
         log.info("store: added column %s", name)
     _fill_catalogue(engine)
+    _fill_h3_once(engine)
     return added
+
+
+def _fill_h3_once(engine: Engine) -> None:
+    """Backfill events.h3 unless the store says it was done (a store from before the heat layer)."""
+    from queries.meta import get_meta
+
+    with engine.connect() as conn:
+        if get_meta(conn, H3_FILLED, "") == "1":
+            return
+    fill_h3(engine)
+
+
+def fill_h3(engine: Engine, *, batch: int = H3_BATCH) -> int:
+    """Give every event whose h3 is NULL its H3 cell, in batches of ids, one commit each; return rows filled.
+
+    The cell is of the event's point, else of its building's, else of its grid's centroid (docs/heat.md).
+    Marks the store done (store_meta 'h3_filled') at the end; an interrupted run picks up the rest.
+    """
+    from dashboard.heat import h3_cells
+    from queries.heat import id_range, points_to_fill, write_cells
+    from queries.meta import set_meta
+
+    started = perf_counter()
+    with engine.connect() as conn:
+        low, high = id_range(conn)
+    filled = 0
+    for first in range(low, high + 1, batch) if high else ():
+        with engine.begin() as conn:
+            frame = points_to_fill(conn, first_id=first, last_id=first + batch - 1).dropna()
+            if frame.empty:
+                continue
+            filled += write_cells(conn, frame.assign(h3=h3_cells(frame["lat"], frame["lon"]))[["id", "h3"]])
+        log.info("store: h3 cells filled up to event %d of %d (%d rows, %.1f s)", min(first + batch - 1, high), high,
+                 filled, perf_counter() - started)
+    with engine.begin() as conn:
+        set_meta(conn, H3_FILLED, "1")
+    if filled:
+        log.info("store: filled events.h3 for %d events in %.1f s", filled, perf_counter() - started)
+    return filled
 
 
 def _fill_catalogue(engine: Engine) -> None:

@@ -45,6 +45,35 @@ def _duckdb_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     raw.unregister(view)
 
 
+def bulk_update(conn: Connection, table: Table, frame: pd.DataFrame, *, key: str) -> int:
+    """Set the other columns of ``frame`` on the rows of ``table`` whose ``key`` matches (DuckDB: one scan).
+
+    Return the row count of the frame. Elsewhere, callers update with executemany.
+    """
+    if conn.dialect.name != "duckdb":
+        raise NotImplementedError("bulk_update is DuckDB's frame scan; use executemany elsewhere")
+    unknown = set(frame.columns) - set(table.c.keys())
+    if unknown or key not in frame.columns:
+        raise ValueError(f"{table.name}: bad columns {sorted(unknown)} or no key {key!r}")
+    if frame.empty:
+        return 0
+    quote = conn.dialect.identifier_preparer
+    raw = conn.connection.driver_connection
+    view = f"_bulk_update_{table.name}"
+    target = quote.format_table(table)
+    sets = ", ".join(f"{quote.quote(c)} = {view}.{quote.quote(c)}" for c in frame.columns if c != key)
+    raw.register(view, frame)
+    try:
+        # Identifiers only (quoted by the dialect): the values never pass through SQL text.
+        raw.execute(f"UPDATE {target} SET {sets} FROM {view} WHERE {target}.{quote.quote(key)} = {view}.{quote.quote(key)}")
+    finally:
+        try:
+            raw.unregister(view)
+        except Exception:  # an aborted transaction refuses even this; the error that matters is the first
+            pass
+    return len(frame)
+
+
 def _generic_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     records = _records(frame)
     statement = insert(table)

@@ -221,8 +221,9 @@ def areas_version(conn: Connection) -> str:
 
 
 def grid_shapes(conn: Connection, *, limit: int = 1_000_000) -> list:
-    """Return (code, geometry GeoJSON text) of every grid, by code."""
-    return conn.execute(select(areas.c.code, areas.c.geometry).where(areas.c.level == 4)
+    """Return (code, geometry GeoJSON text, centroid_lat, centroid_lon) of every grid, by code."""
+    return conn.execute(select(areas.c.code, areas.c.geometry, areas.c.centroid_lat, areas.c.centroid_lon)
+                        .where(areas.c.level == 4)
                         .order_by(areas.c.code).limit(limit)).fetchall()
 
 

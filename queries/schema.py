@@ -40,6 +40,7 @@ STATUSES = (
 )
 SOURCES = ("grid_worker", "hotline", "citizen", "iot", "video_ai", "other")
 LIMIT_UNITS = ("hours", "work_hours", "work_days")
+H3_RESOLUTION = 11  # of events.h3: cells of about 2,150 m²; coarser ones are its parents (queries/sqlfuncs.h3_parent)
 
 
 def _pg_only(index: Index) -> Index:
@@ -153,6 +154,9 @@ events = Table(
     Column("is_void", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime),  # the time of the latest step in the log
     Column("clock_started_at", DateTime),  # the running limit's start, moved on by pauses (dashboard/loop.py)
+    # The H3 cell (resolution H3_RESOLUTION, as an integer) of the event's point, or of its building's or
+    # grid's centroid when it came without one: what the heat layer counts (docs/heat.md).
+    Column("h3", BigInteger),
     UniqueConstraint("source", "external_id", name="uq_events_source_external"),
 )
 _pg_only(Index("ix_events_reported", events.c.reported_at))

@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from dashboard.heat import h3_cells
 from dashboard.seed.catalogue import SOURCE_SHARE, category_mix
 from dashboard.seed.city import DEPARTMENT_KINDS, M_PER_DEG_LAT, M_PER_DEG_LON, City
 from dashboard.worktime import WorkCalendar
@@ -387,6 +388,7 @@ def _chunk(rng, city: City, lk: Lookups, counts: np.ndarray, h0: int, start_s: i
         "is_parked": used[:, PARK],
         "is_void": used[:, VOID],
         "updated_at": _stamp(np.where(used, T, -1).max(axis=1)),  # the latest step reached
+        "h3": h3_cells(lat, lon),  # ~1 µs an event: about 5 % of the seeding time
     })
     # Column order: the events table's own.
     frame = frame[[
@@ -394,7 +396,7 @@ def _chunk(rng, city: City, lk: Lookups, counts: np.ndarray, h0: int, start_s: i
         "district_code", "street_code", "community_code", "grid_code", "building_code", "status",
         "reported_at", "accepted_at", "verified_at", "registered_at", "dispatched_at", "handled_at",
         "checked_at", "closed_at", "deadline_at", "department_code", "worker_id", "extension_count",
-        "return_count", "rework_count", "is_parked", "is_void", "updated_at",
+        "return_count", "rework_count", "is_parked", "is_void", "updated_at", "h3",
     ]]
 
     # Log rows: one per reached slot; from_status is the status of the previous reached slot.
