@@ -55,3 +55,17 @@ def test_pg002_median_kpis_trend_and_state(pg_conn):
     kids = ov.children_figures(pg_conn, scope=CITY, parent=city, child_codes=["329902", "329903"],
                                as_of=handcity.NOW, **window)
     assert [(k.open, k.median_handling_hours) for k in kids] == [(3, pytest.approx(6.5)), (2, None)]
+
+
+def test_pg003_event_detail(pg_conn):
+    from queries.events import event_detail
+
+    got = event_detail(pg_conn, scope=CITY, event_id=3)
+    assert (got.category_name, got.district_name, got.grid_name, got.building_name, got.department_name,
+            got.worker_name, got.limit_value, got.limit_unit) == (
+        "道路破损", "东城区", "东街第01网格", "2号楼", "东城区城管执法局", "张伟", 5.0, "work_days")
+    assert (got.deadline_at, got.urgent, got.reporter) == (datetime(2026, 11, 17, 9, 30), False, "李娜 13812345678")
+    assert [(s.action, s.at) for s in got.log] == [("report", datetime(2026, 11, 10, 9, 0))]
+    assert event_detail(pg_conn, scope=Scope("329903", 1), event_id=3) is None
+    assert event_detail(pg_conn, scope=Scope("329902", 1, department="329902-01"), event_id=3).id == 3
+    assert [event_detail(pg_conn, scope=CITY, event_id=i) for i in (-1, 0, 12, 2**63 - 1, 2**63)] == [None] * 5
