@@ -104,7 +104,7 @@
                 className: "gcc-context"};
     }
 
-    window.gridcc = Object.assign({}, window.gridcc, {
+    window.gridcc = Object.assign(window.gridcc || {}, {
         map: {
             classOf: classOf,
             style: style,

@@ -66,13 +66,17 @@ def resolution_for_zoom(zoom: float) -> int:
 
 
 def cell_key(cell: int) -> str:
-    """Return the compact id of an H3 cell: its hex without the trailing f's (pad to 15 with f to undo)."""
-    return format(cell, "x").rstrip("f")
+    """Return the compact id of an H3 cell: its hex less the "8" + resolution prefix and the trailing f's.
+
+    Every cell's 15-digit hex starts with 8 (the cell mode) and its resolution digit, and ends with
+    f's (the unused digits are 7s): ``cell_of_key`` puts both back. Saves 5 bytes a cell at res 11.
+    """
+    return format(cell, "x")[2:].rstrip("f")
 
 
-def cell_of_key(key: str) -> int:
-    """Return the H3 cell (int) of a compact id made by ``cell_key``."""
-    return int(key.ljust(15, "f"), 16)
+def cell_of_key(key: str, resolution: int) -> int:
+    """Return the H3 cell (int) at ``resolution`` of a compact id made by ``cell_key``."""
+    return int(f"8{resolution:x}{key}".ljust(15, "f"), 16)
 
 
 def nice_floor(value: float) -> int:
@@ -120,7 +124,8 @@ def heat_hideout(cells: Iterable[tuple[int, int]], lang: str, resolution: int) -
     for cell, count in cells:
         if isinstance(cell, bool) or not isinstance(cell, (int, np.integer)) or not isinstance(count, (int, np.integer)):
             raise ValueError(f"a heat cell is (int cell, int count), not ({cell!r}, {count!r})")
-        if not basic_int.is_valid_cell(int(cell)) or basic_int.get_resolution(int(cell)) != resolution:
+        if not 0 < cell < 2 ** 63 or not basic_int.is_valid_cell(int(cell)) or basic_int.get_resolution(
+                int(cell)) != resolution:
             raise ValueError(f"{cell!r} is not an H3 cell of resolution {resolution}")
         if count > 0:
             kept[int(cell)] = kept.get(int(cell), 0) + int(count)
