@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import datetime
 
 import plotly
@@ -158,7 +157,8 @@ def test_evd005_current_stage_highlighted(clock):
     assert "gcc-light-green" in by_class(current, "evd-verdict")[0].className
     assert [texts(s)[:2] for s in by_class(tree, "evd-pending")[1:]] == [["Checked", "Not yet"], ["Closed", "Not yet"]]
     # At 15:55, 110 of 120 minutes used (92 %): still running, now yellow.
-    later = ed.detail_body(detail(**{**_open4()}), timeline(detail(**_open4()), clock=clock, as_of=_d("11-20 15:55")),
+    open4 = detail(**_open4())
+    later = ed.detail_body(open4, timeline(open4, clock=clock, as_of=_d("11-20 15:55")),
                            "en", False)
     (badge,) = by_class(by_class(later, "evd-current")[0], "evd-verdict")
     assert "gcc-light-yellow" in badge.className and texts(badge) == ["Running"]
