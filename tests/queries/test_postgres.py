@@ -69,3 +69,28 @@ def test_pg003_event_detail(pg_conn):
     assert event_detail(pg_conn, scope=Scope("329903", 1), event_id=3) is None
     assert event_detail(pg_conn, scope=Scope("329902", 1, department="329902-01"), event_id=3).id == 3
     assert [event_detail(pg_conn, scope=CITY, event_id=i) for i in (-1, 0, 12, 2**63 - 1, 2**63)] == [None] * 5
+
+
+def test_pg003_heat_cells_and_h3_parent(pg_conn):
+    # The same hand-worked cells as tests/queries/test_heat.py: events placed at their buildings.
+    from sqlalchemy import update
+
+    from dashboard.store import fill_h3
+    from queries.heat import heat_cells
+    from queries.schema import events
+    from tests.queries.test_heat import by_name, parent_cases
+
+    pg_conn.execute(update(events).values(lat=None, lon=None, h3=None))
+    pg_conn.commit()
+    assert fill_h3(pg_conn.engine) == 11
+    city = aq.get_area(pg_conn, scope=CITY, code="329900")
+    window = dict(since=handcity.SINCE, until=handcity.NOW)
+    got = heat_cells(pg_conn, scope=CITY, area=city, resolution=11, **window)
+    assert by_name(got) == {"A1": 2, "A1b2": 1, "A2": 1, "B1": 1, "C1": 1, "C2": 1}
+    assert by_name(heat_cells(pg_conn, scope=CITY, area=city, resolution=5, **window), 5) == {"A1": 4, "B1": 2, "C2": 1}
+    east = aq.get_area(pg_conn, scope=CITY, code="329902")
+    assert by_name(heat_cells(pg_conn, scope=Scope("329902", 1), area=east, resolution=11, classes=("05",), **window)) == {
+        "A1": 1, "A2": 1}
+    parent_cases(pg_conn.engine)
+    pg_conn.execute(update(events).values(lat=31.1, lon=120.0, h3=None))  # as the other tests expect it
+    pg_conn.commit()
