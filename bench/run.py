@@ -178,6 +178,29 @@ def access_main(argv: list[str]) -> int:
     return 0
 
 
+def heat_main(argv: list[str]) -> int:
+    """Run the heat-layer benchmark (issue 5 §2) read-only on the bench store and print its table."""
+    from bench import heat_cases
+
+    parser = argparse.ArgumentParser(prog="gridcc bench heat", description=heat_cases.__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the bench store (default 10 M)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
+    parser.add_argument("--reps", type=int, default=20, help="runs of each case")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "heat.json")
+    args = parser.parse_args(argv)
+    settings, results = _start(args)
+    # The store itself, read-only (nothing is written): an older store must be upgraded first, by
+    # opening it once read-write (gridcc serve, or dashboard.store.init_schema), which fills events.h3.
+    results.update(heat_cases.heat_cases(settings.store_url.split("///", 1)[1], reps=args.reps,
+                                         memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads))
+    results["command"] = "gridcc bench heat " + " ".join(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(heat_cases.markdown(results))
+    return 0
+
+
 def _start(args) -> tuple:
     """Return the bench store's settings (seeding it on first use) and the results' header."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -197,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return ingest_main(argv[1:])
     if argv[:1] == ["access"]:
         return access_main(argv[1:])
+    if argv[:1] == ["heat"]:
+        return heat_main(argv[1:])
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
                                      epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help.")
     parser.add_argument("--events", type=int, default=10_000_000)
