@@ -127,10 +127,19 @@
 
     var overview = {
         /* Turn a click on the map (a feature) or on the breadcrumb (an area code) into the requested view. */
-        drill: function (clickData, crumbClicks, view) {
+        drill: function (clickData, crumbClicks, heatClick, view) {
             var ctx = window.dash_clientside.callback_context;
             var trigger = ctx.triggered_id;
             var value = ctx.triggered.length ? ctx.triggered[0].value : null;
+            if (trigger === "overview-heat") {
+                // A hexagon: drill into the area under its centre (the server finds which).
+                var cell = heatClick && heatClick.properties && heatClick.properties.cell;
+                if (!cell || !window.h3 || !view) {
+                    return window.dash_clientside.no_update;
+                }
+                var centre = window.h3.cellToLatLng(cell);
+                return {area: view.code, building: null, at: [centre[0], centre[1]]};
+            }
             if (trigger && typeof trigger === "object") {
                 if (!value) {
                     return window.dash_clientside.no_update;

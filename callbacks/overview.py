@@ -1,22 +1,80 @@
-"""Callbacks of the overview: resolve the drill, colour the map, fill the side panels."""
+"""Callbacks of the overview: resolve the drill, colour the map, fill the side panels — live.
+
+Every panel refreshes on the page's live tick (assets/gridcc-live.js fires it, at most once a second,
+when a change touches the area in view), on the minute (time alone moves overdue counts), and on
+playback (the panels then show ``as_of`` = the replayed moment). A panel whose answer is the same as
+the one the screen already shows returns ``no_update``: each keeps a digest of what it shows.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+from datetime import datetime, timedelta
+
 import dash
+import plotly.utils
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, no_update
 
-from dashboard import access, data, figures, maps
+from dashboard import access, alerts, data, figures, heat, maps
 from dashboard.i18n import t
+from layouts import event_detail as detail_ids
 from layouts import overview as ids
-from queries.schema import GRID
+from queries.schema import GRID, SOURCES
 
 BUILDING_EVENTS_LIMIT = 50
+TICKER_LIMIT = 20
+EARLIEST_PLAYBACK = datetime(2000, 1, 1)
+
+
+def _digest(outputs) -> str:
+    return hashlib.sha1(json.dumps(outputs, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True,
+                                   ensure_ascii=False).encode()).hexdigest()
+
+
+def unless_same(previous, *outputs):
+    """Return ``outputs`` and their digest, or no_update for all when the screen shows exactly this already."""
+    digest = _digest(outputs)
+    if isinstance(previous, str) and previous == digest:
+        return (no_update,) * (len(outputs) + 1)
+    return (*outputs, digest)
+
+
+def replayed(playback) -> datetime | None:
+    """Return the replayed moment of a (forgeable) playback store, or None when the screen is live."""
+    if not isinstance(playback, dict) or playback.get("on") is not True:
+        return None
+    cursor = playback.get("cursor")
+    if not isinstance(cursor, str) or len(cursor) > 32:
+        return None
+    try:
+        moment = datetime.fromisoformat(cursor)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        return None
+    now = data.window()[0]
+    return moment if EARLIEST_PLAYBACK <= moment <= now else None
+
+
+def _window(playback) -> tuple[datetime, datetime, datetime]:
+    return data.window(as_of=replayed(playback))
 
 
 def _requested(state) -> dict:
-    """Return the requested area and building as strings or None (callback inputs can be forged)."""
+    """Return the requested area and building as strings or None (callback inputs can be forged).
+
+    A click on the heat layer asks for the area in view ``at`` a point: the child under it, when there is one.
+    """
     state = state if isinstance(state, dict) else {}
-    return {key: value if isinstance(value, str) else None
-            for key, value in (("area", state.get("area")), ("building", state.get("building")))}
+    asked = {key: value if isinstance(value, str) else None
+             for key, value in (("area", state.get("area")), ("building", state.get("building")))}
+    at = state.get("at")
+    if asked["area"] and isinstance(at, list) and len(at) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in at) \
+            and -90 <= at[0] <= 90 and -180 <= at[1] <= 180:
+        asked["area"] = data.child_at(data.request_scope(), asked["area"], at[0], at[1]) or asked["area"]
+    return asked
 
 
 def _view_code(view) -> str | None:
@@ -46,7 +104,7 @@ def _households(scope, area) -> dict[str, int]:
     return {child.code: child.households for child in children(scope, area.code)}
 
 
-def update_map(state: dict | None, metric: str, _tick, lang: str):
+def update_map(state: dict | None, metric: str, _tick, _minute, playback, lang: str, shown):
     """Send the children's polygons URL (cached by the browser) and their values for ``metric``.
 
     Runs on the requested state, beside update_view rather than after it, so a drill costs one round trip.
@@ -55,50 +113,52 @@ def update_map(state: dict | None, metric: str, _tick, lang: str):
     state = _requested(state)
     metric = metric if metric in data.MAP_METRICS else data.MAP_METRICS[0]
     area = data.area(scope, state["area"] or scope.area_code) or data.area(scope, scope.area_code)
-    as_of, since, until = data.window()
+    as_of, since, until = _window(playback)
     rows = data.map_figures(scope, area.code, metric, as_of, since, until)
     households = _households(scope, area) if metric == "per_1000_households" else {}
     hideout = maps.map_hideout(rows, metric, households, lang, selected=state["building"])
-    return maps.children_url(area.code), hideout, ids.legend(hideout, lang)
+    return unless_same(shown, maps.children_url(area.code), hideout, ids.legend(hideout, lang))
 
 
-def update_kpis(view: dict | None, _tick, lang: str):
+def update_kpis(view: dict | None, _tick, _minute, playback, lang: str, shown):
     """Fill the KPI tiles of the area in view."""
     code = _view_code(view)
     if code is None:
-        return no_update
-    as_of, since, until = data.window()
-    return ids.kpi_tiles(data.kpis(data.request_scope(), code, as_of, since, until), lang)
+        return no_update, no_update
+    as_of, since, until = _window(playback)
+    return unless_same(shown, ids.kpi_tiles(data.kpis(data.request_scope(), code, as_of, since, until), lang))
 
 
-def update_median(view: dict | None, _tick, lang: str):
+def update_median(view: dict | None, _tick, _minute, playback, lang: str, shown):
     """Fill the median handling time tile of the area in view."""
     code = _view_code(view)
     if code is None:
-        return no_update
-    _, since, until = data.window()
-    return ids.median_tile(data.median_handling_hours(data.request_scope(), code, since, until), lang)
+        return no_update, no_update
+    _, since, until = _window(playback)
+    return unless_same(shown, ids.median_tile(data.median_handling_hours(data.request_scope(), code, since, until),
+                                              lang))
 
 
-def update_categories(view: dict | None, _tick, lang: str):
+def update_categories(view: dict | None, _tick, _minute, playback, lang: str, shown):
     """Draw the most reported categories of the last 30 days in the area in view."""
     code = _view_code(view)
     if code is None:
-        return no_update
-    _, since, until = data.window()
-    return figures.categories_figure(data.top_categories(data.request_scope(), code, since, until), lang)
+        return no_update, no_update
+    _, since, until = _window(playback)
+    return unless_same(shown, figures.categories_figure(data.top_categories(data.request_scope(), code, since, until),
+                                                        lang))
 
 
-def update_trend(view: dict | None, _tick, lang: str):
+def update_trend(view: dict | None, _tick, _minute, playback, lang: str, shown):
     """Draw reported and closed per day over the last 30 days in the area in view."""
     code = _view_code(view)
     if code is None:
-        return no_update
-    _, since, until = data.window()
-    return figures.trend_figure(data.daily_trend(data.request_scope(), code, since, until), lang)
+        return no_update, no_update
+    _, since, until = _window(playback)
+    return unless_same(shown, figures.trend_figure(data.daily_trend(data.request_scope(), code, since, until), lang))
 
 
-def update_building(view: dict | None, _tick, lang: str):
+def update_building(view: dict | None, _tick, _minute, playback, lang: str, shown):
     """Show the selected building's facts and open events in place of the categories."""
     building = view.get("building") if isinstance(view, dict) else None
     scope = data.request_scope()
@@ -106,11 +166,79 @@ def update_building(view: dict | None, _tick, lang: str):
     found = data.building(scope, building["code"]) if isinstance(building, dict) and \
         isinstance(building.get("code"), str) else None
     if found is None:
-        return [], True, False
-    events = data.building_open_events(scope, found.code, data.window()[0], BUILDING_EVENTS_LIMIT)
+        return unless_same(shown, [], True, False)
+    events = data.building_open_events(scope, found.code, _window(playback)[0], BUILDING_EVENTS_LIMIT)
     may_reveal = access.current().may("reveal")
-    return (ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang, may_reveal),
-            False, True)
+    return unless_same(shown, ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang,
+                                                  may_reveal), False, True)
+
+
+def update_ticker(view: dict | None, _tick, _minute, playback, lang: str, shown):
+    """List the newest events of the area in view (up to the replayed moment in playback), newest first."""
+    code = _view_code(view)
+    if code is None:
+        return no_update, no_update
+    as_of = replayed(playback) or datetime.max
+    live_as_of = data.window()[0]
+    events = data.recent_events(data.request_scope(), code, min(as_of, live_as_of), TICKER_LIMIT)
+    return unless_same(shown, ids.ticker(events, lang))
+
+
+def _choice(value, allowed) -> tuple[str, ...]:
+    """Return a filter's value as a tuple when it is one of ``allowed`` (the store can be forged), else ()."""
+    return (value,) if isinstance(value, str) and value in allowed else ()
+
+
+def update_heat(view: dict | None, on, window: str, class_code, source, urgent, _tick, _minute, playback,
+                lang: str, shown):
+    """Send the event density of the area in view in H3 cells; the browser draws the hexagons."""
+    code = _view_code(view)
+    if code is None:
+        return no_update, no_update, no_update, no_update
+    if on is not True:
+        return unless_same(shown, None, [], True)
+    scope = data.request_scope()
+    area = data.area(scope, code)
+    if area is None:
+        return no_update, no_update, no_update, no_update
+    span = heat.WINDOWS.get(window) if isinstance(window, str) else None
+    span = span or heat.WINDOWS["24h"]
+    until = _window(playback)[0]
+    classes = _choice(class_code, {c for c, _ in data.category_classes()})
+    resolution = heat.resolution_for(area.level)
+    cells = data.heat_cells(scope, code, resolution, until - span, until, classes, _choice(source, SOURCES),
+                            urgent is True)
+    hideout = heat.heat_hideout(cells, lang, resolution)
+    return unless_same(shown, hideout, ids.heat_legend(hideout, lang), False)
+
+
+def update_alerts(_scope_tick, _minute, _acks, lang: str, shown):
+    """Show the urgent events of the caller's scope nobody signed for (banner, pulses); sign for one on click."""
+    trigger = dash.ctx.triggered_id
+    if isinstance(trigger, dict) and trigger.get("type") == ids.ACK:
+        event_id = trigger.get("event")
+        clicked = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None
+        if clicked and isinstance(event_id, int) and not isinstance(event_id, bool) and 0 < event_id < 2 ** 62:
+            alerts.acknowledge(event_id)
+            data.flush_marks()
+    scope = data.request_scope()
+    found = data.open_alerts(scope, data.window()[0])
+    return unless_same(shown, ids.alert_banner(found, lang), ids.pulses(found, lang), [e.id for e in found])
+
+
+def open_detail(_clicks, lang: str):
+    """Open the detail of the event clicked (ticker, alert banner): where, what, who, and its timeline."""
+    trigger = dash.ctx.triggered_id
+    clicked = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None
+    event_id = trigger.get("event") if isinstance(trigger, dict) else None
+    if not clicked or not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2 ** 62:
+        return no_update, no_update
+    scope = data.request_scope()
+    found = data.event_detail(scope, event_id, data.window()[0])
+    if found is None:
+        return True, detail_ids.empty_body(lang)
+    detail, stages = found
+    return True, detail_ids.detail_body(detail, stages, lang, access.current().may("reveal"))
 
 
 def reveal_reporter(clicks, lang):
@@ -138,13 +266,27 @@ def register(app: dash.Dash) -> None:
         Output(ids.STATE, "data"),
         Input(ids.GEOJSON, "clickData"),
         Input({"type": ids.CRUMB, "code": ALL}, "n_clicks"),
+        Input(ids.HEAT, "clickData"),
         State(ids.VIEW, "data"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "heatClass"),
+        Output(ids.MAP_WRAP, "className"),
+        Input(ids.HEAT_ON, "value"),
     )
     app.clientside_callback(
         ClientsideFunction("gridcc_overview", "mirrorUrl"),
         Input(ids.VIEW, "data"),
         Input(ids.METRIC, "value"),
+        prevent_initial_call=True,
+    )
+    # The live tick: a change that touches the area in view (or, for the alerts, anything in scope).
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "tick"),
+        Input("shell-live", "data"),
+        State(ids.VIEW, "data"),
+        State(ids.PLAYBACK, "data"),
         prevent_initial_call=True,
     )
     app.callback(
@@ -159,29 +301,104 @@ def register(app: dash.Dash) -> None:
         State(ids.VIEW, "data"),
         State(ids.LANG, "data"),
     )(update_view)
+
+    def digest(panel: str) -> tuple:
+        key = {"type": ids.DIGEST, "panel": panel}
+        return Output(key, "data"), State(key, "data")
+
+    live = (Input(ids.TICK, "data"), Input(ids.MINUTE, "n_intervals"), Input(ids.PLAYBACK, "data"),
+            State(ids.LANG, "data"))
+    out, shown = digest("map")
     app.callback(
         Output(ids.GEOJSON, "url"),
         Output(ids.GEOJSON, "hideout"),
         Output(ids.LEGEND, "children"),
+        out,
         Input(ids.STATE, "data"),
         Input(ids.METRIC, "value"),
-        Input(ids.REFRESH, "n_intervals"),
-        State(ids.LANG, "data"),
+        *live, shown,
     )(update_map)
-    panels = (Input(ids.VIEW, "data"), Input(ids.REFRESH, "n_intervals"), State(ids.LANG, "data"))
-    app.callback(Output(ids.KPIS, "children"), *panels)(update_kpis)
-    app.callback(Output(ids.KPI_MEDIAN, "children"), *panels)(update_median)
-    app.callback(Output(ids.CATEGORIES, "figure"), *panels)(update_categories)
-    app.callback(Output(ids.TREND, "figure"), *panels)(update_trend)
+    panels = (Input(ids.VIEW, "data"), *live)
+    for panel, outputs, fn in (
+        ("kpis", (Output(ids.KPIS, "children"),), update_kpis),
+        ("median", (Output(ids.KPI_MEDIAN, "children"),), update_median),
+        ("categories", (Output(ids.CATEGORIES, "figure"),), update_categories),
+        ("trend", (Output(ids.TREND, "figure"),), update_trend),
+        ("building", (Output(ids.BUILDING, "children"), Output(ids.BUILDING_CARD, "hidden"),
+                      Output(ids.CATEGORIES_CARD, "hidden")), update_building),
+        ("ticker", (Output(ids.TICKER, "children"),), update_ticker),
+    ):
+        out, shown = digest(panel)
+        app.callback(*outputs, out, *panels, shown)(fn)
+    out, shown = digest("heat")
     app.callback(
-        Output(ids.BUILDING, "children"),
-        Output(ids.BUILDING_CARD, "hidden"),
-        Output(ids.CATEGORIES_CARD, "hidden"),
-        *panels,
-    )(update_building)
+        Output(ids.HEAT_DATA, "data"),
+        Output(ids.HEAT_LEGEND, "children"),
+        Output(ids.HEAT_LEGEND, "hidden"),
+        out,
+        Input(ids.VIEW, "data"),
+        Input(ids.HEAT_ON, "value"),
+        Input(ids.HEAT_WINDOW, "value"),
+        Input(ids.HEAT_CLASS, "value"),
+        Input(ids.HEAT_SOURCE, "value"),
+        Input(ids.HEAT_URGENT, "value"),
+        *live, shown,
+    )(update_heat)
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "heatLayer"),
+        Output(ids.HEAT, "data"),
+        Output(ids.HEAT, "hideout"),
+        Input(ids.HEAT_DATA, "data"),
+    )
+    out, shown = digest("alerts")
     app.callback(
-        Output({"type": ids.REPORTER, "event": MATCH}, "children"),
-        Input({"type": ids.REVEAL, "event": MATCH}, "n_clicks"),
+        Output(ids.ALERTS, "children"),
+        Output(ids.PULSES, "children"),
+        Output(ids.ALERT_IDS, "data"),
+        out,
+        Input(ids.SCOPE_TICK, "data"),
+        Input(ids.MINUTE, "n_intervals"),
+        Input({"type": ids.ACK, "event": ALL}, "n_clicks"),
+        State(ids.LANG, "data"),
+        shown,
+    )(update_alerts)
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "alertSound"),
+        Input(ids.ALERT_IDS, "data"),
+        State(ids.ALERT_SOUND, "value"),
+        prevent_initial_call=True,
+    )
+    app.callback(
+        Output(ids.DETAIL, "is_open"),
+        Output(ids.DETAIL_BODY, "children"),
+        Input({"type": ids.EVENT, "event": ALL}, "n_clicks"),
         State(ids.LANG, "data"),
         prevent_initial_call=True,
-    )(reveal_reporter)
+    )(open_detail)
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "playback"),
+        Output(ids.PLAYBACK, "data"),
+        Output(ids.PLAY_TIMER, "disabled"),
+        Output(ids.PLAY_SLIDER, "value"),
+        Output(ids.PLAY_SLIDER, "disabled"),
+        Output(ids.PLAY_EXIT, "disabled"),
+        Output(ids.PLAY_BUTTON, "children"),
+        Output(ids.PLAY_CLOCK, "children"),
+        Input(ids.PLAY_DAY, "value"),
+        Input(ids.PLAY_BUTTON, "n_clicks"),
+        Input(ids.PLAY_EXIT, "n_clicks"),
+        Input(ids.PLAY_SLIDER, "value"),
+        Input(ids.PLAY_TIMER, "n_intervals"),
+        Input(ids.PLAY_SPEED, "value"),
+        State(ids.PLAYBACK, "data"),
+        State(ids.PLAY_BUTTON, "data-play"),
+        State(ids.PLAY_BUTTON, "data-pause"),
+        prevent_initial_call=True,
+    )
+    for reporter, reveal in ((ids.REPORTER, ids.REVEAL), (detail_ids.REPORTER, detail_ids.REVEAL)):
+        app.callback(
+            Output({"type": reporter, "event": MATCH}, "children"),
+            Input({"type": reveal, "event": MATCH}, "n_clicks"),
+            State(ids.LANG, "data"),
+            prevent_initial_call=True,
+        )(reveal_reporter)

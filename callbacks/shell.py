@@ -1,19 +1,10 @@
-"""Callbacks of the frame: labels in the URL's language, the clock, the language switch, the data time."""
+"""Callbacks of the frame: labels in the URL's language, the clock, the language switch, the live badge."""
 from __future__ import annotations
 
 import dash
 from dash import ClientsideFunction, Input, Output, State
 
-from dashboard import data
-from dashboard.i18n import lang_from_search, t
 from layouts import shell as ids
-
-
-def update_as_of(_tick: int | None, search: str | None) -> tuple[str, str]:
-    """Return the "数据截至 hh:mm" label and its full local date-time (for the tooltip)."""
-    as_of = data.window()[0]
-    lang = lang_from_search(search)
-    return f"{t('clock.as_of', lang)} {as_of:%H:%M}", f"{as_of:%Y-%m-%d %H:%M}"
 
 
 def register(app: dash.Dash) -> None:
@@ -55,9 +46,7 @@ def register(app: dash.Dash) -> None:
         State(ids.WALL, "data-on"),
         prevent_initial_call=True,
     )
-    app.callback(
-        Output(ids.AS_OF, "children"),
-        Output(ids.AS_OF, "title"),
-        Input(ids.REFRESH, "n_intervals"),
-        Input(ids.LOCATION, "search"),
-    )(update_as_of)
+    app.clientside_callback(
+        ClientsideFunction("gridcc_live", "start"),
+        Input(ids.LABELS, "data"),
+    )

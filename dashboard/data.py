@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 
 import flask
 
+from queries import alerts as alert_queries
 from queries import areas as area_queries
 from queries import overview as overview_queries
 from queries.meta import live_marks
 from queries.scope import Scope
 from dashboard import context
 from dashboard.loop import traffic_light
-from dashboard.privacy import mask_text
+from dashboard.privacy import mask_numbers, mask_text
 
 DEFAULT_WINDOW = timedelta(days=30)
 LIVE_SKEW = timedelta(seconds=5)  # how far the data time may run ahead of this clock and still be followed
@@ -232,3 +233,74 @@ def reveal_reporter(scope: Scope, event_id: int) -> str | None:
     """Return one event's reporter in full, or None when it has none or is outside scope (never cached)."""
     with context.current().connect() as conn:
         return overview_queries.event_reporters(conn, scope=scope, ids=[event_id]).get(event_id)
+
+
+@cached
+def recent_events(scope: Scope, code: str, as_of: datetime, limit: int = 20):
+    """Return the newest events of area ``code`` up to ``as_of``, newest first (the ticker)."""
+    return _on_area(alert_queries.recent_events, scope, code, [], as_of=as_of, limit=limit)
+
+
+@cached
+def open_alerts(scope: Scope, as_of: datetime, limit: int = 20):
+    """Return the urgent events of the scope of the last 24 h that nobody acknowledged yet, newest first."""
+    with context.current().connect() as conn:
+        return alert_queries.open_alerts(conn, scope=scope, as_of=as_of, limit=limit)
+
+
+@cached
+def category_classes():
+    """Return (class code, class name) of every event category class, in code order."""
+    with context.current().connect() as conn:
+        return area_queries.category_classes(conn)
+
+
+@cached
+def heat_cells(scope: Scope, code: str, resolution: int, since: datetime, until: datetime,
+               classes: tuple[str, ...] = (), sources: tuple[str, ...] = (), urgent_only: bool = False):
+    """Return (H3 cell, events reported) in area ``code`` over [since, until) with the filters."""
+    from queries import heat as heat_queries
+
+    return _on_area(heat_queries.heat_cells, scope, code, [], resolution=resolution, since=since, until=until,
+                    classes=classes, sources=sources, urgent_only=urgent_only)
+
+
+def flush_marks() -> None:
+    """Forget this request's data version (after the request itself wrote): the next loader reads it again."""
+    if flask.has_request_context():
+        flask.g.pop("gridcc_marks", None)
+
+
+@cached
+def event_detail(scope: Scope, event_id: int, as_of: datetime):
+    """Return (the event's detail, its reporter masked; its timeline stages), or None when unknown or out of scope."""
+    from dashboard.timeline import timeline
+    from queries import events as event_queries
+
+    ctx = context.current()
+    with ctx.connect() as conn:
+        found = event_queries.event_detail(conn, scope=scope, event_id=event_id)
+    if found is None:
+        return None
+    stages = timeline(found, clock=ctx.ingestor.clock, as_of=as_of)
+    # Numbers in free text (phone numbers written into a description or a note) are masked too.
+    return replace(found, reporter=mask_text(found.reporter), description=mask_numbers(found.description),
+                   log=tuple(replace(s, note=mask_numbers(s.note)) for s in found.log)), stages
+
+
+def child_at(scope: Scope, code: str, lat: float, lon: float) -> str | None:
+    """Return the child of area ``code`` under the point (a click on the heat layer drills there), or None."""
+    import numpy as np
+
+    from queries.schema import CODE_LENGTHS
+
+    parent = area(scope, code)
+    if parent is None or parent.level >= 4:
+        return None
+    ctx = context.current()
+    with ctx.connect() as conn:
+        grid = ctx.ingestor.reference(conn).locate(np.array([lon]), np.array([lat]))[0]
+    if not isinstance(grid, str) or not scope.covers(grid):
+        return None
+    child = grid[:CODE_LENGTHS[parent.level + 1]]
+    return child if scope.covers(child) and (parent.level == 0 or child.startswith(parent.code)) else None

@@ -8,17 +8,48 @@ import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard import context, maps
+from dashboard import context, data, maps
 from dashboard.data import MAP_METRICS
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import level_name, normalise, status_name, t
 from queries.areas import Area
+from queries.alerts import TickerEvent
 from queries.overview import Figures, Kpis, OpenEvent
+from queries.schema import SOURCES
 
 STATE = "overview-state"
 VIEW = "overview-view"
 LANG = "overview-lang"
-REFRESH = "overview-refresh"
+TICK = "overview-tick"  # set by assets/gridcc-live.js when a change touches the area in view (≤ 1/s)
+SCOPE_TICK = "overview-scope-tick"  # … when a change touches anything in the caller's scope (the alerts)
+MINUTE = "overview-minute"  # time passes: overdue counts move without any write
+DIGEST = "overview-digest"  # pattern {"type": DIGEST, "panel": name}: what the panel shows now (no redraw if same)
+HEAT_ON = "overview-heat-on"
+HEAT_WINDOW = "overview-heat-window"
+HEAT_CLASS = "overview-heat-class"
+HEAT_SOURCE = "overview-heat-source"
+HEAT_URGENT = "overview-heat-urgent"
+HEAT_DATA = "overview-heat-data"  # the server's cells and counts; the browser draws the hexagons (h3-js)
+HEAT = "overview-heat"
+HEAT_LEGEND = "overview-heat-legend"
+MAP_WRAP = "overview-map-wrap"
+PULSES = "overview-pulses"
+ALERTS = "overview-alerts"
+ALERT_SOUND = "overview-alert-sound"
+ALERT_IDS = "overview-alert-ids"
+ACK = "overview-ack"  # pattern {"type": ACK, "event": id}
+EVENT = "overview-event"  # pattern {"type": EVENT, "event": id}: opens the event's detail
+TICKER = "overview-ticker"
+DETAIL = "overview-detail"
+DETAIL_BODY = "overview-detail-body"
+PLAYBACK = "overview-playback"  # {"on", "start", "end", "cursor", "speed", "playing"} (ISO local times)
+PLAY_TIMER = "overview-play-timer"
+PLAY_DAY = "overview-play-day"
+PLAY_SPEED = "overview-play-speed"
+PLAY_BUTTON = "overview-play-button"
+PLAY_SLIDER = "overview-play-slider"
+PLAY_EXIT = "overview-play-exit"
+PLAY_CLOCK = "overview-play-clock"
 MAP = "overview-map"
 GEOJSON = "overview-geojson"
 CONTEXT = "overview-context"
@@ -38,7 +69,11 @@ CATEGORIES = "overview-categories"
 CATEGORIES_CARD = "overview-categories-card"
 TREND = "overview-trend"
 
-REFRESH_MS = 60_000
+MINUTE_MS = 60_000
+ALL_VALUE = "all"  # the filters' "no filter" choice
+PLAY_STEP_MIN = 10  # the slider's step: ten minutes
+PLAY_SPEEDS = (60, 600, 3600)  # seconds of the past per second on screen: 1 min/s, 10 min/s, 1 h/s
+DIGEST_PANELS = ("map", "kpis", "median", "categories", "trend", "building", "ticker", "heat", "alerts")
 # Hover outline; the style itself comes from gridcc.map.style in assets/gridcc-map.js.
 HOVER_STYLE = {"weight": 3, "color": "#e6f1ff"}
 
@@ -55,9 +90,17 @@ def layout(area: str | None = None, metric: str | None = None, lang: str = "zh",
             dcc.Store(id=STATE, data={"area": area, "building": building}),
             dcc.Store(id=VIEW),
             dcc.Store(id=LANG, data=lang),
-            dcc.Interval(id=REFRESH, interval=REFRESH_MS),
+            dcc.Store(id=TICK),
+            dcc.Store(id=SCOPE_TICK),
+            dcc.Interval(id=MINUTE, interval=MINUTE_MS),
+            dcc.Store(id=PLAYBACK, data={"on": False}),
+            dcc.Interval(id=PLAY_TIMER, interval=1000, disabled=True),
+            dcc.Store(id=HEAT_DATA),
+            dcc.Store(id=ALERT_IDS, data=[]),
+            *[dcc.Store(id={"type": DIGEST, "panel": name}) for name in DIGEST_PANELS],
             _map_card(metric, lang),
             _side(lang),
+            _detail_modal(lang),
         ],
     )
 
@@ -81,8 +124,9 @@ def _map_card(metric: str, lang: str) -> html.Section:
                 ),
             ]),
         ]),
+        _heat_tools(lang),
         html.Div(id=NOTICE, className="ovw-notice", role="status"),
-        html.Div(className="ovw-map-wrap", children=[
+        html.Div(id=MAP_WRAP, className="ovw-map-wrap", children=[
             dl.Map(
                 id=MAP,
                 center=[30.0, 115.0],
@@ -96,6 +140,16 @@ def _map_card(metric: str, lang: str) -> html.Section:
                     *tiles,
                     dl.GeoJSON(id=CONTEXT, interactive=False, hideout={"focus": None},
                                style={"variable": "gridcc.map.contextStyle"}),
+                    # Under the areas (Leaflet's overlay pane is 400); with the heat on, the areas keep only
+                    # their outlines and let the pointer through, so a hexagon's hover gives its count.
+                    dl.Pane(name="gcc-heat", style={"zIndex": 390}, children=[dl.GeoJSON(
+                        id=HEAT,
+                        data={"type": "FeatureCollection", "features": []},
+                        hideout={"cells": {}, "bounds": [], "colours": []},
+                        style={"variable": "gridcc.heat.style"},
+                        onEachFeature={"variable": "gridcc.heat.onEachFeature"},
+                        pane="gcc-heat",
+                    )]),
                     dl.GeoJSON(
                         id=GEOJSON,
                         hideout={"values": {}, "bounds": [], "colours": []},
@@ -104,11 +158,77 @@ def _map_card(metric: str, lang: str) -> html.Section:
                         onEachFeature={"variable": "gridcc.map.onEachFeature"},
                         hoverStyle=HOVER_STYLE,
                     ),
+                    dl.LayerGroup(id=PULSES),
                 ],
             ),
-            html.Div(id=LEGEND, className="ovw-legend"),
+            html.Div(id=ALERTS, className="ovw-alerts", role="alert", **{"aria-live": "assertive"}),
+            html.Div(className="ovw-legends", children=[
+                html.Div(id=LEGEND, className="ovw-legend"),
+                html.Div(id=HEAT_LEGEND, className="ovw-legend", hidden=True),
+            ]),
             html.Div(t("map.hint", lang), className="ovw-hint"),
         ]),
+        _playback_bar(lang),
+    ])
+
+
+def _heat_tools(lang: str) -> html.Div:
+    """Return the heat layer's switch, window and filters (category class, source, urgent only)."""
+    from dashboard import heat
+
+    classes = [{"label": t("heat.all_classes", lang), "value": ALL_VALUE}] + [
+        {"label": f"{code} {name}", "value": code} for code, name in data.category_classes()]
+    sources = [{"label": t("heat.all_sources", lang), "value": ALL_VALUE}] + [
+        {"label": t(f"evd.source.{s}", lang), "value": s} for s in SOURCES]
+    return html.Div(className="ovw-tools", children=[
+        dbc.Switch(id=HEAT_ON, label=t("heat.label", lang), value=False, className="ovw-heat-switch"),
+        dbc.RadioItems(
+            id=HEAT_WINDOW,
+            options=[{"label": t(f"heat.window.{w}", lang), "value": w} for w in heat.WINDOWS],
+            value="24h", className="btn-group", inputClassName="btn-check",
+            labelClassName="btn btn-outline-info btn-sm", labelCheckedClassName="active",
+        ),
+        _labelled(dbc.Select(id=HEAT_CLASS, options=classes, value=ALL_VALUE, size="sm", className="ovw-tool-select"),
+                  t("heat.filter.class", lang)),
+        _labelled(dbc.Select(id=HEAT_SOURCE, options=sources, value=ALL_VALUE, size="sm", className="ovw-tool-select"),
+                  t("heat.filter.source", lang)),
+        dbc.Checkbox(id=HEAT_URGENT, label=t("heat.filter.urgent", lang), value=False, className="ovw-tool-check"),
+        # Off by default (browsers refuse sound before a click anyway); remembered on this screen.
+        dbc.Checkbox(id=ALERT_SOUND, label=t("alert.sound", lang), value=False, persistence=True,
+                     persistence_type="local", className="ovw-tool-check ovw-sound"),
+    ])
+
+
+def _labelled(control, text: str) -> html.Label:
+    """Return ``control`` inside a label that names it for screen readers and on hover."""
+    return html.Label([html.Span(text, className="visually-hidden"), control], title=text, className="ovw-tool-label")
+
+
+def _playback_bar(lang: str) -> html.Div:
+    """Return playback: a day, a speed, play/pause, the time slider, and the way back to live."""
+    return html.Div(className="ovw-playback", children=[
+        html.Span(t("play.label", lang), className="ovw-play-label"),
+        _labelled(dcc.Input(id=PLAY_DAY, type="date", className="ovw-play-day", debounce=True), t("play.day", lang)),
+        _labelled(dbc.Select(id=PLAY_SPEED, size="sm", value=str(PLAY_SPEEDS[1]), className="ovw-tool-select",
+                             options=[{"label": t(f"play.speed.{s}", lang), "value": str(s)} for s in PLAY_SPEEDS]),
+                  t("play.speed", lang)),
+        html.Button(t("play.play", lang), id=PLAY_BUTTON, n_clicks=0, className="btn btn-info btn-sm ovw-play-btn",
+                    **{"data-play": t("play.play", lang), "data-pause": t("play.pause", lang)}),
+        html.Div(className="ovw-play-slider", children=[
+            dcc.Slider(id=PLAY_SLIDER, min=0, max=24 * 60 // PLAY_STEP_MIN, step=1, value=0, disabled=True,
+                       marks={i * 6 * 60 // PLAY_STEP_MIN: f"{i * 6:02d}:00" for i in range(5)},
+                       updatemode="mouseup", allow_direct_input=False),
+        ]),
+        html.Span("—", id=PLAY_CLOCK, className="ovw-play-clock"),
+        html.Button(t("play.exit", lang), id=PLAY_EXIT, n_clicks=0, className="btn btn-outline-light btn-sm",
+                    disabled=True),
+    ])
+
+
+def _detail_modal(lang: str) -> dbc.Modal:
+    return dbc.Modal(id=DETAIL, is_open=False, size="lg", scrollable=True, className="ovw-detail", children=[
+        dbc.ModalHeader(dbc.ModalTitle(t("detail.title", lang))),
+        dbc.ModalBody(id=DETAIL_BODY),
     ])
 
 
@@ -135,6 +255,7 @@ def _side(lang: str) -> html.Aside:
         _card("panel.building", lang, html.Div(id=BUILDING, className="ovw-building"), BUILDING_CARD, hidden=True,
               extra_class="ovw-grow"),
         _card("panel.categories", lang, _graph(CATEGORIES), CATEGORIES_CARD, extra_class="ovw-grow"),
+        _card("panel.ticker", lang, html.Div(id=TICKER, className="ovw-ticker"), extra_class="ovw-grow"),
         _card("panel.trend", lang, _graph(TREND), extra_class="ovw-grow"),
     ])
 
@@ -299,3 +420,69 @@ def _light(light: str | None, lang: str):
 def _when(value: datetime | None) -> str:
     # With the year: a case still open from last December must not read like next month's.
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def _event_button(event: TickerEvent, children, class_name: str) -> html.Button:
+    return html.Button(children, id={"type": EVENT, "event": event.id}, n_clicks=0, className=class_name,
+                       title=f"#{event.id}")
+
+
+def ticker(events: Sequence[TickerEvent], lang: str, playback: bool = False) -> list:
+    """Return the newest events of the area in view, newest first: time, category, place, source."""
+    if not events:
+        return [html.Div(t("ticker.none", lang), className="ovw-empty")]
+    return [html.Ol(className="ovw-ticker-list", children=[
+        html.Li(className="ovw-tick gcc-urgent" if e.urgent else "ovw-tick", **{"data-event": str(e.id)}, children=[
+            _event_button(e, [
+                html.Span(f"{e.reported_at:%H:%M}", className="ovw-tick-time", title=f"{e.reported_at:%Y-%m-%d %H:%M:%S}"),
+                html.Span([html.Span(t("alert.urgent", lang), className="gcc-badge gcc-badge-urgent") if e.urgent
+                           else None, e.category_name], className="ovw-tick-what"),
+                html.Span(f"{e.community_name} · {e.grid_name}", className="ovw-tick-where"),
+                html.Span(t(f"evd.source.{e.source}", lang), className="ovw-tick-source"),
+            ], "ovw-tick-btn"),
+        ])
+        for e in events
+    ])]
+
+
+def alert_banner(alerts: Sequence[TickerEvent], lang: str) -> list:
+    """Return the banner of urgent events nobody acknowledged yet (newest first); nothing when there are none."""
+    if not alerts:
+        return []
+    first, more = alerts[0], len(alerts) - 1
+    return [html.Div(className="ovw-alert", **{"data-event": str(first.id)}, children=[
+        html.Span(t("alert.urgent", lang), className="ovw-alert-tag"),
+        _event_button(first, [
+            html.Span(f"{first.reported_at:%H:%M}", className="ovw-alert-time"),
+            html.Span(first.category_name, className="ovw-alert-what"),
+            html.Span(f"{first.community_name} · {first.grid_name}", className="ovw-alert-where"),
+        ], "ovw-alert-btn"),
+        html.Span(t("alert.more", lang, n=more), className="ovw-alert-more") if more else None,
+        html.Button(t("alert.ack", lang), id={"type": ACK, "event": first.id}, n_clicks=0,
+                    className="btn btn-light btn-sm ovw-ack", title=t("alert.ack_hint", lang)),
+    ])]
+
+
+def pulses(alerts: Sequence[TickerEvent], lang: str) -> list:
+    """Return a pulsing marker at the place of each unacknowledged urgent event that has coordinates."""
+    return [
+        dl.DivMarker(position=[e.lat, e.lon], id={"type": "overview-pulse", "event": e.id},
+                     iconOptions={"className": "gcc-pulse", "html": "<span></span>", "iconSize": [28, 28],
+                                  "iconAnchor": [14, 14]},
+                     title=f"{t('alert.urgent', lang)} · {e.category_name}")
+        for e in alerts if e.lat is not None and e.lon is not None
+    ]
+
+
+def heat_legend(hideout: Mapping, lang: str) -> list:
+    """Return the heat layer's legend: its label, the window's total and one row per class of counts."""
+    from dashboard import heat
+
+    rows = [html.Li([html.Span(className="ovw-swatch", style={"background": colour}), html.Span(label)],
+                    className="ovw-legend-row") for colour, label in heat.legend_rows(hideout)]
+    total = hideout.get("total", 0)
+    return [
+        html.Div(hideout.get("label", t("heat.label", lang)), className="ovw-legend-title"),
+        html.Div(t("heat.total", lang, n=f"{total:,}") if total else t("heat.none", lang), className="ovw-legend-note"),
+        html.Ul(rows, className="ovw-legend-rows"),
+    ]

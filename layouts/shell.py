@@ -15,18 +15,18 @@ TITLE = "shell-title"
 AS_OF = "shell-as-of"
 CLOCK = "shell-clock"
 CLOCK_TICK = "shell-clock-tick"
-REFRESH = "shell-refresh"
+LIVE = "shell-live"  # the last live message that changed something (assets/gridcc-live.js sets it)
 LANG_ZH = "shell-lang-zh"
 LANG_EN = "shell-lang-en"
 USER = "shell-user"
 SIGN_OUT = "shell-sign-out"
 WALL = "shell-wall"
 
-REFRESH_MS = 60_000
 # The title key of each page path; the shell shows it in the top bar.
 PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users"}
 NAV = "shell-nav"
-SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint",
+SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint", "live.delayed", "live.lost",
+              "live.data_time", "live.mode_push", "live.mode_poll", "live.replay_hint", "play.badge",
               *sorted(set(PAGE_TITLES.values())))
 
 
@@ -84,7 +84,7 @@ def layout() -> html.Div:
             dcc.Location(id=LOCATION, refresh="callback-nav"),
             dcc.Store(id=LABELS, data=labels(context.current().settings.timezone)),
             dcc.Interval(id=CLOCK_TICK, interval=1000),
-            dcc.Interval(id=REFRESH, interval=REFRESH_MS),
+            dcc.Store(id=LIVE),
             html.Header(
                 className="gcc-topbar",
                 children=[
@@ -95,7 +95,9 @@ def layout() -> html.Div:
                     html.H1(zh["page.overview"], id=TITLE, className="gcc-title"),
                     _nav(),
                     html.Div(className="gcc-topbar-right", children=[
-                        html.Span(id=AS_OF, className="gcc-as-of"),
+                        # Set from the live stream by assets/gridcc-live.js; amber, then red, when it goes quiet.
+                        html.Span(f"{zh['clock.as_of']} {context.current().settings.now():%H:%M:%S}", id=AS_OF,
+                                  className="gcc-as-of gcc-live-fresh", role="status", **{"data-live": "fresh"}),
                         html.Span(id=CLOCK, className="gcc-clock"),
                         _user(zh),
                         html.Div(

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from queries.schema import COMMUNITY, areas, buildings, departments
+from queries.schema import COMMUNITY, areas, buildings, categories, departments
 from queries.scope import Scope
 
 MAX_CHILDREN = 2000
@@ -164,3 +164,10 @@ def district_departments(conn: Connection, *, district_code: str, limit: int = 1
     stmt = (select(departments.c.code).where(departments.c.district_code == district_code)
             .order_by(departments.c.code).limit(limit))
     return list(conn.execute(stmt).scalars())
+
+
+def category_classes(conn: Connection) -> list[tuple[str, str]]:
+    """Return (class code, class name) of every category class, in code order."""
+    stmt = select(categories.c.class_code, func.min(categories.c.class_name)).group_by(categories.c.class_code) \
+        .order_by(categories.c.class_code)
+    return [(code, name) for code, name in conn.execute(stmt).all()]

@@ -294,6 +294,16 @@ audit_log = Table(
 )
 _pg_only(Index("ix_audit_log_occurred", audit_log.c.occurred_at))
 
+# Urgent events' alerts that someone signed for (签收): one row per event, the first acknowledgement.
+# The banner of every screen shows the urgent events of its scope that have none yet (issue 5 §3).
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_name", String(64), nullable=False),
+    Column("acknowledged_at", DateTime, nullable=False),
+)
+
 store_meta = Table(
     "store_meta",
     metadata,
