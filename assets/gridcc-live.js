@@ -9,12 +9,14 @@
 (function () {
     "use strict";
 
+    // window.gridccLiveConfig (set before this file loads: a wall's own page, a browser test) may change the times.
+    var config = window.gridccLiveConfig || {};
     var STREAM = "/api/v1/live/stream";
     var POLL = "/api/v1/live/poll";
-    var HELLO_MS = 8000;        // no hello this long after opening the stream: a proxy holds it back, poll instead
-    var AMBER_MS = 15000;       // no word from the server this long: the badge turns amber (3 beats missed)
-    var RED_MS = 45000;         // … and red: the screen says it is cut off
-    var RETRY_STREAM_MS = 120000;  // while polling, try the stream again this often
+    var HELLO_MS = config.helloMs || 8000;   // no hello this long after opening the stream: a proxy holds it back, poll
+    var AMBER_MS = config.amberMs || 15000;  // no word from the server this long: the badge turns amber (3 beats missed)
+    var RED_MS = config.redMs || 45000;      // … and red: the screen says it is cut off
+    var RETRY_STREAM_MS = config.retryStreamMs || 120000;  // while polling, try the stream again this often
 
     var live = {
         version: null,

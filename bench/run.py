@@ -178,6 +178,42 @@ def access_main(argv: list[str]) -> int:
     return 0
 
 
+def live_main(argv: list[str]) -> int:
+    """Run the live-push benchmark (issue 5 §4): a real server on a copy of the bench store, screens and writes over HTTP."""
+    from bench import live_cases
+
+    parser = argparse.ArgumentParser(prog="gridcc bench live", description=live_cases.__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the bench store (default 10 M)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
+    parser.add_argument("--screens", type=int, default=200, help="live streams held open (default 200)")
+    parser.add_argument("--rate", type=float, default=50, help="single-event POSTs per second (default 50)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long the POSTs go on (default 60)")
+    parser.add_argument("--refresh-seconds", type=float, default=None, help="the same for 'refresh' (default --seconds)")
+    parser.add_argument("--variants", default="push,refresh",
+                        help="push (streams only), refresh (each screen also fetches its figures); default both")
+    parser.add_argument("--district-share", type=float, default=0.5, help="share of screens on a district's token")
+    parser.add_argument("--threads", type=int, default=16, help="the server's --threads (default 16)")
+    parser.add_argument("--tmp", type=Path, default=ROOT / "data", help="folder for the store's copy")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "live.json")
+    args = parser.parse_args(argv)
+    settings, results = _start(args)
+    args.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-live-", dir=args.tmp) as folder:
+        start = time.perf_counter()
+        copy = copy_store(settings, Path(folder))
+        log.info("copied the store in %.0f s", time.perf_counter() - start)
+        results.update(live_cases.live_cases(
+            copy, screens=args.screens, rate=args.rate, seconds=args.seconds,
+            refresh_seconds=args.refresh_seconds or args.seconds, variants=args.variants.split(","),
+            threads=args.threads, districts_share=args.district_share, folder=Path(folder), port_fn=free_port))
+    results["command"] = "gridcc bench live " + " ".join(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(live_cases.markdown(results))
+    return 0
+
+
 def heat_main(argv: list[str]) -> int:
     """Run the heat-layer benchmark (issue 5 §2) read-only on the bench store and print its table."""
     from bench import heat_cases
@@ -222,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         return access_main(argv[1:])
     if argv[:1] == ["heat"]:
         return heat_main(argv[1:])
+    if argv[:1] == ["live"]:
+        return live_main(argv[1:])
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
                                      epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help.")
     parser.add_argument("--events", type=int, default=10_000_000)
