@@ -379,7 +379,8 @@ def building_detail(building: Mapping, events: Sequence[OpenEvent], limit: int, 
     rows = [
         html.Tr(className="gcc-alert" if e.overdue else "", children=[
             html.Td(_light(e.light, lang)),
-            html.Td(e.category_name),
+            html.Td(html.Button(e.category_name, id={"type": EVENT, "event": e.id}, n_clicks=0,
+                                className="ovw-event-link", title=f"#{e.id}")),
             html.Td(status_name(e.status, lang)),
             html.Td(_when(e.reported_at)),
             html.Td(_when(e.deadline_at) + (f" · {t('event.overdue', lang)}" if e.overdue else "")),
