@@ -280,6 +280,10 @@ def _open311_schemas() -> dict:
     }
 
 
+_LIVE_VERSION = {"name": "v", "in": "query", "description": "The data version the screen has (from its last message).",
+                 "schema": {"type": "integer", "minimum": 0}}
+
+
 def openapi_document() -> dict:
     """Return the OpenAPI document as a dict."""
     figures = {
@@ -318,7 +322,7 @@ def openapi_document() -> dict:
                                 "screen), the ingest of events and their steps along the closed loop, and Open311 "
                                 "GeoReport v2. Times are ISO 8601 with an offset; the city's local zone is "
                                 "Asia/Shanghai (+08:00)."},
-        "tags": [{"name": "areas"}, {"name": "events"}, {"name": "open311", "description": "docs/open311.md"}],
+        "tags": [{"name": "areas"}, {"name": "events"}, {"name": "live", "description": "docs/live.md"}, {"name": "open311", "description": "docs/open311.md"}],
         "paths": {
             "/api/v1/areas": {"get": {"tags": ["areas"], "summary": "The top-level area(s) the caller may see",
                                       "parameters": _PARAMS, "security": _READ,
@@ -379,6 +383,26 @@ def openapi_document() -> dict:
                               "409": _json("Refusal", "The loop does not allow this step now"),
                               "413": _TOO_LARGE, "422": _json("Refusal", "The step is malformed"),
                               "503": _UNAVAILABLE}}},
+            "/api/v1/live/stream": {"get": {
+                "tags": ["live"], "summary": "Server-sent events: each change of the data, as it commits",
+                "description": "text/event-stream. First `hello`, then `change` when the data version moves (at "
+                               "most four a second: writes in between are folded) and `beat` every 5 s otherwise; "
+                               "each `data:` is a LiveMessage. `ended` when the session ends. The stream closes "
+                               "after 10 minutes: reconnect (EventSource does) with ?v= the last version. Past "
+                               "the server's stream limit: 503, poll instead. docs/live.md.",
+                "parameters": [_LIVE_VERSION],
+                "security": _READ,
+                "responses": {"200": {"description": "The stream", "content": {"text/event-stream": {
+                    "schema": {"type": "string"}}}}, "401": _UNAUTHORIZED,
+                    "503": _json("Error", "Too many streams: poll /api/v1/live/poll")}}},
+            "/api/v1/live/poll": {"get": {
+                "tags": ["live"], "summary": "Long poll: the next change after version v, or a beat",
+                "description": "The fallback when a proxy blocks the stream. Answers at once when the data "
+                               "version is past v (or v is unknown: areas ['*']), else after at most `wait` s.",
+                "parameters": [_LIVE_VERSION, {"name": "wait", "in": "query", "schema": {
+                    "type": "number", "minimum": 0, "maximum": 20, "default": 20}}],
+                "security": _READ,
+                "responses": {"200": _ok("LiveMessage"), "400": _ERROR, "401": _UNAUTHORIZED}}},
             "/api/v1/openapi.json": {"get": {
                 "tags": ["meta"], "summary": "This document",
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
@@ -426,6 +450,13 @@ def openapi_document() -> dict:
                     "event_id": {"type": "integer"}, "reporter": {"type": ["string", "null"]},
                     "description": {"type": ["string", "null"]}}},
                 "EventView": _event_view_schema(),
+                "LiveMessage": {"type": "object", "required": ["v", "at", "now", "areas"], "properties": {
+                    "v": {"type": "integer", "description": "The data version (caches key on it)."},
+                    "at": {"type": ["string", "null"], "description": "The data time: the last write (local)."},
+                    "now": {"type": "string", "description": "The server's clock (local): proves the link is alive."},
+                    "areas": {"type": "array", "items": {"type": "string"},
+                              "description": "Grid codes changed since the caller's last message, only those in "
+                                             "its scope; ['*'] when anything may have changed."}}},
                 **_open311_schemas(),
             },
         },
