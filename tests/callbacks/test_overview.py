@@ -5,9 +5,9 @@ import pytest
 from dash import no_update
 
 from callbacks import overview as cb
-from callbacks import shell
 from dashboard import maps
 from layouts import overview as layout
+from layouts import shell as shell_layout
 from tests import handcity
 
 EAST, WEST = "329902", "329903"
@@ -22,6 +22,28 @@ def state(area=None, building=None) -> dict:
 
 def view_of(area=None, building=None, lang="zh"):
     return cb.update_view({"area": area, "building": building}, None, lang)[0]
+
+
+LIVE = (None, None, {"on": False})  # the live tick, the minute, the playback store (off): a live screen
+
+
+def shown(outputs):
+    """Return a live panel's outputs without its digest (one output alone, several as a tuple).
+
+    Called with no digest of what the screen shows, a panel always answers, and its last output is the
+    digest of what it answered.
+    """
+    *values, digest = outputs
+    assert isinstance(digest, str) and len(digest) == 40, digest
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def update_map(requested, metric, lang):
+    return shown(cb.update_map(requested, metric, *LIVE, lang, None))
+
+
+def panel(fn, view, lang):
+    return shown(fn(view, *LIVE, lang, None))
 
 
 def text(component) -> str:
@@ -71,7 +93,7 @@ def test_a_building_outside_the_grid_is_refused_with_a_notice(in_app):
 
 
 def test_city_children_by_open_events(in_app):
-    url, hideout, legend = cb.update_map(state(), "open", None, "zh")
+    url, hideout, legend = update_map(state(), "open", "zh")
     assert url == "/geo/children/329900.json"
     assert hideout["values"] == {EAST: 3, WEST: 2}
     assert text(legend).startswith("在办 越高越差")
@@ -84,11 +106,11 @@ def test_city_children_by_open_events(in_app):
     ("on_time_rate", {EAST: 25.0, WEST: 0.0}),
 ])
 def test_city_children_by_each_metric(in_app, metric, values):
-    assert cb.update_map(state(), metric, None, "en")[1]["values"] == values
+    assert update_map(state(), metric, "en")[1]["values"] == values
 
 
 def test_a_grid_shows_its_buildings_and_the_selected_one(in_app):
-    url, hideout, _ = cb.update_map(state(handcity.A1, BUILDING), "open", None, "zh")
+    url, hideout, _ = update_map(state(handcity.A1, BUILDING), "open", "zh")
     assert url == f"/geo/children/{handcity.A1}.json"
     assert hideout["values"] == {handcity.A1 + "001": 0, BUILDING: 1}
     assert hideout["selected"] == BUILDING
@@ -98,8 +120,8 @@ def test_a_parent_open_count_equals_the_sum_of_its_children_at_every_level(in_ap
     pending, checked = [handcity.CITY], 0
     while pending:
         view = view_of(pending.pop())
-        values = cb.update_map(state(view["code"]), "open", None, "zh")[1]["values"]
-        assert tiles(cb.update_kpis(view, None, "zh"))["open"] == str(sum(values.values())), view["code"]
+        values = update_map(state(view["code"]), "open", "zh")[1]["values"]
+        assert tiles(panel(cb.update_kpis, view, "zh"))["open"] == str(sum(values.values())), view["code"]
         if view["level"] < 4:
             pending.extend(values)
         checked += 1
@@ -118,50 +140,56 @@ def test_a_parent_open_count_equals_the_sum_of_its_children_at_every_level(in_ap
 ])
 def test_kpi_tiles(in_app, area, expected):
     view = view_of(area)
-    assert {**tiles(cb.update_kpis(view, None, "zh")), **tiles(cb.update_median(view, None, "zh"))} == expected
+    assert {**tiles(panel(cb.update_kpis, view, "zh")), **tiles(panel(cb.update_median, view, "zh"))} == expected
 
 
 def test_a_quiet_area_shows_zeros_and_a_note(in_app):
-    children = cb.update_kpis(view_of(handcity.B2), None, "en")
+    children = panel(cb.update_kpis, view_of(handcity.B2), "en")
     assert "No events in this area in the last 30 days" in text(children)
-    assert "No events" not in text(cb.update_kpis(view_of(EAST), None, "en"))
+    assert "No events" not in text(panel(cb.update_kpis, view_of(EAST), "en"))
 
 
 def test_top_categories_and_trend_of_the_city(in_app):
-    bar = cb.update_categories(view_of(), None, "zh")["data"][0]
+    bar = panel(cb.update_categories, view_of(), "zh")["data"][0]
     assert list(bar["y"])[-1] == "机动车乱停放" and list(bar["x"])[-1] == 4
     assert sorted(bar["x"]) == [1, 1, 1, 1, 4]
-    reported, closed = cb.update_trend(view_of(), None, "zh")["data"]
+    reported, closed = panel(cb.update_trend, view_of(), "zh")["data"]
     assert sum(reported["y"]) == 8 and sum(closed["y"]) == 3
     assert len(reported["x"]) == 31  # local days from 10-21 to 11-20
 
 
 def test_a_quiet_area_charts_say_so(in_app):
-    assert cb.update_categories(view_of(handcity.B2), None, "zh")["layout"]["annotations"][0]["text"] == "近30日无上报"
+    assert panel(cb.update_categories, view_of(handcity.B2), "zh")["layout"]["annotations"][0]["text"] == "近30日无上报"
 
 
 def test_the_selected_building_replaces_the_categories(in_app):
-    children, building_hidden, categories_hidden = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    children, building_hidden, categories_hidden = panel(cb.update_building, view_of(handcity.A1, BUILDING), "zh")
     assert (building_hidden, categories_hidden) == (False, True)
     body = text(children)
     assert "2号楼" in body and "道路破损" in body and "超期" in body
-    assert cb.update_building(view_of(handcity.A1), None, "zh") == ([], True, False)
+    assert panel(cb.update_building, view_of(handcity.A1), "zh") == ([], True, False)
 
 
 def test_panels_wait_for_a_view(in_app):
-    assert cb.update_kpis(None, None, "zh") is no_update
-    assert cb.update_trend(None, None, "zh") is no_update
+    # No view yet: nothing is drawn and the digest is left alone.
+    assert cb.update_kpis(None, *LIVE, "zh", None) == (no_update, no_update)
+    assert cb.update_trend(None, *LIVE, "zh", None) == (no_update, no_update)
 
 
 @pytest.mark.parametrize("requested", [None, "329999", "abc"])
 def test_the_map_falls_back_to_the_top_like_the_view(in_app, requested):
-    url, hideout, _ = cb.update_map(state(requested), "open", None, "zh")
+    url, hideout, _ = update_map(state(requested), "open", "zh")
     assert url == "/geo/children/329900.json" and hideout["values"] == {EAST: 3, WEST: 2}
 
 
 def test_the_data_time_label(in_app):
-    assert shell.update_as_of(None, "") == ("数据截至 15:00", "2026-11-20 15:00")
-    assert shell.update_as_of(3, "?area=1&lang=en")[0] == "Data as of 15:00"
+    # The frame renders the badge with the server's now (frozen at 15:00); assets/gridcc-live.js then
+    # keeps it in the page's language from the labels the frame sends it.
+    frame = shell_layout.layout()
+    badge = next(c for c in frame._traverse() if getattr(c, "id", None) == shell_layout.AS_OF)
+    assert badge.children == "数据截至 15:00:00"
+    labels = next(c for c in frame._traverse() if getattr(c, "id", None) == shell_layout.LABELS).data
+    assert labels["langs"]["en"]["clock.as_of"] == "Data as of"
 
 
 def test_layout_reads_the_query_string(in_app):
@@ -190,16 +218,16 @@ def lights(component) -> list[str]:
 
 def test_open_events_of_a_building_carry_their_traffic_light(in_app):
     # A1's 2号楼: event 3, 0110 dispatched 11-10 09:30, deadline 11-17 09:30, not handled at 11-20 15:00: red.
-    children, _, _ = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    children, _, _ = panel(cb.update_building, view_of(handcity.A1, BUILDING), "zh")
     assert lights(children) == ["red"] and "超时" in text(children)
     # A2's 1号楼: event 4, 0505 (2 work hours) dispatched 14:05, deadline 16:05; at 15:00 55 of 120 minutes
     # are used (46 %): green. Event 5 there is void, so not listed.
-    children, _, _ = cb.update_building(view_of(handcity.A2, handcity.A2 + "001"), None, "en")
+    children, _, _ = panel(cb.update_building, view_of(handcity.A2, handcity.A2 + "001"), "en")
     assert lights(children) == ["green"] and "On track" in text(children)
 
 
 def test_building_event_times_carry_their_year(in_app):
     # Event 3 was reported 2026-11-10 09:30 with deadline 2026-11-17 09:30: an old open case must not
     # read like a date to come, so the year is written out.
-    children, _, _ = cb.update_building(view_of(handcity.A1, BUILDING), None, "zh")
+    children, _, _ = panel(cb.update_building, view_of(handcity.A1, BUILDING), "zh")
     assert "2026-11-10 09:00" in text(children) and "2026-11-17 09:30" in text(children)
