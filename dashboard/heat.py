@@ -33,6 +33,9 @@ EQUATOR_M_PER_PX = 156_543.03  # Web Mercator metres per pixel at zoom 0 on the 
 CITY_LAT = 31.3  # the demo city's latitude, where the Mercator scale is taken
 MAX_CELLS = 5_000  # the densest cells sent in one update: keeps it under 100 KB
 NICE_STEPS = (1, 2, 5)
+# Dark to bright (inferno, colour-blind safe): on the dark map the densest cells are the brightest. The
+# choropleth's light-to-dark YlOrRd would make the busiest cells the darkest, i.e. the least visible.
+HEAT_PALETTE = ("#420a68", "#932667", "#dd513a", "#fca50a", "#fcffa4")
 
 
 def h3_cells(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -135,7 +138,7 @@ def heat_hideout(cells: Iterable[tuple[int, int]], lang: str, resolution: int) -
     return {
         "cells": {cell_key(cell): count for cell, count in shown},
         "bounds": bounds,
-        "colours": class_colours(len(bounds)),
+        "colours": class_colours(len(bounds), palette=HEAT_PALETTE),
         "labels": count_labels(bounds, shown[0][1] if shown else 0),
         "label": t("heat.label", lang),
         "countLabel": t("heat.cell_count", lang, n="{n}"),

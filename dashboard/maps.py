@@ -111,14 +111,15 @@ def class_of(value: float | None, bounds: Sequence[float]) -> int | None:
     return max(0, bisect_right(bounds, value) - 1)
 
 
-def class_colours(count: int, reverse: bool = False) -> list[str]:
-    """Return ``count`` colours spread over the palette, light to dark (dark to light when ``reverse``)."""
+def class_colours(count: int, reverse: bool = False, palette: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """Return ``count`` colours spread over ``palette`` (the choropleth's), first to last (last to first when ``reverse``)."""
+    palette = palette or PALETTE
     if count <= 0:
         return []
     if count == 1:
-        colours = [PALETTE[0]]
+        colours = [palette[0]]
     else:
-        colours = [PALETTE[round(i * (MAX_CLASSES - 1) / (count - 1))] for i in range(count)]
+        colours = [palette[round(i * (len(palette) - 1) / (count - 1))] for i in range(count)]
     return colours[::-1] if reverse else colours
 
 

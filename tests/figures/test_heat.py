@@ -17,10 +17,10 @@ from dash._utils import to_json
 from h3.api import basic_int
 
 from dashboard.heat import (
-    MAX_CELLS, WINDOWS, cell_key, cell_of_key, count_bounds, count_labels, h3_cells, heat_hideout, legend_rows,
+    HEAT_PALETTE, MAX_CELLS, WINDOWS, cell_key, cell_of_key, count_bounds, count_labels, h3_cells, heat_hideout, legend_rows,
     nice_floor, resolution_for, resolution_for_zoom,
 )
-from dashboard.maps import NO_DATA, PALETTE
+from dashboard.maps import NO_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 CENTRE = (31.3, 120.6)  # the demo city
@@ -92,14 +92,15 @@ def test_heatfig008_hideout():
     hideout = heat_hideout(list(zip(cells, counts)), "zh", 9)
     assert hideout["cells"] == {cell_key(c): n for c, n in zip(cells, counts)}
     assert hideout["bounds"] == [1, 2, 5, 20]
-    # class_colours(4) spreads over the 5 YlOrRd classes: indexes round(0), round(4/3), round(8/3), 4.
-    assert hideout["colours"] == [PALETTE[0], PALETTE[1], PALETTE[3], PALETTE[4]]
+    # Four classes spread over the 5 inferno colours (dark to bright): indexes round(0), round(4/3), round(8/3), 4.
+    assert hideout["colours"] == [HEAT_PALETTE[0], HEAT_PALETTE[1], HEAT_PALETTE[3], HEAT_PALETTE[4]]
     assert hideout["labels"] == ["1", "2–4", "5–19", "≥ 20"]
     assert hideout["total"] == 50 + 40 + 30 + 70 + 150 + 600 == 940
     assert (hideout["resolution"], hideout["truncated"]) == (9, 0)
     assert (hideout["label"], hideout["countLabel"], hideout["noneLabel"]) == ("事件密度", "{n} 件", "该时段无事件")
     assert heat_hideout([], "en", 9)["label"] == "Event density"
-    assert legend_rows(hideout) == [(PALETTE[4], "≥ 20"), (PALETTE[3], "5–19"), (PALETTE[1], "2–4"), (PALETTE[0], "1")]
+    assert legend_rows(hideout) == [(HEAT_PALETTE[4], "≥ 20"), (HEAT_PALETTE[3], "5–19"), (HEAT_PALETTE[1], "2–4"),
+                                   (HEAT_PALETTE[0], "1")]
 
 
 def test_heatfig009_cell_ids_round_trip():
