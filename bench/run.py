@@ -199,6 +199,8 @@ def live_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings, results = _start(args)
     args.tmp.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    results["command"] = "gridcc bench live " + " ".join(argv)
     with tempfile.TemporaryDirectory(prefix="bench-live-", dir=args.tmp) as folder:
         start = time.perf_counter()
         copy = copy_store(settings, Path(folder))
@@ -206,9 +208,8 @@ def live_main(argv: list[str]) -> int:
         results.update(live_cases.live_cases(
             copy, screens=args.screens, rate=args.rate, seconds=args.seconds,
             refresh_seconds=args.refresh_seconds or args.seconds, variants=args.variants.split(","),
-            threads=args.threads, districts_share=args.district_share, folder=Path(folder), port_fn=free_port))
-    results["command"] = "gridcc bench live " + " ".join(argv)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+            threads=args.threads, districts_share=args.district_share, folder=Path(folder), port_fn=free_port,
+            save=lambda partial: args.out.write_text(json.dumps({**results, **partial}, indent=2, default=str))))
     args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(live_cases.markdown(results))
     return 0
