@@ -174,10 +174,12 @@ def _id_text(component_id) -> str:
                                                                          separators=(",", ":"))
 
 
-def callback_payload(key: str, spec: dict, value_of, wildcards: dict | None = None) -> dict:
+def callback_payload(key: str, spec: dict, value_of, wildcards: dict | None = None, fill_all: bool = False) -> dict:
     """Return the JSON body dash-renderer POSTs for callback ``key``; ``value_of(id, property)`` fills each input.
 
-    A pattern-matching input with ALL gets no component; MATCH ones are filled from ``wildcards``.
+    A pattern-matching input with ALL gets no component — or, with ``fill_all``, one filled from ``wildcards``
+    (a forger clicking a button of the id they choose), which is then the input that changed; MATCH ones are
+    filled from ``wildcards``.
     """
     wildcards = wildcards or {}
     parts = key[2:-2].split("...") if key.startswith("..") else [key]
@@ -190,17 +192,60 @@ def callback_payload(key: str, spec: dict, value_of, wildcards: dict | None = No
         out = []
         for entry in entries:
             if _is_all(entry["id"]):
-                out.append([])
+                cid = _concrete(entry["id"], wildcards)
+                out.append([{"id": cid, "property": entry["property"], "value": value_of(cid, entry["property"])}]
+                           if fill_all else [])
                 continue
             cid = _concrete(entry["id"], wildcards)
             out.append({"id": cid, "property": entry["property"], "value": value_of(cid, entry["property"])})
         return out
 
     inputs = items(spec["inputs"])
-    first = next((i for i in inputs if isinstance(i, dict)), None)
+    clicked = [i[0] for i in inputs if isinstance(i, list) and i]
+    first = clicked[0] if clicked else next((i for i in inputs if isinstance(i, dict)), None)
     return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": inputs,
             "state": items(spec["state"]),
             "changedPropIds": [f"{_id_text(first['id'])}.{first['property']}"] if first else []}
+
+
+DIGEST = "overview-digest"  # a live panel's store of what it shows (callbacks/overview.unless_same)
+
+
+def _is_digest(id_text: str) -> bool:
+    return id_text.startswith("{") and json.loads(id_text).get("type") == DIGEST
+
+
+def split_digests(key: str, response) -> tuple[str, list[str]]:
+    """Return (the answer with its digests blanked, as JSON text; the digests) of a callback's response.
+
+    A digest is the SHA-1 of the panel's other outputs in callback order (checked here): a hash of what is
+    shown and of nothing else, so the answers can be compared on what they show. Outputs left out
+    (no_update) are neither shown nor hashed.
+    """
+    import hashlib
+
+    import plotly.utils
+
+    raw = response.get_data(as_text=True)
+    if response.status_code != 200:
+        return raw, []
+    body = json.loads(raw)
+    answer = body.get("response", {})
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    shown, digests = [], []
+    for part in parts:
+        id_text, prop = part.rsplit(".", 1)
+        if prop not in answer.get(id_text, {}):  # no_update: Dash leaves the output out
+            continue
+        if _is_digest(id_text):
+            digests.append(answer[id_text][prop])
+            answer[id_text][prop] = "<digest>"
+        else:
+            shown.append(answer[id_text][prop])
+    for digest in digests:
+        assert digest == hashlib.sha1(json.dumps(shown, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True,
+                                                 ensure_ascii=False).encode()).hexdigest(), (key[:60], digest)
+    return (json.dumps(body, ensure_ascii=False, sort_keys=True) if digests else raw), digests
 
 
 def post_callback(client, payload: dict, headers: dict | None = None):

@@ -53,6 +53,7 @@ def fresh_app(hand_store_template, tmp_path_factory):
     shutil.copy(hand_store_template, folder / "gridcc.duckdb")
     app = create_app(Settings(data_dir=folder, frozen_now=handcity.NOW, cache_type="NullCache"))
     yield app
+    app.server.extensions["gridcc_live"].stop()  # a live poll starts its watcher thread, which reads the store
     app.server.extensions["gridcc"].engine.dispose()
     if str(folder).startswith("/dev/shm/"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -72,6 +73,7 @@ def shared_app(hand_store_template, tmp_path_factory):
     app = create_app(Settings(data_dir=folder, frozen_now=handcity.NOW, cache_type="SimpleCache"))
     app.server.test_client().get("/auth/sign-in")  # Dash registers its page-routing callback on the first request
     yield app
+    app.server.extensions["gridcc_live"].stop()
     app.server.extensions["gridcc"].engine.dispose()
     if str(folder).startswith("/dev/shm/"):
         shutil.rmtree(folder, ignore_errors=True)
