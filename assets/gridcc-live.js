@@ -240,25 +240,26 @@
         return false;
     }
 
-    /* A page's tick: at most one a second, the last one never lost (a burst ends with a refresh). */
+    /* A page's tick: at most one a second, the last one never lost (a burst ends with a refresh), and a
+     * random 0–300 ms first, so two hundred screens told at the same instant do not ask at the same instant.
+     * It carries the version announced: the server may answer from a cache at least that new. */
+    var JITTER_MS = config.jitterMs === undefined ? 300 : config.jitterMs;
+
     function throttled(id) {
         var last = 0;
         var pending = null;
-        return function () {
-            var now = Date.now();
-            var fire = function () {
-                last = Date.now();
-                pending = null;
-                setProps(id, {data: last});
-            };
+        var version = null;
+        return function (v) {
+            version = v;
             if (pending) {
                 return;
             }
-            if (now - last >= 1000) {
-                fire();
-            } else {
-                pending = window.setTimeout(fire, 1000 - (now - last));
-            }
+            var wait = Math.max(0, 1000 - (Date.now() - last)) + Math.random() * JITTER_MS;
+            pending = window.setTimeout(function () {
+                last = Date.now();
+                pending = null;
+                setProps(id, {data: {v: version, t: last}});
+            }, wait);
         };
     }
 
@@ -418,11 +419,11 @@
             tick: function (message, view, replay) {
                 if (message && message.areas && message.areas.length) {
                     ticks.scope = ticks.scope || throttled("overview-scope-tick");
-                    ticks.scope();  // the alerts are the scope's, whatever the view or the replay
+                    ticks.scope(message.v);  // the alerts are the scope's, whatever the view or the replay
                 }
                 if (!(replay && replay.on) && touches(message, view && view.code)) {
                     ticks.view = ticks.view || throttled("overview-tick");
-                    ticks.view();
+                    ticks.view(message.v);
                 }
                 return window.dash_clientside.no_update;
             }

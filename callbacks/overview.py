@@ -61,6 +61,15 @@ def _window(playback) -> tuple[datetime, datetime, datetime]:
     return data.window(as_of=replayed(playback))
 
 
+def _live(tick) -> None:
+    """Answers as new as the last change the tick announced will do (cached, shared by screens).
+
+    Whatever triggered the callback (a refresh, a drill, a filter): the screen is never shown a figure
+    older than the last change it was told about, which is all a cached answer has to be.
+    """
+    data.told(tick)
+
+
 def _requested(state) -> dict:
     """Return the requested area and building as strings or None (callback inputs can be forged).
 
@@ -104,11 +113,12 @@ def _households(scope, area) -> dict[str, int]:
     return {child.code: child.households for child in children(scope, area.code)}
 
 
-def update_map(state: dict | None, metric: str, _tick, _minute, playback, lang: str, shown):
+def update_map(state: dict | None, metric: str, tick, _minute, playback, lang: str, shown):
     """Send the children's polygons URL (cached by the browser) and their values for ``metric``.
 
     Runs on the requested state, beside update_view rather than after it, so a drill costs one round trip.
     """
+    _live(tick)
     scope = data.request_scope()
     state = _requested(state)
     metric = metric if metric in data.MAP_METRICS else data.MAP_METRICS[0]
@@ -120,8 +130,9 @@ def update_map(state: dict | None, metric: str, _tick, _minute, playback, lang: 
     return unless_same(shown, maps.children_url(area.code), hideout, ids.legend(hideout, lang))
 
 
-def update_kpis(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_kpis(view: dict | None, tick, _minute, playback, lang: str, shown):
     """Fill the KPI tiles of the area in view."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
@@ -129,8 +140,9 @@ def update_kpis(view: dict | None, _tick, _minute, playback, lang: str, shown):
     return unless_same(shown, ids.kpi_tiles(data.kpis(data.request_scope(), code, as_of, since, until), lang))
 
 
-def update_median(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_median(view: dict | None, tick, _minute, playback, lang: str, shown):
     """Fill the median handling time tile of the area in view."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
@@ -139,8 +151,9 @@ def update_median(view: dict | None, _tick, _minute, playback, lang: str, shown)
                                               lang))
 
 
-def update_categories(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_categories(view: dict | None, tick, _minute, playback, lang: str, shown):
     """Draw the most reported categories of the last 30 days in the area in view."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
@@ -149,8 +162,9 @@ def update_categories(view: dict | None, _tick, _minute, playback, lang: str, sh
                                                         lang))
 
 
-def update_trend(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_trend(view: dict | None, tick, _minute, playback, lang: str, shown):
     """Draw reported and closed per day over the last 30 days in the area in view."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
@@ -158,8 +172,9 @@ def update_trend(view: dict | None, _tick, _minute, playback, lang: str, shown):
     return unless_same(shown, figures.trend_figure(data.daily_trend(data.request_scope(), code, since, until), lang))
 
 
-def update_building(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_building(view: dict | None, tick, _minute, playback, lang: str, shown):
     """Show the selected building's facts and open events in place of the categories."""
+    _live(tick)
     building = view.get("building") if isinstance(view, dict) else None
     scope = data.request_scope()
     # The view comes back from the browser: look the building up again rather than trust its fields.
@@ -173,8 +188,9 @@ def update_building(view: dict | None, _tick, _minute, playback, lang: str, show
                                                   may_reveal), False, True)
 
 
-def update_ticker(view: dict | None, _tick, _minute, playback, lang: str, shown):
+def update_ticker(view: dict | None, tick, _minute, playback, lang: str, shown):
     """List the newest events of the area in view (up to the replayed moment in playback), newest first."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
@@ -189,9 +205,10 @@ def _choice(value, allowed) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) and value in allowed else ()
 
 
-def update_heat(view: dict | None, on, window: str, class_code, source, urgent, _tick, _minute, playback,
+def update_heat(view: dict | None, on, window: str, class_code, source, urgent, tick, _minute, playback,
                 lang: str, shown):
     """Send the event density of the area in view in H3 cells; the browser draws the hexagons."""
+    _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update, no_update, no_update
@@ -212,9 +229,11 @@ def update_heat(view: dict | None, on, window: str, class_code, source, urgent, 
     return unless_same(shown, hideout, ids.heat_legend(hideout, lang), False)
 
 
-def update_alerts(_scope_tick, _minute, _acks, lang: str, shown):
+def update_alerts(scope_tick, _minute, _acks, lang: str, shown):
     """Show the urgent events of the caller's scope nobody signed for (banner, pulses); sign for one on click."""
     trigger = dash.ctx.triggered_id
+    if trigger == ids.SCOPE_TICK:
+        data.told(scope_tick)
     if isinstance(trigger, dict) and trigger.get("type") == ids.ACK:
         event_id = trigger.get("event")
         clicked = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None

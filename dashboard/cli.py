@@ -72,7 +72,8 @@ def _serve(settings: Settings, host: str, port: int, threads: int, *, simulate: 
         # Each live screen's stream holds a thread and a connection for as long as it is open.
         streams = settings.live_max_streams
         waitress.serve(app.server, host=host, port=port, threads=threads + streams, ident="gridcc",
-                       connection_limit=threads + streams + 100)
+                       # a screen holds two: its stream, and the keep-alive connection of its callbacks
+                       connection_limit=threads + 2 * streams + 100)
     finally:
         if simulator is not None:
             simulator.stop()

@@ -251,3 +251,45 @@ def test_liv024_a_write_by_another_process_reaches_the_screens_through_the_watch
         bump_data_version(conn)  # as an area import or another process's write would
     hub.check_store()
     assert hub.since(before) == (before + 1, hub.at, {live.EVERYTHING})
+
+
+# -- the cache a live refresh may use ------------------------------------------------------------------------
+
+def test_liv030_a_refresh_takes_a_cached_answer_as_new_as_the_change_it_was_told(hand_settings):
+    from dashboard import data
+    from dashboard.app import create_app
+    from queries.meta import bump_data_version
+
+    app = create_app(hand_settings.with_(cache_type="SimpleCache"))
+    calls = []
+
+    @data.cached
+    def probe(x):
+        calls.append(x)
+        return len(calls)
+
+    engine = app.server.extensions["gridcc"].engine
+    try:
+        with app.server.test_request_context():
+            first = data._version(app.server.extensions["gridcc"])
+            assert probe("a") == 1 and probe("a") == 1  # same version: computed once
+        with engine.begin() as conn:
+            bump_data_version(conn)  # first + 1
+        with app.server.test_request_context():
+            data.told({"v": first})  # told of the version the answer was computed at: the cache will do
+            assert probe("a") == 1
+        with app.server.test_request_context():
+            assert probe("a") == 2  # a page load or drill: the store's version, so computed again
+        with engine.begin() as conn:
+            bump_data_version(conn)  # first + 2
+        with app.server.test_request_context():
+            data.told({"v": first + 2})  # told of a newer change than the cached answer: computed again
+            assert probe("a") == 3
+        with app.server.test_request_context():
+            for forged in ({"v": True}, {"v": -1}, {"v": "1"}, [first], None, {"v": 1.5}):
+                data.told(forged)  # ignored: the store's version stands
+            assert probe("a") == 3  # computed at first + 2, the current version
+        assert calls == ["a"] * 3
+    finally:
+        app.server.extensions["gridcc_live"].stop()
+        engine.dispose()
