@@ -55,6 +55,11 @@ def _window() -> tuple[datetime, datetime, datetime]:
         raise BadRequest("'from' must be earlier than 'to'")
     if until - since > MAX_WINDOW:
         raise BadRequest("the window from 'from' to 'to' may span at most 366 days")
+    told = args.get("v")
+    if told is not None:  # a live screen: an answer at least as new as the version it was told of will do
+        if not (told.isascii() and told.isdigit() and len(told) <= 18):
+            raise BadRequest("'v' must be a data version (a whole number, as /api/v1/live/stream announces it)")
+        data.told({"v": int(told)})
     return as_of, since, until
 
 

@@ -20,6 +20,9 @@ _PARAMS = [
      "description": "Start of the window (inclusive) for `reported`, `closed`, `closed_on_time`. Default: `to` − 30 days."},
     {"name": "to", "in": "query", "schema": _INSTANT,
      "description": "End of the window (exclusive). Default: `as_of`. At most 366 days after `from`."},
+    {"name": "v", "in": "query", "schema": {"type": "integer", "minimum": 0},
+     "description": "A live screen's data version (from /api/v1/live/stream): an answer computed at that "
+                    "version or later will do, so screens refreshing together share one. Default: the current one."},
 ]
 _CODE = {"name": "code", "in": "path", "required": True,
          "schema": {"type": "string", "pattern": "^[0-9]{6,18}$"},

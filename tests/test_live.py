@@ -293,3 +293,16 @@ def test_liv030_a_refresh_takes_a_cached_answer_as_new_as_the_change_it_was_told
     finally:
         app.server.extensions["gridcc_live"].stop()
         engine.dispose()
+
+
+@pytest.mark.parametrize("v", ["abc", "-1", "1.5", "١٢", "9" * 40, ""])
+def test_liv031_api_refuses_a_malformed_told_version(hand_app, auth, v):
+    answer = hand_app.server.test_client().get(f"/api/v1/areas/329900?v={v}", headers=auth)
+    assert answer.status_code == 400 and "data version" in answer.get_json()["message"]
+
+
+def test_liv032_api_answers_with_a_told_version(hand_app, auth):
+    client = hand_app.server.test_client()
+    plain = client.get("/api/v1/areas/329900", headers=auth).get_json()
+    told = client.get("/api/v1/areas/329900?v=0", headers=auth).get_json()
+    assert told == plain  # the same figures (NullCache here: the hint only widens what the cache may answer)
