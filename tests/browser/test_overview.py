@@ -80,7 +80,7 @@ def open_overview(page, base: str, query: str = "") -> None:
 def test_ovw001_drill_city_to_building_and_back(watched):
     page, watch, base = watched
     open_overview(page, base)
-    expect()(page.locator("#shell-as-of")).to_have_text("数据截至 15:00")
+    expect()(page.locator("#shell-as-of")).to_have_text("数据截至 15:00:00")
     expect()(page.locator("#shell-clock")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     assert_breadcrumb(page, "云州市")
     assert_tiles(page, CITY_TILES)
@@ -120,7 +120,7 @@ def test_ovw002_language_switch_keeps_area(watched):
     assert_breadcrumb(page, "云州市 › 东城区")
     page.locator("#shell-lang-en").click()
     expect()(page.locator("#shell-title")).to_have_text("Overview")
-    expect()(page.locator("#shell-as-of")).to_have_text("Data as of 15:00")
+    expect()(page.locator("#shell-as-of")).to_have_text("Data as of 15:00:00")
     expect()(page.locator('[data-kpi="open"] .ovw-kpi-label')).to_have_text("Open")
     expect()(page.locator(".ovw-legend-title")).to_have_text("Open")
     assert_breadcrumb(page, "云州市 › 东城区")
