@@ -146,6 +146,20 @@ class Recent:
         return value
 
 
+@dataclass(eq=False)
+class _Ticket:
+    """One submit() waiting for the write lock, and how it ended."""
+
+    records: list
+    actor: str
+    naive_is_local: bool
+    scope: Scope | None
+    audit_from: str | None
+    receipts: list[Receipt] | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Ingestor:
     """The one writer of a store: validates, writes, and keeps the projections and versions in step."""
 
@@ -162,6 +176,8 @@ class Ingestor:
         # Called with (data version, data time, grid codes) after each write commits: the live hub.
         self.listeners: list = []
         self._written: list[tuple[int, datetime, set[str]]] = []
+        self._queue: list[_Ticket] = []  # requests waiting for the write lock (submit: group commit)
+        self._queue_lock = threading.Lock()
 
     @property
     def write_lock(self) -> threading.Lock:
@@ -240,12 +256,74 @@ class Ingestor:
             raise IngestRefused([Problem(0, "", f"a batch holds at most {MAX_BATCH} events, this one {len(records)}")])
         if not records:
             raise IngestRefused([Problem(0, "", "the batch is empty")])
-        with self._lock, self.engine.connect() as conn:
+        ticket = _Ticket(records, str(actor), naive_is_local, scope, audit_from)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._lock:
+            # Whoever holds the lock writes every request queued meanwhile, in one transaction: at fifty
+            # single-event requests a second, each no longer waits for its own commit (group commit).
+            if not ticket.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._write_group(group)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.receipts
+
+    def _write_group(self, group: list["_Ticket"]) -> None:
+        """Write the queued requests (under the write lock): together when they can be, else one by one."""
+        try:
+            if len(group) > 1:
+                try:
+                    self._write_together(group)
+                    return
+                except q.DuplicateKey:
+                    pass  # a resend among them: each alone, the way that handles it
+                except BaseException as error:  # the store failed: no request of the group is acknowledged
+                    for ticket in group:
+                        ticket.error = error
+                    return
+            for ticket in group:
+                try:
+                    ticket.receipts = self._submit_alone(ticket)
+                except BaseException as error:
+                    ticket.error = error
+        finally:
+            for ticket in group:
+                ticket.done = True
+
+    def _write_together(self, group: list["_Ticket"]) -> None:
+        """Write each request of ``group`` in one transaction; a refused one is left out (it wrote nothing)."""
+        with self.engine.connect() as conn:
+            try:
+                for ticket in group:
+                    try:
+                        receipts = self._write(conn, ticket.records, actor=ticket.actor,
+                                               naive_is_local=ticket.naive_is_local, lines=None, keys={},
+                                               optimistic=True, taken={}, scope=ticket.scope)
+                    except IngestRefused as refused:  # refused before it wrote anything
+                        ticket.error = refused
+                        continue
+                    self._audit_report(conn, ticket, receipts)
+                    ticket.receipts = receipts
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                self._written.clear()
+                for ticket in group:
+                    ticket.receipts = ticket.error = None
+                raise
+        self._announce()
+
+    def _submit_alone(self, ticket: "_Ticket") -> list[Receipt]:
+        """Write one request in its own transaction (the caller holds the write lock)."""
+        records, actor, scope = ticket.records, ticket.actor, ticket.scope
+        with self.engine.connect() as conn:
             # Most batches are new: insert straight away and let the unique (source, id) index catch a
             # resend, instead of scanning for every key first; on a duplicate, start again and look.
             taken: dict = {}
             try:
-                receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
+                receipts = self._write(conn, records, actor=actor, naive_is_local=ticket.naive_is_local, lines=None,
                                        keys={}, optimistic=True, taken=taken, scope=scope)
             except q.DuplicateKey:
                 conn.rollback()
@@ -253,16 +331,19 @@ class Ingestor:
                 # Sequences do not roll back: hand the ids already drawn to the second attempt, so a
                 # resend leaves no gap in the numbering.
                 taken = {(name, "reuse"): ids for name, ids in taken.items() if isinstance(name, str)}
-                receipts = self._write(conn, records, actor=actor, naive_is_local=naive_is_local, lines=None,
+                receipts = self._write(conn, records, actor=actor, naive_is_local=ticket.naive_is_local, lines=None,
                                        keys={}, taken=taken, scope=scope)
-            if audit_from is not None:
-                created = sum(r.created for r in receipts)
-                audit_queries.audit(conn, at=self.now(), actor=str(actor), action="events.report", outcome="ok",
-                                    target=_ids(r.id for r in receipts), source=audit_from,
-                                    detail=f"{created} created, {len(receipts) - created} existing")
+            self._audit_report(conn, ticket, receipts)
             conn.commit()
             self._announce()
         return receipts
+
+    def _audit_report(self, conn, ticket: "_Ticket", receipts: list[Receipt]) -> None:
+        if ticket.audit_from is not None:
+            created = sum(r.created for r in receipts)
+            audit_queries.audit(conn, at=self.now(), actor=ticket.actor, action="events.report", outcome="ok",
+                                target=_ids(r.id for r in receipts), source=ticket.audit_from,
+                                detail=f"{created} created, {len(receipts) - created} existing")
 
     def import_chunks(self, chunks, *, actor: str, progress=None) -> tuple[int, int]:
         """Store every record of ``chunks`` ((lines, records) pairs) in one transaction, or none.
