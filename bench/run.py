@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["live"]:
         return live_main(argv[1:])
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
-                                     epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help.")
+                                     epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help, "
+                                            "gridcc bench heat --help, gridcc bench live --help.")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--store", type=Path, default=None, help="DuckDB file (default data/bench-<events>.duckdb)")
