@@ -31,8 +31,13 @@
         paused: false          // playback: the page shows the past, the badge says so
     };
 
+    /* A dcc.Store has no element on the page: it is known to be there by an element that is ("anchor"). */
+    var ANCHORS = {"shell-live": "shell-as-of", "overview-tick": "overview-map-wrap",
+        "overview-scope-tick": "overview-map-wrap"};
+
     function setProps(id, props) {
-        if (window.dash_clientside && window.dash_clientside.set_props && document.getElementById(id)) {
+        if (window.dash_clientside && window.dash_clientside.set_props &&
+                document.getElementById(ANCHORS[id] || id)) {
             window.dash_clientside.set_props(id, props);
         }
     }

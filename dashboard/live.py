@@ -82,7 +82,8 @@ class Hub:
                 return
             self._changes.append(change)
             self.version = change.version
-            self.at = change.at or self.at
+            # The data time moves forward only, like the store's state_as_of.
+            self.at = max((t for t in (self.at, change.at) if t is not None), default=None)
             self._cond.notify_all()
 
     # -- readers ------------------------------------------------------------------------------------

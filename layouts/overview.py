@@ -208,7 +208,7 @@ def _playback_bar(lang: str) -> html.Div:
     """Return playback: a day, a speed, play/pause, the time slider, and the way back to live."""
     return html.Div(className="ovw-playback", children=[
         html.Span(t("play.label", lang), className="ovw-play-label"),
-        _labelled(dcc.Input(id=PLAY_DAY, type="date", className="ovw-play-day", debounce=True), t("play.day", lang)),
+        _labelled(dcc.Input(id=PLAY_DAY, type="date", className="ovw-play-day"), t("play.day", lang)),
         _labelled(dbc.Select(id=PLAY_SPEED, size="sm", value=str(PLAY_SPEEDS[1]), className="ovw-tool-select",
                              options=[{"label": t(f"play.speed.{s}", lang), "value": str(s)} for s in PLAY_SPEEDS]),
                   t("play.speed", lang)),

@@ -306,3 +306,12 @@ def test_liv032_api_answers_with_a_told_version(hand_app, auth):
     plain = client.get("/api/v1/areas/329900", headers=auth).get_json()
     told = client.get("/api/v1/areas/329900?v=0", headers=auth).get_json()
     assert told == plain  # the same figures (NullCache here: the hint only widens what the cache may answer)
+
+
+def test_liv006_hub_data_time_moves_forward_only():
+    hub = live.Hub()
+    hub.version = 1
+    later = datetime(2026, 11, 20, 16, 0)
+    hub.publish(live.Change(2, later, (A1,)))
+    hub.publish(live.Change(3, NOW, (A1,)))  # a write stamped earlier (a frozen clock behind the store)
+    assert (hub.version, hub.at) == (3, later)

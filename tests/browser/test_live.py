@@ -33,14 +33,6 @@ FIRST_ID = 12  # the hand city's events are 1–11
 URGENT_NAME = "路面塌陷"  # 0401 in dashboard/catalog/event-categories.csv (urgent, class 04)
 A1_PLACE = "东街社区 · 东街第01网格"
 MAX_LATENCY_S = 3.0
-# App bug (found by these tests, 2026-11-23): assets/gridcc-live.js setProps() skips any id without a DOM
-# element (`document.getElementById(id)`), and dcc.Store renders none; so "shell-live", "overview-tick" and
-# "overview-scope-tick" are never set, and no live message ever reaches a panel or the alert banner (they
-# refresh only on the 60 s minute interval). Setting window.dash_clientside.set_props("overview-tick", …)
-# by hand does refresh the panels. Remove these marks when setProps no longer needs a DOM element.
-STORE_TICK_BUG = pytest.mark.xfail(strict=True, reason=(
-    "gridcc-live.js setProps() needs a DOM element; dcc.Store (shell-live, overview-tick, overview-scope-tick) "
-    "has none, so live messages never trigger the overview's callbacks"))
 LOAD_MS = 20_000  # a first load on a busy machine (the other waits keep Playwright's 5 s)
 
 
@@ -193,7 +185,6 @@ def dash_requests(page) -> list[dict]:
 
 # -- 1. an event posted to the API reaches the open page, and nothing else moves -----------------------------
 
-@STORE_TICK_BUG
 def test_liv_b001_posted_event_reaches_the_open_page_without_reload(leader, token):
     page, watch, served = leader
     navigations = []
@@ -249,7 +240,6 @@ PANEL_OUTPUTS = ("overview-kpis.children", "overview-kpi-median.children", "over
                  "overview-building.children", "overview-heat-data.data")
 
 
-@STORE_TICK_BUG
 def test_liv_b002_an_event_in_another_district_asks_only_for_the_alerts(leader, token):
     page, watch, served = leader
     open_live(page, served.url, f"?area={DISTRICT}")
@@ -340,7 +330,6 @@ def test_liv_b003_badge_turns_amber_then_red_when_the_server_stops(leader):
 
 # -- 4. an urgent event raises the alert; signing for it clears it -------------------------------------------
 
-@STORE_TICK_BUG
 def test_liv_b004_urgent_event_raises_the_banner_and_acknowledging_clears_it(leader, token, hand_app):
     page, watch, served = leader
     open_live(page, served.url)
@@ -382,9 +371,6 @@ def reported_by(cursor_hhmm: str) -> int:
     return sum(1 for t in TODAY_REPORTS if t[:5] <= cursor_hhmm)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dcc.Input(type='date', debounce=True) (layouts/overview.py PLAY_DAY) on Dash 4.4.1 calls setSelectionRange "
-    "on a date input after a change: an uncaught TypeError in the console whenever a day is chosen"))
 def test_liv_b005_playback_moves_the_slider_and_replays_the_figures(leader):
     page, watch, served = leader
     open_live(page, served.url)
@@ -489,7 +475,6 @@ def test_liv_b007_ticker_row_opens_the_detail_with_the_reporter_masked(leader):
 
 # -- 8. the long-poll fallback -----------------------------------------------------------------------------------
 
-@STORE_TICK_BUG
 def test_liv_b008_page_updates_by_polling_when_the_stream_is_blocked(leader, token):
     page, watch, served = leader
     page.add_init_script("window.gridccLiveConfig = {helloMs: 1500};")
