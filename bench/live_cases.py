@@ -31,6 +31,7 @@ arrival of the first figures answer requested after a message with v ≥ j's ver
 from __future__ import annotations
 
 import asyncio
+import random
 import json
 import os
 import subprocess
@@ -45,6 +46,7 @@ from pathlib import Path
 from bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
+REFRESH_JITTER_S = 0.3
 REFRESH_GAP_S = 1.0  # a screen refreshes its figures at most once a second
 SETTLE_S = 3.0  # after the last POST, how long the screens keep listening for the tail
 REQUEST_TIMEOUT_S = 30.0
@@ -394,15 +396,17 @@ async def refresh_screen(screen: Screen, host: str, port: int, stop: asyncio.Eve
         await screen.wake.wait()
         screen.wake.clear()
         gap = last_start + REFRESH_GAP_S - time.monotonic()
-        if gap > 0:
-            await asyncio.sleep(gap)
+        # As the page does (assets/gridcc-live.js): at most once a second, after a random 0-300 ms.
+        await asyncio.sleep(max(gap, 0) + random.random() * REFRESH_JITTER_S)
         v = screen.pending_v
         start = last_start = time.monotonic()
         status = None
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            # ?v=: an answer at least as new as the version this screen was told of will do (shared by screens).
+            target = path if v is None else f"{path}?v={int(v)}"
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
                          f"Accept: application/json\r\n\r\n".encode())
             status, headers = await asyncio.wait_for(_read_head(reader), REQUEST_TIMEOUT_S)
             await asyncio.wait_for(_read_body(reader, headers), REQUEST_TIMEOUT_S)
