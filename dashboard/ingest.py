@@ -293,19 +293,49 @@ class Ingestor:
                 ticket.done = True
 
     def _write_together(self, group: list["_Ticket"]) -> None:
-        """Write each request of ``group`` in one transaction; a refused one is left out (it wrote nothing)."""
+        """Write the requests of ``group`` in one transaction, their rows in one statement per table.
+
+        Each request is validated on its own; a refused one is left out (it wrote nothing). A resend
+        (a (source, id) stored before, or twice in the group) raises DuplicateKey: the caller then
+        writes each alone.
+        """
         with self.engine.connect() as conn:
             try:
+                now = self.now()
+                ref = self.reference(conn)
+                plans = []
                 for ticket in group:
+                    actor = ticket.actor[:MAX_ACTOR]
                     try:
-                        receipts = self._write(conn, ticket.records, actor=ticket.actor,
-                                               naive_is_local=ticket.naive_is_local, lines=None, keys={},
-                                               optimistic=True, taken={}, scope=ticket.scope)
-                    except IngestRefused as refused:  # refused before it wrote anything
+                        _, _, built = self._plan(conn, ticket.records, actor=actor, naive_is_local=ticket.naive_is_local,
+                                                 lines=None, keys={}, optimistic=True, scope=ticket.scope, now=now,
+                                                 ref=ref)
+                    except IngestRefused as refused:
                         ticket.error = refused
                         continue
-                    self._audit_report(conn, ticket, receipts)
-                    ticket.receipts = receipts
+                    plans.append((ticket, actor, built))
+                keys = [(p.source, p.external_id) for _, _, built in plans for p, _, _ in built]
+                if len(set(keys)) < len(keys):  # two requests of the group send the same event
+                    raise q.DuplicateKey("the same (source, id) twice in one group")
+                counts = [(len(built), sum(1 + len(steps) for _, _, steps in built)) for _, _, built in plans]
+                ids, log_ids = _draw(conn, {event_id_seq: sum(n for n, _ in counts),
+                                            event_log_id_seq: sum(n for _, n in counts)}, {})
+                rows, log_rows, at_event, at_log = [], [], 0, 0
+                for (ticket, actor, built), (n_events, n_logs) in zip(plans, counts):
+                    mine = ids[at_event:at_event + n_events]
+                    ticket_rows, ticket_logs = self._rows(built, mine, log_ids[at_log:at_log + n_logs], actor) \
+                        if built else ([], [])
+                    rows += ticket_rows
+                    log_rows += ticket_logs
+                    at_event, at_log = at_event + n_events, at_log + n_logs
+                    ticket.receipts = [Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
+                                       for (p, state, _), event_id in zip(built, mine)]
+                if rows:
+                    q.insert_events(conn, rows, log_rows)
+                    q.add_projections(conn, rows)
+                    self._written.append((q.mark_written(conn, now=now), now, {r["grid_code"] for r in rows}))
+                for ticket, _, _ in plans:
+                    self._audit_report(conn, ticket, ticket.receipts)
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -381,19 +411,8 @@ class Ingestor:
         actor = str(actor)[:MAX_ACTOR]
         now = self.now()
         ref = self.reference(conn)
-        prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
-        if scope is not None and not problems:
-            # Without the foreign grid's code: a sender learns nothing of the areas outside its own.
-            problems = [Problem(p.index, "grid_code" if p.lat is None else "lat",
-                                f"lies outside the area {scope.area_code} this sender may report for")
-                        for p in prepared if not scope.covers(p.grid_code)]
-        if problems:
-            raise IngestRefused(problems)
-        seen = {} if optimistic else q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
-        fresh = [p for p in prepared if (p.source, p.external_id) not in seen]
-        built, problems = self._build(fresh, ref, now, actor)
-        if problems:
-            raise IngestRefused(problems)
+        prepared, seen, built = self._plan(conn, records, actor=actor, naive_is_local=naive_is_local, lines=lines,
+                                           keys=keys, optimistic=optimistic, scope=scope, now=now, ref=ref)
         if check_only:
             return []
         receipts: dict[int, Receipt] = {}
@@ -413,6 +432,24 @@ class Ingestor:
             for (p, state, _), event_id in zip(built, ids):
                 receipts[p.index] = Receipt(p.index, event_id, p.source, p.external_id, True, state.status)
         return [receipts[p.index] for p in prepared]
+
+    def _plan(self, conn, records: list, *, actor: str, naive_is_local: bool, lines, keys: dict, optimistic: bool,
+              scope: Scope | None, now: datetime, ref: Reference):
+        """Validate ``records`` and replay their lifecycles (nothing written); return (prepared, seen, built)."""
+        prepared, problems = self._validate(records, ref, now, naive_is_local, lines, keys)
+        if scope is not None and not problems:
+            # Without the foreign grid's code: a sender learns nothing of the areas outside its own.
+            problems = [Problem(p.index, "grid_code" if p.lat is None else "lat",
+                                f"lies outside the area {scope.area_code} this sender may report for")
+                        for p in prepared if not scope.covers(p.grid_code)]
+        if problems:
+            raise IngestRefused(problems)
+        seen = {} if optimistic else q.existing_ids(conn, keys=[(p.source, p.external_id) for p in prepared])
+        fresh = [p for p in prepared if (p.source, p.external_id) not in seen]
+        built, problems = self._build(fresh, ref, now, actor)
+        if problems:
+            raise IngestRefused(problems)
+        return prepared, seen, built
 
     def _validate(self, records, ref: Reference, now: datetime, naive_is_local: bool, lines, keys: dict):
         prepared: list[Prepared] = []
