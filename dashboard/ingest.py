@@ -73,6 +73,7 @@ class Receipt:
     external_id: str
     created: bool  # False: the same (source, id) was stored before, nothing written
     status: str
+    version: int | None = None  # the data version the write made (None: it wrote nothing new)
 
 
 class Reference:
@@ -333,7 +334,10 @@ class Ingestor:
                 if rows:
                     q.insert_events(conn, rows, log_rows)
                     q.add_projections(conn, rows)
-                    self._written.append((q.mark_written(conn, now=now), now, {r["grid_code"] for r in rows}))
+                    version = q.mark_written(conn, now=now)
+                    self._written.append((version, now, {r["grid_code"] for r in rows}))
+                    for ticket, _, _ in plans:
+                        ticket.receipts = [replace(r, version=version) for r in ticket.receipts]
                 for ticket, _, _ in plans:
                     self._audit_report(conn, ticket, ticket.receipts)
                 conn.commit()
@@ -365,8 +369,9 @@ class Ingestor:
                                        keys={}, taken=taken, scope=scope)
             self._audit_report(conn, ticket, receipts)
             conn.commit()
+            version = self._written[-1][0] if self._written else None
             self._announce()
-        return receipts
+        return [replace(r, version=version) for r in receipts]
 
     def _audit_report(self, conn, ticket: "_Ticket", receipts: list[Receipt]) -> None:
         if ticket.audit_from is not None:

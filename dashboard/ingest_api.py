@@ -69,6 +69,8 @@ def post_events():
     return flask.jsonify({
         "created": created,
         "existing": len(receipts) - created,
+        # The data version this write made: GET …?v=<it> (or a live message with v ≥ it) counts the events.
+        "data_version": max((r.version for r in receipts if r.version is not None), default=None),
         "events": [{"index": r.index, "event_id": r.id, "id": r.external_id, "source": r.source,
                     "created": r.created, "status": r.status} for r in receipts],
     }), 201 if created else 200

@@ -396,7 +396,11 @@ def openapi_document() -> dict:
                 "parameters": [_LIVE_VERSION],
                 "security": _READ,
                 "responses": {"200": {"description": "The stream", "content": {"text/event-stream": {
-                    "schema": {"type": "string"}}}}, "401": _UNAUTHORIZED,
+                    "schema": {"type": "object", "description": "One server-sent event.", "properties": {
+                        "event": {"type": "string", "enum": ["hello", "change", "beat", "ended"]},
+                        "data": {"type": "string", "contentMediaType": "application/json",
+                                 "description": "A LiveMessage (for `ended`: {\"reason\": …})."}}}}}},
+                    "401": _UNAUTHORIZED,
                     "503": _json("Error", "Too many streams: poll /api/v1/live/poll")}}},
             "/api/v1/live/poll": {"get": {
                 "tags": ["live"], "summary": "Long poll: the next change after version v, or a beat",
@@ -441,6 +445,9 @@ def openapi_document() -> dict:
                 "EventRecord": _record_schema(),
                 "Receipts": {"type": "object", "required": ["created", "existing", "events"], "properties": {
                     "created": {"type": "integer"}, "existing": {"type": "integer"},
+                    "data_version": {"type": ["integer", "null"],
+                                     "description": "The data version this write made (null: nothing new was "
+                                                    "written); a live message with v at or past it includes it."},
                     "events": {"type": "array", "items": {
                         "type": "object", "required": ["index", "event_id", "id", "source", "created", "status"],
                         "properties": {

@@ -34,7 +34,13 @@ OPERATIONS = [(method.upper(), path, mode) for path, operations in openapi_docum
 
 
 @pytest.fixture
-def fuzz_app(hand_app):
+def fuzz_app(hand_app, monkeypatch):
+    from dashboard import live
+
+    # The live stream is endless by design (it ends after 10 minutes); a fuzz run reads each response
+    # whole, so here each stream says hello, beats, and ends within a third of a second.
+    monkeypatch.setattr(live, "STREAM_S", 0.3)
+    monkeypatch.setattr(live, "BEAT_S", 0.1)
     if "open311" not in hand_app.server.blueprints:
         open311.init_app(hand_app.server)
     return hand_app
