@@ -11,6 +11,7 @@ the same second share one computation instead of each missing the cache by a ver
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -60,21 +61,41 @@ def _needed(version: int) -> int:
     return version
 
 
+_computing: dict[str, threading.Lock] = {}  # key -> the lock of the one request computing it now
+_computing_lock = threading.Lock()
+
+
 def cached(fn):
-    """Cache ``fn(*args)`` in the app's cache under its arguments, with the data version it was computed at."""
+    """Cache ``fn(*args)`` in the app's cache under its arguments, with the data version it was computed at.
+
+    One computation per key at a time: when a hundred screens miss the same entry at once (a live
+    tick reaches them all within the same quarter second), one computes and the others wait for it.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args):
         ctx = context.current()
         version = _version(ctx)
+        needed = _needed(version)
         key = f"gridcc:{fn.__module__}.{fn.__qualname__}:{args!r}"
         hit = ctx.cache.get(key)
-        if hit is not None and hit[0] >= _needed(version):
+        if hit is not None and hit[0] >= needed:
             return hit[1]
-        value = fn(*args)
-        if hit is None or hit[0] <= version:  # never replace a newer answer with an older one
-            ctx.cache.set(key, (version, value))
-        return value
+        with _computing_lock:
+            lock = _computing.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                hit = ctx.cache.get(key)  # computed by the request this one waited for?
+                if hit is not None and hit[0] >= needed:
+                    return hit[1]
+                value = fn(*args)
+                if hit is None or hit[0] <= version:  # never replace a newer answer with an older one
+                    ctx.cache.set(key, (version, value))
+                return value
+        finally:
+            with _computing_lock:
+                if _computing.get(key) is lock and not lock.locked():
+                    del _computing[key]
 
     wrapper.uncached = fn
     return wrapper

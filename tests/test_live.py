@@ -315,3 +315,37 @@ def test_liv006_hub_data_time_moves_forward_only():
     hub.publish(live.Change(2, later, (A1,)))
     hub.publish(live.Change(3, NOW, (A1,)))  # a write stamped earlier (a frozen clock behind the store)
     assert (hub.version, hub.at) == (3, later)
+
+
+def test_liv033_screens_missing_the_same_entry_at_once_wait_for_one_computation(hand_settings):
+    from dashboard import data
+    from dashboard.app import create_app
+
+    app = create_app(hand_settings.with_(cache_type="SimpleCache"))
+    calls = []
+    started = threading.Event()
+
+    @data.cached
+    def slow(x):
+        calls.append(x)
+        started.set()
+        time.sleep(0.3)
+        return x * 2
+
+    answers = []
+
+    def ask():
+        with app.server.test_request_context():
+            answers.append(slow(21))
+
+    try:
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert answers == [42] * 8 and calls == [21]  # one computed, seven waited for it
+        assert not data._computing  # nothing left behind
+    finally:
+        app.server.extensions["gridcc_live"].stop()
+        app.server.extensions["gridcc"].engine.dispose()
