@@ -110,10 +110,12 @@ def closure(engine, event_id: int) -> tuple:
 
 # -- one event ------------------------------------------------------------------------------------------
 
-def test_ing001_one_event_gets_a_receipt(client, auth):
+def test_ing001_one_event_gets_a_receipt(client, auth, engine):
+    version = store_counts(engine)[-1]
     response = post(client, auth, record())
     assert response.status_code == 201
-    assert response.get_json() == {"created": 1, "existing": 0, "events": [
+    # data_version: the version this write made (a live message at or past it includes the event).
+    assert response.get_json() == {"created": 1, "existing": 0, "data_version": version + 1, "events": [
         {"index": 0, "event_id": 12, "id": "HL-1", "source": "hotline", "created": True, "status": "reported"}]}
 
 
@@ -173,7 +175,7 @@ def test_ing010_same_source_and_id_is_stored_once(client, auth, engine):
     counts = store_counts(engine)
     second = post(client, auth, record(description="sent again, changed"))
     assert (first.status_code, second.status_code) == (201, 200)
-    assert second.get_json() == {"created": 0, "existing": 1, "events": [
+    assert second.get_json() == {"created": 0, "existing": 1, "data_version": None, "events": [
         {"index": 0, "event_id": 12, "id": "HL-1", "source": "hotline", "created": False, "status": "reported"}]}
     assert store_counts(engine) == counts  # not even the data version moves
     assert client.get("/api/v1/events/12", headers=auth).get_json()["description"] == "井盖缺失"
