@@ -61,6 +61,22 @@ def hand_app(hand_settings):
     app.server.extensions["gridcc"].engine.dispose()
 
 
+@pytest.fixture
+def live_url(hand_app):
+    """Serve the hand-city app on a free localhost port in a background thread; return its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, hand_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    hand_app.server.extensions["gridcc_live"].stop()  # release open live streams first
+    server.shutdown()
+    thread.join(timeout=5)
+
+
 def principal_for(app, name: str):
     """Return the Principal of hand-city user ``name`` on ``app`` (for calling callbacks directly)."""
     from dashboard import access

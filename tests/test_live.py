@@ -13,7 +13,6 @@ from datetime import datetime
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from dashboard import live
 from queries import tokens
@@ -157,17 +156,6 @@ def test_liv016_live_routes_need_a_caller(hand_app):
 
 # -- the stream, over a real socket ---------------------------------------------------------------------------
 
-@pytest.fixture
-def served(hand_app):
-    server = make_server("127.0.0.1", 0, hand_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    hand_app.server.extensions["gridcc_live"].stop()
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def _session(hand_app, base: str, name: str) -> requests.Session:
     client = signed_in(hand_app, name)
     cookie = client.get_cookie("gridcc_session")
@@ -189,9 +177,9 @@ def _events(response):
             name, data = None, None
 
 
-def test_liv020_stream_says_hello_then_each_write_within_a_second(hand_app, served, auth):
-    session = _session(hand_app, served, "dongcheng")
-    with session.get(served + "/api/v1/live/stream", stream=True, timeout=10) as response:
+def test_liv020_stream_says_hello_then_each_write_within_a_second(hand_app, live_url, auth):
+    session = _session(hand_app, live_url, "dongcheng")
+    with session.get(live_url + "/api/v1/live/stream", stream=True, timeout=10) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
         assert response.headers["Cache-Control"] == "no-store"
@@ -199,16 +187,16 @@ def test_liv020_stream_says_hello_then_each_write_within_a_second(hand_app, serv
         name, hello = next(events)
         assert name == "hello" and hello["areas"] == []
         posted = time.monotonic()
-        assert requests.post(served + "/api/v1/events", json=report(3), headers=auth, timeout=10).status_code == 201
+        assert requests.post(live_url + "/api/v1/events", json=report(3), headers=auth, timeout=10).status_code == 201
         name, told = next(events)
         assert time.monotonic() - posted < 1.0
         assert name == "change" and told["v"] == hello["v"] + 1 and told["areas"] == [A1]
 
 
-def test_liv021_stream_beats_when_nothing_happens(hand_app, served, monkeypatch):
+def test_liv021_stream_beats_when_nothing_happens(hand_app, live_url, monkeypatch):
     monkeypatch.setattr(live, "BEAT_S", 0.3)
-    session = _session(hand_app, served, "leader")
-    with session.get(served + "/api/v1/live/stream", stream=True, timeout=10) as response:
+    session = _session(hand_app, live_url, "leader")
+    with session.get(live_url + "/api/v1/live/stream", stream=True, timeout=10) as response:
         events = _events(response)
         assert next(events)[0] == "hello"
         started = time.monotonic()
@@ -216,26 +204,26 @@ def test_liv021_stream_beats_when_nothing_happens(hand_app, served, monkeypatch)
         assert name == "beat" and beat["areas"] == [] and time.monotonic() - started < 2.0
 
 
-def test_liv022_stream_ends_when_the_session_is_signed_out(hand_app, served, monkeypatch):
+def test_liv022_stream_ends_when_the_session_is_signed_out(hand_app, live_url, monkeypatch):
     monkeypatch.setattr(live, "BEAT_S", 0.3)
-    session = _session(hand_app, served, "leader")
-    with session.get(served + "/api/v1/live/stream", stream=True, timeout=10) as response:
+    session = _session(hand_app, live_url, "leader")
+    with session.get(live_url + "/api/v1/live/stream", stream=True, timeout=10) as response:
         events = _events(response)
         assert next(events)[0] == "hello"
         csrf = session.cookies.get("_csrf_token")
         headers = {"X-CSRFToken": csrf} if csrf else {}
         # Sign out from another request of the same session.
-        out = session.post(served + "/auth/sign-out", headers=headers, allow_redirects=False, timeout=10)
+        out = session.post(live_url + "/auth/sign-out", headers=headers, allow_redirects=False, timeout=10)
         assert out.status_code in (200, 303)
         names = [name for name, _ in events]
         assert names[-1] == "ended"
 
 
-def test_liv023_a_stream_past_the_limit_is_refused_with_503(hand_app, served):
+def test_liv023_a_stream_past_the_limit_is_refused_with_503(hand_app, live_url):
     hub = hand_app.server.extensions["gridcc_live"]
     hub.listeners = hand_app.server.extensions["gridcc"].settings.live_max_streams
     try:
-        answer = _session(hand_app, served, "leader").get(served + "/api/v1/live/stream", timeout=10)
+        answer = _session(hand_app, live_url, "leader").get(live_url + "/api/v1/live/stream", timeout=10)
         assert answer.status_code == 503 and "poll" in answer.json()["message"]
         assert answer.headers["Retry-After"] == "30"
     finally:

@@ -1,12 +1,10 @@
-"""Browser fixtures: the hand-city app on a free localhost port, and headless Chromium watching the network."""
+"""Browser fixtures: headless Chromium watching the network (the served hand city is tests/conftest.py live_url)."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests import handcity
 
@@ -15,17 +13,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 VIEWPORT = {"width": 1920, "height": 1080}
-
-
-@pytest.fixture
-def live_url(hand_app):
-    """Serve the hand-city app on a free port in a background thread; return its base URL."""
-    server = make_server("127.0.0.1", 0, hand_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
