@@ -341,6 +341,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "users.not_self": ("不能停用自己或重置自己的密码（修改自己的密码请点右上角的姓名）",
                        "You may not disable yourself or reset your own password (to change it, click your name "
                        "top right)"),
+    # == SLA page (issue 6 §1): keys "sla.*" below this line ==
+    # == end SLA page ==
+    # == Backlog desk (issue 6 §2): keys "desk.*" below this line ==
+    # == end backlog desk ==
+    # == Case actions (issue 6 §2): keys "act.*" below this line ==
+    # == end case actions ==
+    # == Alert rules (issue 6 §3): keys "rule.*" below this line ==
+    # == end alert rules ==
 }
 
 

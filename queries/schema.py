@@ -157,6 +157,14 @@ events = Table(
     # The H3 cell (resolution H3_RESOLUTION, as an integer) of the event's point, or of its building's or
     # grid's centroid when it came without one: what the heat layer counts (docs/heat.md).
     Column("h3", BigInteger),
+    # The backlog desk's marks on a case (issue 6; docs/desk.md). Nullable: a store from before them
+    # gets the columns added empty, and readers take empty as "none".
+    Column("urge_count", SmallInteger),  # 催办: how often the handler was urged
+    Column("last_urged_at", DateTime),
+    Column("supervised_until", DateTime),  # 督办: under supervision, next follow-up due at this time
+    Column("extension_requested_at", DateTime),  # a department's pending request for more time (申请延期)
+    Column("extension_requested_until", DateTime),  # the deadline the request asks for
+    Column("whistled_at", DateTime),  # 吹哨: escalated to the district; whistle_calls says to whom
     UniqueConstraint("source", "external_id", name="uq_events_source_external"),
 )
 _pg_only(Index("ix_events_reported", events.c.reported_at))
@@ -187,6 +195,14 @@ open_events = Table(
     Column("department_code", String(16)),
     Column("is_parked", Boolean, nullable=False, default=False),
     Column("clock_started_at", DateTime),
+    # The backlog desk's marks on a case (issue 6; docs/desk.md). Nullable: a store from before them
+    # gets the columns added empty, and readers take empty as "none".
+    Column("urge_count", SmallInteger),  # 催办: how often the handler was urged
+    Column("last_urged_at", DateTime),
+    Column("supervised_until", DateTime),  # 督办: under supervision, next follow-up due at this time
+    Column("extension_requested_at", DateTime),  # a department's pending request for more time (申请延期)
+    Column("extension_requested_until", DateTime),  # the deadline the request asks for
+    Column("whistled_at", DateTime),  # 吹哨: escalated to the district; whistle_calls says to whom
 )
 
 # Closures in the order they happened: one row per closed (non-void) event. Events are stored in
@@ -209,6 +225,13 @@ closures = Table(
     Column("department_code", String(16)),
     Column("on_time", Boolean, nullable=False),  # handled by the deadline
     Column("handling_minutes", Integer),  # whole minutes from dispatch to handled
+    # What the SLA page counts per closed case without going back to events (issue 6; docs/sla.md).
+    # Nullable: filled for a store from before them by the upgrade's backfill.
+    Column("handled_at", DateTime),
+    Column("deadline_at", DateTime),
+    Column("extension_count", SmallInteger),
+    Column("return_count", SmallInteger),
+    Column("rework_count", SmallInteger),
 )
 _pg_only(Index("ix_closures_closed", closures.c.closed_at))
 
@@ -302,6 +325,59 @@ alert_acks = Table(
     Column("event_id", BigInteger, primary_key=True, autoincrement=False),
     Column("user_name", String(64), nullable=False),
     Column("acknowledged_at", DateTime, nullable=False),
+)
+
+# 吹哨报到 (issue 6): a case escalated to the district names the departments that must report back;
+# one row per department called, answered when it reports (报到).
+whistle_calls = Table(
+    "whistle_calls",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("department_code", String(16), primary_key=True),
+    Column("called_at", DateTime, nullable=False),
+    Column("called_by", String(64), nullable=False),
+    Column("answered_at", DateTime),
+    Column("answer", Text),
+)
+
+# Alerts raised by the rules (issue 6 §3; docs/alerts.md): one row per firing of a rule for one key
+# (a street, a case), and one row per attempt to deliver it to a webhook.
+alert_firing_id_seq = Sequence("alert_firings_id_seq")
+alert_firings = Table(
+    "alert_firings",
+    metadata,
+    Column("id", BigInteger, alert_firing_id_seq, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("key", String(64), nullable=False),  # what it fired for: an area code or an event id
+    Column("area_code", String(15), nullable=False),  # where: whose screens see it (scope)
+    Column("raised_at", DateTime, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text),
+    Column("acknowledged_by", String(64)),
+    Column("acknowledged_at", DateTime),
+)
+webhook_delivery_id_seq = Sequence("webhook_deliveries_id_seq")
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, webhook_delivery_id_seq, primary_key=True),
+    Column("firing_id", BigInteger, nullable=False),
+    Column("target", String(64), nullable=False),  # the webhook's configured name, never its secret URL
+    Column("attempt", SmallInteger, nullable=False),
+    Column("attempted_at", DateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered / failed / gave_up
+    Column("http_status", Integer),
+    Column("error", Text),
+)
+
+# A user's own settings kept between visits (issue 6: the backlog desk's columns, sort and filters).
+user_prefs = Table(
+    "user_prefs",
+    metadata,
+    Column("user_name", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", DateTime, nullable=False),
 )
 
 store_meta = Table(

@@ -69,7 +69,9 @@ def open_row(event: Mapping) -> dict | None:
     """Return the open_events row of an events row, or None when it is closed or void (as rebuild_open_events)."""
     if event["is_void"] or event["closed_at"] is not None:
         return None
-    return {name: event[name] for name in OPEN_COLUMNS}
+    # The desk's marks (nullable columns) may be absent from a row built before they existed: empty.
+    return {name: event[name] if name in event or not open_events.c[name].nullable else None
+            for name in OPEN_COLUMNS}
 
 
 def closure_row(event: Mapping) -> dict | None:
