@@ -612,6 +612,24 @@ class Ingestor:
             except Exception:  # a screen's trouble never fails a write that has committed
                 log.exception("a live listener failed")
 
+    def state(self, row, conn) -> EventState:
+        """Return the loop's state of an events row (``conn`` reads a parked case's pause from its log)."""
+        return self._state(row, conn)
+
+    def record_write(self, conn, *, now: datetime, grids: set[str]) -> int:
+        """Advance the data version in the caller's transaction and remember it for ``announce``; return it."""
+        version = q.mark_written(conn, now=now)
+        self._written.append((version, now, set(grids)))
+        return version
+
+    def announce(self) -> None:
+        """Tell the live listeners what the last commit wrote (call under the write lock, after commit)."""
+        self._announce()
+
+    def forget_writes(self) -> None:
+        """Drop what a rolled-back transaction meant to announce."""
+        self._written.clear()
+
     def _state(self, row, conn) -> EventState:
         stamps = [getattr(row, c) for c, _ in STAGES]
         updated = row.updated_at or max(t for t in stamps if t is not None)
@@ -630,6 +648,12 @@ class Ingestor:
             worker_id=row.worker_id, extension_count=row.extension_count, return_count=row.return_count,
             rework_count=row.rework_count, is_parked=bool(row.is_parked), is_void=bool(row.is_void),
             parked_at=parked_at, parked_from=parked_from, clock_started_at=row.clock_started_at,
+            # The desk's marks: empty (NULL) in a store from before them means none.
+            urge_count=getattr(row, "urge_count", None) or 0, last_urged_at=getattr(row, "last_urged_at", None),
+            supervised_until=getattr(row, "supervised_until", None),
+            extension_requested_at=getattr(row, "extension_requested_at", None),
+            extension_requested_until=getattr(row, "extension_requested_until", None),
+            whistled_at=getattr(row, "whistled_at", None),
         )
 
     # -- tokens ------------------------------------------------------------------------------------------
@@ -718,15 +742,30 @@ def _state_columns(state: EventState) -> dict:
     return {name: getattr(state, name) for name in (
         "status", "accepted_at", "verified_at", "registered_at", "dispatched_at", "handled_at", "checked_at",
         "closed_at", "deadline_at", "department_code", "extension_count", "return_count", "rework_count",
-        "is_parked", "is_void", "updated_at", "clock_started_at")}
+        "is_parked", "is_void", "updated_at", "clock_started_at") + MARK_COLUMNS}
+
+
+# The desk's marks, as columns of events and open_events (docs/desk.md).
+MARK_COLUMNS = ("urge_count", "last_urged_at", "supervised_until", "extension_requested_at",
+                "extension_requested_until", "whistled_at")
 
 
 def _log_row(event_id: int, before: EventState, after: EventState, step: Transition) -> dict:
+    """Return the event_log row of ``step``; its department and deadline are what the step decided.
+
+    The marks keep the time they name in deadline_at (a follow-up, a deadline asked for) and a report
+    back the department that answered in department_code (docs/desk.md).
+    """
     decided = step.action in ("dispatch", "extend", "unpark", "rework", "return")
+    department = after.department_code if decided else None
+    deadline = after.deadline_at if decided else None
+    if step.action in ("supervise", "request_extension"):
+        deadline = step.until
+    elif step.action == "report_back":
+        department = step.department_code
     return {"event_id": event_id, "occurred_at": step.at, "action": step.action, "from_status": before.status,
             "to_status": after.status, "actor": step.actor, "note": step.note,
-            "department_code": after.department_code if decided else None,
-            "deadline_at": after.deadline_at if decided else None}
+            "department_code": department, "deadline_at": deadline}
 
 
 def _log_rows(event_id: int, p: Prepared, steps: list[Transition], clock: SlaClock, actor: str | None) -> list[dict]:
@@ -743,4 +782,4 @@ def _log_rows(event_id: int, p: Prepared, steps: list[Transition], clock: SlaClo
     return rows
 
 
-__all__ = ["Ingestor", "IngestRefused", "NotFound", "Problem", "Receipt", "authenticate"]
+__all__ = ["Ingestor", "IngestRefused", "MARK_COLUMNS", "NotFound", "Problem", "Receipt", "authenticate"]

@@ -15,7 +15,8 @@ import numpy as np
 
 from dashboard.worktime import WorkCalendar
 
-# action: (the statuses it may start from, the status it leads to; None = back to where it was parked from)
+# action: (the statuses it may start from, the status it leads to; None = it stays: a mark, or unpark,
+# which goes back to where it was parked from)
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "accept": (frozenset({"reported"}), "accepted"),  # 受理
     "verify": (frozenset({"accepted"}), "verified"),  # 核实 (optional)
@@ -31,8 +32,21 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "close": (frozenset({"checked"}), "closed"),  # 结案
     "void": (frozenset({"reported", "accepted", "verified"}), "void"),  # 作废: an invalid report
     "self_resolve": (frozenset({"reported"}), "closed"),  # 自行处置: a grid worker fixed it on the spot
+    # The backlog desk's marks (docs/desk.md): recorded in the log, the status stays where it is.
+    "urge": (frozenset({"dispatched"}), None),  # 催办: the department holding it is urged
+    "supervise": (frozenset({"registered", "dispatched", "handled"}), None),  # 督办: a follow-up time is set
+    "request_extension": (frozenset({"dispatched"}), None),  # 申请延期: the department asks for a later deadline
+    "refuse_extension": (frozenset({"dispatched"}), None),  # 驳回延期: the pending request is turned down
+    "whistle": (frozenset({"registered", "dispatched"}), None),  # 吹哨: escalated to the district's departments
+    "report_back": (frozenset({"registered", "dispatched", "handled", "checked"}), None),  # 报到: a called one answers
 }
 ACTIONS = tuple(TRANSITIONS)
+# Steps that mark a case without moving it along the loop (status, deadline and clock unchanged).
+MARKS = frozenset({"urge", "supervise", "request_extension", "refuse_extension", "whistle", "report_back"})
+# The loop's own steps: what the transitions route and imports speak (the marks go through the desk).
+LOOP_ACTIONS = tuple(a for a in ACTIONS if a not in MARKS)
+MAX_FOLLOW_UP = timedelta(days=30)  # 督办: the furthest a follow-up may lie after the step
+MAX_WHISTLE = 10  # 吹哨: the most departments one whistle calls
 TERMINAL = frozenset({"closed", "void"})
 # The timestamp column each action stamps (the last time it happened).
 STAMPS = {
@@ -102,6 +116,13 @@ class EventState:
     # When the running limit's clock started, moved on by any pause: the dispatch, a rework (a fresh
     # limit), or that plus the parked time. None falls back to dispatched_at (stores seeded before).
     clock_started_at: datetime | None = None
+    # The desk's marks (docs/desk.md); none of them moves the status, the deadline or the clock.
+    urge_count: int = 0
+    last_urged_at: datetime | None = None
+    supervised_until: datetime | None = None  # 督办: the next follow-up is due then
+    extension_requested_at: datetime | None = None  # a pending 申请延期 (None: none pending)
+    extension_requested_until: datetime | None = None  # the deadline it asks for
+    whistled_at: datetime | None = None  # 吹哨: the latest whistle
 
 
 @dataclass(frozen=True)
@@ -115,6 +136,8 @@ class Transition:
     department_code: str | None = None  # dispatch: to whom (required); others: ignored
     extension: Limit | None = None  # extend: how much more time (default: one more full limit)
     deadline_at: datetime | None = None  # the deadline after this step, when set by hand or recorded
+    until: datetime | None = None  # supervise: the follow-up time; request_extension: the deadline asked for
+    departments: tuple[str, ...] = ()  # whistle: the departments called (report_back: department_code answers)
 
 
 class SlaClock:
@@ -206,7 +229,14 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
         case "extend":
             if state.deadline_at is None:
                 raise Refused("this case has no deadline to extend")
-            if step.deadline_at is not None:
+            pending = state.extension_requested_until
+            if step.deadline_at is None and step.extension is None and pending is not None:
+                # Approving a department's request (申请延期): the deadline it asked for.
+                if pending <= state.deadline_at:
+                    raise Refused(f"the deadline asked for, {pending.isoformat()}, is no longer later than the "
+                                  f"deadline {state.deadline_at.isoformat()}: refuse the request instead", "until")
+                deadline = pending
+            elif step.deadline_at is not None:
                 if step.deadline_at <= state.deadline_at:
                     raise Refused(f"an extension must move the deadline later than {state.deadline_at.isoformat()}",
                                   "deadline_at")
@@ -216,10 +246,15 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
                 if not more.value > 0:
                     raise Refused("an extension must add time", "extension")
                 deadline = _extend(clock, state.deadline_at, more)
-            changes.update(deadline_at=deadline, extension_count=state.extension_count + 1)
+            # Any extension decides a pending request: it is cleared.
+            changes.update(deadline_at=deadline, extension_count=state.extension_count + 1,
+                           extension_requested_at=None, extension_requested_until=None)
         case "return":
             changes.update(deadline_at=None, department_code=None, clock_started_at=None,
-                           return_count=state.return_count + 1)
+                           return_count=state.return_count + 1, extension_requested_at=None,
+                           extension_requested_until=None)
+        case "handle":
+            changes.update(extension_requested_at=None, extension_requested_until=None)  # moot once handled
         case "park":
             changes.update(is_parked=True, parked_at=at, parked_from=state.status)
         case "unpark":
@@ -239,6 +274,41 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
             changes.update(is_void=True)
         case "self_resolve":
             changes.update(handled_at=at, checked_at=at, closed_at=at)
+        case "urge":
+            changes.update(urge_count=state.urge_count + 1, last_urged_at=at)
+        case "supervise":
+            if step.until is None:
+                raise Refused("supervision (督办) needs the follow-up time", "follow_up_at", conflict=False)
+            if not at < step.until <= at + MAX_FOLLOW_UP:
+                raise Refused(f"the follow-up time {step.until.isoformat()} must lie after {at.isoformat()} and "
+                              f"within {MAX_FOLLOW_UP.days} days of it", "follow_up_at", conflict=False)
+            changes.update(supervised_until=step.until)
+        case "request_extension":
+            if state.deadline_at is None:
+                raise Refused("this case has no deadline to extend")
+            if state.extension_requested_at is not None:
+                raise Refused(f"an extension request is pending already (since "
+                              f"{state.extension_requested_at.isoformat()}): wait for its decision")
+            if step.until is None:
+                raise Refused("an extension request needs the deadline asked for", "until", conflict=False)
+            if step.until <= state.deadline_at:
+                raise Refused(f"the deadline asked for must be later than the deadline {state.deadline_at.isoformat()}",
+                              "until")
+            changes.update(extension_requested_at=at, extension_requested_until=step.until)
+        case "refuse_extension":
+            if state.extension_requested_at is None:
+                raise Refused("no extension request is pending on this case")
+            changes.update(extension_requested_at=None, extension_requested_until=None)
+        case "whistle":
+            if not 1 <= len(step.departments) <= MAX_WHISTLE or len(set(step.departments)) < len(step.departments):
+                raise Refused(f"a whistle (吹哨) calls 1 to {MAX_WHISTLE} different departments", "departments",
+                              conflict=False)
+            changes.update(whistled_at=at)
+        case "report_back":
+            if state.whistled_at is None:
+                raise Refused("this case was not whistled (吹哨): there is no call to report back to")
+            if not step.department_code:
+                raise Refused("a report back (报到) needs the department that reports", "department", conflict=False)
     return replace(state, **changes)
 
 
@@ -293,6 +363,6 @@ def steps_from_stamps(record: dict, *, department_code: str | None, actor: str |
 
 
 __all__ = [
-    "ACTIONS", "TRANSITIONS", "STAGES", "TERMINAL", "CLOCK_SKEW", "EventState", "Limit", "Refused", "SlaClock",
+    "ACTIONS", "LOOP_ACTIONS", "MARKS", "MAX_FOLLOW_UP", "MAX_WHISTLE", "TRANSITIONS", "STAGES", "TERMINAL", "CLOCK_SKEW", "EventState", "Limit", "Refused", "SlaClock",
     "Transition", "apply", "replay", "steps_from_stamps", "traffic_light",
 ]

@@ -1,0 +1,117 @@
+"""Reads and writes of the backlog desk's actions (dashboard/desk.py, docs/desk.md): cases by id, whistle calls.
+
+The caller holds the store's write lock and commits; every read takes the caller's scope.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, delete, select, update
+
+from queries.ingest import insert_rows
+from queries.schema import closures, event_log, event_log_id_seq, events, open_events, whistle_calls
+from queries.scope import Scope
+from queries.state import closure_row, open_row
+
+CHUNK = 1_000
+
+
+def event_rows(conn: Connection, *, scope: Scope, ids: list[int]) -> dict[int, object]:
+    """Return {id: events row} of the given ids that lie in ``scope`` (others are simply absent)."""
+    out: dict[int, object] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = conn.execute(select(events).where(events.c.id.in_(chunk), scope.events_clause(events))
+                            .order_by(events.c.id).limit(len(chunk)))
+        out.update({row.id: row for row in rows})
+    return out
+
+
+def calls_of(conn: Connection, *, ids: list[int], limit: int = 100_000) -> dict[int, dict[str, object]]:
+    """Return {event id: {department code: whistle_calls row}} of the given events."""
+    out: dict[int, dict[str, object]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = conn.execute(select(whistle_calls).where(whistle_calls.c.event_id.in_(chunk))
+                            .order_by(whistle_calls.c.event_id, whistle_calls.c.department_code).limit(limit))
+        for row in rows:
+            out.setdefault(row.event_id, {})[row.department_code] = row
+    return out
+
+
+def whistled_to(conn: Connection, *, scope: Scope, department: str, ids: list[int]) -> set[int]:
+    """Return the ids among ``ids`` in ``scope``'s area whose whistle called ``department``, answered or not.
+
+    A department reports back on a case whistled to it even when the case is another's (docs/desk.md):
+    the department part of ``scope`` is not applied here, the call is.
+    """
+    area = Scope(scope.area_code, scope.level)
+    out: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        stmt = (select(events.c.id)
+                .join(whistle_calls, and_(whistle_calls.c.event_id == events.c.id,
+                                          whistle_calls.c.department_code == department))
+                .where(events.c.id.in_(chunk), area.events_clause(events)).order_by(events.c.id).limit(len(chunk)))
+        out.update(conn.execute(stmt).scalars())
+    return out
+
+
+def update_events(conn: Connection, rows: list[dict]) -> None:
+    """Write the state columns of several events: each dict holds ``id`` and the same set of columns."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    stmt = (update(events).where(events.c.id == bindparam("_id"))
+            .values({name: bindparam(f"v_{name}") for name in columns}))
+    conn.execute(stmt, [{"_id": row["id"], **{f"v_{name}": row[name] for name in columns}} for row in rows])
+
+
+def replace_projections(conn: Connection, rows: list[dict]) -> None:
+    """Bring the open_events and closures rows of several changed events (whole events rows) in step."""
+    if not rows:
+        return
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        conn.execute(delete(open_events).where(open_events.c.id.in_(chunk)))
+        conn.execute(delete(closures).where(closures.c.event_id.in_(chunk)))
+    insert_rows(conn, open_events, [r for r in map(open_row, rows) if r is not None])
+    insert_rows(conn, closures, [r for r in map(closure_row, rows) if r is not None])
+
+
+def append_log(conn: Connection, rows: list[dict]) -> None:
+    """Append event_log rows, ids drawn from the sequence in one round trip, in the order given."""
+    from queries.ingest import next_ids
+
+    if rows:
+        ids = next_ids(conn, event_log_id_seq, len(rows))
+        insert_rows(conn, event_log, [dict(row, id=i) for i, row in zip(ids, rows)])
+
+
+def add_calls(conn: Connection, rows: list[dict]) -> None:
+    """Insert whistle_calls rows (event_id, department_code, called_at, called_by)."""
+    insert_rows(conn, whistle_calls, [dict(row, answered_at=None, answer=None) for row in rows])
+
+
+def answer_calls(conn: Connection, *, department: str, answers: dict[int, tuple[datetime, str]]) -> None:
+    """Record ``department``'s report back (报到) on each event of ``answers``: {event id: (at, answer)}."""
+    if not answers:
+        return
+    stmt = (update(whistle_calls)
+            .where(whistle_calls.c.event_id == bindparam("_event"), whistle_calls.c.department_code == department)
+            .values(answered_at=bindparam("_at"), answer=bindparam("_answer")))
+    conn.execute(stmt, [{"_event": event_id, "_at": at, "_answer": text} for event_id, (at, text) in answers.items()])
+
+
+def case_calls(conn: Connection, *, scope: Scope, event_id: int, limit: int = 100) -> list:
+    """Return the whistle calls of one event in ``scope``'s area, by department (an event detail's list)."""
+    area = Scope(scope.area_code, scope.level)
+    stmt = (select(whistle_calls).join(events, events.c.id == whistle_calls.c.event_id)
+            .where(whistle_calls.c.event_id == event_id, area.events_clause(events))
+            .order_by(whistle_calls.c.department_code).limit(limit))
+    return conn.execute(stmt).fetchall()
+
+
+__all__ = ["add_calls", "answer_calls", "append_log", "calls_of", "case_calls", "event_rows", "replace_projections",
+           "update_events", "whistled_to"]
