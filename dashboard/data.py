@@ -344,3 +344,107 @@ def child_at(scope: Scope, code: str, lat: float, lon: float) -> str | None:
         return None
     child = grid[:CODE_LENGTHS[parent.level + 1]]
     return child if scope.covers(child) and (parent.level == 0 or child.startswith(parent.code)) else None
+
+
+# -- SLA (issue 6) --
+# The SLA page's figures (queries/sla.py; docs/sla.md), each None-free: an area out of scope gives empty answers
+# (the API checks the area first and answers 404).
+
+
+def _sla_on_area(name: str, scope: Scope, code: str, missing, **kw):
+    from queries import sla as sla_queries
+
+    return _on_area(getattr(sla_queries, name), scope, code, missing, **kw)
+
+
+@cached
+def sla_trend(scope: Scope, code: str, grain: str, since: datetime, until: datetime, as_of: datetime):
+    """Return 按期处置率 and 按期结案率 per day / week / month of [since, until) in area ``code``, as of ``as_of``."""
+    return _sla_on_area("trend", scope, code, [], grain=grain, since=since, until=until, as_of=as_of)
+
+
+@cached
+def sla_split(scope: Scope, code: str, by: str, since: datetime, until: datetime, as_of: datetime):
+    """Return the two on-time rates per class, department, child area or street ('area', 'street')."""
+    return _sla_on_area("split", scope, code, [], by=by, since=since, until=until, as_of=as_of)
+
+
+@cached
+def sla_backlog_age(scope: Scope, code: str, by: str, as_of: datetime):
+    """Return the open cases at ``as_of`` per class or child area in age buckets (queries.sla.AGE_BUCKETS)."""
+    return _sla_on_area("backlog_age", scope, code, [], by=by, as_of=as_of)
+
+
+@cached
+def sla_lights(scope: Scope, code: str, as_of: datetime):
+    """Return the open cases' traffic-light counts at ``as_of`` and those turning red within 2 hours."""
+    from dashboard import sla as sla_rules
+    from queries import sla as sla_queries
+
+    ctx = context.current()
+    with ctx.connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return sla_queries.LightCounts()
+        clocks = sla_queries.open_clocks(conn, scope=scope, area=target, as_of=as_of)
+        soon = sla_queries.turning_red(conn, scope=scope, area=target, as_of=as_of)
+    return sla_rules.light_counts(ctx.ingestor.clock.calendar, clocks, as_of, soon)
+
+
+@cached
+def sla_funnel(scope: Scope, code: str, since: datetime, until: datetime, as_of: datetime):
+    """Return the loop as a funnel over the events reported in [since, until), as of ``as_of``."""
+    from dashboard import sla as sla_rules
+
+    return _sla_on_area("funnel", scope, code, [], since=since, until=until, as_of=as_of,
+                        limits=sla_rules.stage_limits(), calendar=context.current().ingestor.clock.calendar)
+
+
+@cached
+def sla_handling(scope: Scope, code: str, by: str, since: datetime, until: datetime, as_of: datetime):
+    """Return the handling-time distribution of the cases closed in [since, until) per class, category or department."""
+    return _sla_on_area("handling", scope, code, [], by=by, since=since, until=until, as_of=as_of)
+
+
+@cached
+def sla_exceptions(scope: Scope, code: str, by: str, since: datetime, until: datetime, as_of: datetime):
+    """Return extension, return, rework and (per area) void rates per department or child area."""
+    return _sla_on_area("exceptions", scope, code, [], by=by, since=since, until=until, as_of=as_of)
+
+
+def sla_cases(scope: Scope, code: str, selector: dict, since: datetime, until: datetime, as_of: datetime,
+              offset: int = 0, limit: int = 50):
+    """Return the CasePage of the cases behind one figure; a malformed selector or page raises ValueError."""
+    from dashboard import sla as sla_rules
+
+    parsed = sla_rules.parse_selector(selector)
+    sla_rules.check_page(offset, limit)
+    return _sla_case_page(scope, code, parsed, since, until, as_of, offset, limit)
+
+
+@cached
+def _sla_case_page(scope: Scope, code: str, selector, since: datetime, until: datetime, as_of: datetime,
+                   offset: int, limit: int):
+    from dashboard import sla as sla_rules
+    from queries import sla as sla_queries
+    from queries.state import open_source
+
+    ctx = context.current()
+    calendar = ctx.ingestor.clock.calendar
+    with ctx.connect() as conn:
+        target = area_queries.get_area(conn, scope=scope, code=code)
+        if target is None:
+            return sla_queries.CasePage(0, ())
+        if selector.figure == "light" and selector.key != "turning_red_2h":
+            # A light is worked out on the SLA clock, not in SQL: light every open case, keep the key's.
+            clocks = sla_queries.open_clocks(conn, scope=scope, area=target, as_of=as_of)
+            ids = sla_rules.ids_with_light(calendar, clocks, as_of, selector.key)
+            rows = sla_queries.case_rows(conn, ids=ids[offset:offset + limit], table=open_source(conn, as_of)[0])
+            total = len(ids)
+        else:
+            if selector.figure == "light":
+                selector = sla_queries.Selector("turning_red")
+            sets = sla_queries.case_sets(conn, scope=scope, area=target, selector=selector, since=since, until=until,
+                                         as_of=as_of, limits=sla_rules.stage_limits(), calendar=calendar)
+            total, rows = sla_queries.case_page(conn, sets=sets, offset=offset, limit=limit)
+    return sla_queries.CasePage(total, sla_rules.case_rows(calendar, rows, as_of))

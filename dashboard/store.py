@@ -75,7 +75,27 @@ def init_schema(engine: Engine) -> list[str]:
         log.info("store: added column %s", name)
     _fill_catalogue(engine)
     _fill_h3_once(engine)
+    _fill_closure_sla_once(engine)
     return added
+
+
+CLOSURES_SLA_FILLED = "closures_sla_filled"
+
+
+def _fill_closure_sla_once(engine: Engine) -> None:
+    """Backfill closures' SLA columns (issue 6) unless the store says it was done (a store from before them)."""
+    from queries.meta import get_meta, set_meta
+    from queries.state import closures_missing_sla, fill_closure_sla
+
+    with engine.connect() as conn:
+        if get_meta(conn, CLOSURES_SLA_FILLED, "") == "1":
+            return
+    started = perf_counter()
+    with engine.begin() as conn:
+        filled = fill_closure_sla(conn) if closures_missing_sla(conn) else 0
+        set_meta(conn, CLOSURES_SLA_FILLED, "1")
+    if filled:
+        log.info("store: filled closures' SLA columns for %d rows in %.1f s", filled, perf_counter() - started)
 
 
 def _fill_h3_once(engine: Engine) -> None:

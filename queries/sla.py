@@ -149,3 +149,641 @@ class CasePage:
 
     total: int
     rows: tuple[CaseRow, ...]
+
+
+# ---------------------------------------------------------------------------------------------- the queries
+
+from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from sqlalchemy import (  # noqa: E402
+    Boolean, Connection, Date, Integer, String, Table, and_, case, cast, column, extract, false, func, literal,
+    not_, null, or_, select, true, union_all, values,
+)
+from sqlalchemy.sql.elements import ColumnElement  # noqa: E402
+
+from queries.areas import Area  # noqa: E402
+from queries.overview import _area_column, _where  # noqa: E402
+from queries.schema import BUILDING, CITY, GRID, STREET, areas, buildings, categories, closures, departments, events  # noqa: E402
+from queries.sqlfuncs import day_bucket, minutes_between  # noqa: E402
+from queries.state import open_at, open_source, overdue_at  # noqa: E402
+
+# Stage limits of the funnel other than handling, as (value, unit): dashboard/timeline.STAGE_LIMITS, passed in.
+StageLimits = Mapping[str, tuple[float, str]]
+# Rate parts a case list can ask for (docs/sla.md): what each rate's numerator and denominator are made of.
+HANDLE_PARTS = ("on_time", "late", "handled", "overdue", "all")
+CLOSE_PARTS = ("on_time", "late", "closed", "overdue", "all")
+
+
+def _bucket(stamp, grain: str):
+    """Return the SQL bucket of a naive local timestamp: its day, its week's Monday, its month's 1st."""
+    if grain == "day":
+        return day_bucket(stamp)
+    return func.date_trunc(grain, stamp)
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def bucket_start(day: date, grain: str) -> date:
+    """Return the first day of the bucket of ``grain`` holding ``day``."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_end(start: date, grain: str) -> date:
+    """Return the first day after the bucket of ``grain`` starting at ``start``."""
+    if grain == "week":
+        return start + timedelta(days=7)
+    if grain == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1)
+
+
+def buckets(since: datetime, until: datetime, grain: str) -> list[date]:
+    """Return every bucket of ``grain`` that [since, until) touches, in order."""
+    if until <= since:
+        return []
+    out, day = [], bucket_start(since.date(), grain)
+    last = (until - timedelta(microseconds=1)).date()
+    while day <= last:
+        out.append(day)
+        day = bucket_end(day, grain)
+    return out
+
+
+def child_level(area: Area) -> int:
+    """Return the level of ``area``'s children (buildings under a grid)."""
+    return BUILDING if area.level == GRID else area.level + 1
+
+
+def _key_column(by: str, table: Table, area: Area):
+    """Return the column of ``table`` to split by."""
+    if by == "class":
+        return table.c.class_code
+    if by == "category":
+        return table.c.category_code
+    if by == "department":
+        return table.c.department_code
+    if by == "area":
+        return _area_column(child_level(area), table)
+    if by == "street":
+        return table.c.street_code
+    raise ValueError(f"unknown split {by!r}")
+
+
+def _window(stamp, since: datetime, until: datetime, as_of: datetime) -> ColumnElement[bool]:
+    return and_(stamp >= since, stamp < until, stamp <= as_of)
+
+
+class _Sets:
+    """The sets of cases the two on-time rates count (docs/sla.md), as (table, where, stamp, on-time clause)."""
+
+    def __init__(self, conn: Connection, scope, area: Area, since: datetime, until: datetime, as_of: datetime):
+        self.table, current = open_source(conn, as_of)
+        t = self.table
+        in_area = _where(scope, area, t)
+        self.open_now = and_(in_area, open_at(t, current, as_of))  # parked left out by open_at
+        c_area = _where(scope, area, closures)
+        self.closed = (closures, and_(c_area, _window(closures.c.closed_at, since, until, as_of)),
+                       closures.c.closed_at, closures.c.on_time)
+        # Handled and closed by as_of (closed after as_of: still open then, counted from the open side).
+        self.handled_closed = (closures, and_(c_area, _window(closures.c.handled_at, since, until, as_of),
+                                              closures.c.closed_at <= as_of),
+                               closures.c.handled_at, closures.c.on_time)
+        self.handled_open = (t, and_(self.open_now, _window(t.c.handled_at, since, until, as_of)), t.c.handled_at,
+                             or_(t.c.deadline_at.is_(None), t.c.handled_at <= t.c.deadline_at))
+        # 超期未处置: open at as_of, not handled by then, past the deadline; bucketed by the deadline.
+        self.overdue = (t, and_(self.open_now, overdue_at(t, as_of), _window(t.c.deadline_at, since, until, as_of)),
+                        t.c.deadline_at, false())
+        self.overdue_all = (t, and_(self.open_now, overdue_at(t, as_of)), t.c.deadline_at, false())
+
+    def of(self, figure: str, part: str) -> list[tuple]:
+        """Return the sets (table, where, stamp) behind ``part`` of ``figure`` (handle / close / overdue_open)."""
+        if figure == "overdue_open":
+            return [self.overdue_all[:3]]
+        done = [self.handled_closed, self.handled_open] if figure == "handle" else [self.closed]
+        if part == "overdue":
+            return [self.overdue[:3]]
+        if part in ("handled", "closed"):
+            return [s[:3] for s in done]
+        if part == "on_time":
+            return [(t, and_(w, ok), stamp) for t, w, stamp, ok in done]
+        if part == "late":
+            return [(t, and_(w, not_(ok)), stamp) for t, w, stamp, ok in done] + [self.overdue[:3]]
+        return [s[:3] for s in done] + [self.overdue[:3]]
+
+
+def _grouped(conn: Connection, key, table: Table, where, *aggregates) -> dict:
+    """Return {key: (aggregate values…)} of one GROUP BY."""
+    rows = conn.execute(select(key, *aggregates).select_from(table).where(where).group_by(key)).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _rate_parts(conn: Connection, sets: _Sets, key_of) -> dict:
+    """Return {key: [handled_on_time, handled, closed_on_time, closed, overdue, overdue_all]}; ``key_of(table, stamp)``."""
+    out: dict = {}
+
+    def add(index: int, found: dict):
+        for key, counts in found.items():
+            slot = out.setdefault(key, [0] * 6)
+            for i, n in enumerate(counts):
+                slot[index + i] += int(n or 0)
+
+    for table, where, stamp, ok in (sets.handled_closed, sets.handled_open):
+        add(0, _grouped(conn, key_of(table, stamp), table, where, func.count().filter(ok), func.count()))
+    table, where, stamp, ok = sets.closed
+    add(2, _grouped(conn, key_of(table, stamp), table, where, func.count().filter(ok), func.count()))
+    table, where, stamp, _ = sets.overdue
+    add(4, _grouped(conn, key_of(table, stamp), table, where, func.count()))
+    return out
+
+
+def _rates(key: str, name: str, parts: Sequence[int]) -> tuple[Rate, Rate]:
+    handled_ok, handled, closed_ok, closed, overdue = parts[:5]
+    return (Rate(key, name, handled_ok, handled + overdue), Rate(key, name, closed_ok, closed + overdue))
+
+
+def trend(conn: Connection, *, scope, area: Area, grain: str, since: datetime, until: datetime,
+          as_of: datetime) -> list[TrendPoint]:
+    """Return 按期处置率 and 按期结案率 per bucket of ``grain`` over [since, until), every bucket present."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    every = buckets(since, until, grain)
+    if not scope.covers(area.code):
+        return []
+    sets = _Sets(conn, scope, area, since, until, as_of)
+    found = {_as_date(k): v for k, v in _rate_parts(conn, sets, lambda t, stamp: _bucket(stamp, grain)).items()}
+    points = []
+    for day in every:
+        handle, close = _rates(day.isoformat(), day.isoformat(), found.get(day, [0] * 6))
+        points.append(TrendPoint(day, handle, close))
+    return points
+
+
+def names(conn: Connection, *, by: str, keys: Iterable[str | None]) -> dict[str | None, str]:
+    """Return {key: display name} of category classes, categories, departments, areas or buildings."""
+    keys = sorted({k for k in keys if k is not None})
+    if not keys:
+        return {}
+    if by == "class":
+        stmt = select(categories.c.class_code, func.min(categories.c.class_name)).where(
+            categories.c.class_code.in_(keys)).group_by(categories.c.class_code)
+    elif by == "category":
+        stmt = select(categories.c.code, categories.c.name).where(categories.c.code.in_(keys))
+    elif by == "department":
+        stmt = select(departments.c.code, departments.c.name).where(departments.c.code.in_(keys))
+    elif any(len(k) == 18 for k in keys):
+        stmt = select(buildings.c.code, buildings.c.name).where(buildings.c.code.in_(keys))
+    else:
+        stmt = select(areas.c.code, areas.c.name).where(areas.c.code.in_(keys))
+    return dict(conn.execute(stmt).all())
+
+
+def split_keys(conn: Connection, *, scope, area: Area, by: str) -> list[str]:
+    """Return the keys a split lists even without cases: the area's children, or the streets in it."""
+    if by not in ("area", "street") or area.level >= GRID and by == "street":
+        return []
+    if by == "area":
+        if area.level == GRID:
+            stmt = select(buildings.c.code).where(buildings.c.grid_code == area.code)
+        else:
+            stmt = select(areas.c.code).where(areas.c.parent_code == area.code)
+    else:
+        if area.level >= STREET:
+            return [area.code] if area.level == STREET else []
+        prefix = area.code[:4] if area.level == CITY else area.code
+        stmt = select(areas.c.code).where(areas.c.level == STREET, areas.c.code.startswith(prefix, autoescape=True))
+    return [code for (code,) in conn.execute(stmt.order_by(areas.c.code if by != "area" or area.level != GRID
+                                                            else buildings.c.code).limit(5000)).all()
+            if scope.covers(code)]
+
+
+def _ordered(found: dict, listed: Sequence[str]) -> list:
+    """Return the keys to show: every listed key (in order), then the others with cases (None last)."""
+    rest = sorted((k for k in found if k not in set(listed)), key=lambda k: (k is None, k or ""))
+    return list(listed) + rest
+
+
+def split(conn: Connection, *, scope, area: Area, by: str, since: datetime, until: datetime,
+          as_of: datetime) -> list[SplitRow]:
+    """Return the two on-time rates per class, department, child area or street, with open overdue counts."""
+    if by not in SPLITS:
+        raise ValueError(f"unknown split {by!r}; expected one of {', '.join(SPLITS)}")
+    if not scope.covers(area.code):
+        return []
+    sets = _Sets(conn, scope, area, since, until, as_of)
+    found = _rate_parts(conn, sets, lambda t, stamp: _key_column(by, t, area))
+    table, where, _, _ = sets.overdue_all
+    for key, (n,) in _grouped(conn, _key_column(by, table, area), table, where, func.count()).items():
+        found.setdefault(key, [0] * 6)[5] = int(n)
+    keys = _ordered(found, split_keys(conn, scope=scope, area=area, by=by))
+    named = names(conn, by=by, keys=keys)
+    rows = []
+    for key in keys:
+        parts = found.get(key, [0] * 6)
+        handle, close = _rates(key or "", named.get(key, key or ""), parts)
+        rows.append(SplitRow(key or "", named.get(key, key or ""), handle, close, parts[5]))
+    return rows
+
+
+def _age_bucket(table: Table, as_of: datetime):
+    """Return the SQL index (0–4) into AGE_BUCKETS of each case's age at ``as_of``."""
+    edges = [as_of - timedelta(days=d) for d in AGE_EDGES_DAYS]
+    return case(*((table.c.reported_at > edge, i) for i, edge in enumerate(edges)), else_=len(edges))
+
+
+def backlog_age(conn: Connection, *, scope, area: Area, by: str, as_of: datetime) -> list[AgeRow]:
+    """Return the cases open at ``as_of`` (parked left out) per class or child area, in AGE_BUCKETS."""
+    if by not in AGE_SPLITS:
+        raise ValueError(f"unknown split {by!r}; expected one of {', '.join(AGE_SPLITS)}")
+    if not scope.covers(area.code):
+        return []
+    table, current = open_source(conn, as_of)
+    key, bucket = _key_column(by, table, area), _age_bucket(table, as_of)
+    stmt = (select(key, bucket, func.count())
+            .where(_where(scope, area, table), open_at(table, current, as_of))
+            .group_by(key, bucket))
+    found: dict = {}
+    for k, b, n in conn.execute(stmt).all():
+        found.setdefault(k, [0] * len(AGE_BUCKETS))[int(b)] = int(n)
+    keys = _ordered(found, split_keys(conn, scope=scope, area=area, by=by))
+    named = names(conn, by=by, keys=keys)
+    return [AgeRow(k or "", named.get(k, k or ""), tuple(found.get(k, [0] * len(AGE_BUCKETS)))) for k in keys]
+
+
+def open_clocks(conn: Connection, *, scope, area: Area, as_of: datetime, ids: Sequence[int] | None = None):
+    """Return the clocks of the cases open at ``as_of`` (parked left out), as columns.
+
+    A dict of lists: id, started (the clock's start, else the dispatch), deadline, handled (only when by
+    as_of), unit (the category's limit unit), reported_at. For the traffic lights (dashboard/lights.py).
+    """
+    table, current = open_source(conn, as_of)
+    handled = case((table.c.handled_at <= as_of, table.c.handled_at), else_=null())
+    stmt = (select(table.c.id, func.coalesce(table.c.clock_started_at, table.c.dispatched_at), table.c.deadline_at,
+                   handled, categories.c.limit_unit, table.c.reported_at)
+            .join(categories, categories.c.code == table.c.category_code)
+            .where(_where(scope, area, table), open_at(table, current, as_of)))
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(ids)))
+    rows = conn.execute(stmt).all() if scope.covers(area.code) else []
+    cols = list(zip(*rows)) if rows else [()] * 6
+    return dict(zip(("id", "started", "deadline", "handled", "unit", "reported_at"), (list(c) for c in cols)))
+
+
+def turning_red_where(table: Table, as_of: datetime, hours: float = 2) -> ColumnElement[bool]:
+    """Return 'not handled by as_of and due in (as_of, as_of + hours]' on an open case."""
+    return and_(or_(table.c.handled_at.is_(None), table.c.handled_at > as_of), table.c.deadline_at > as_of,
+                table.c.deadline_at <= as_of + timedelta(hours=hours))
+
+
+def turning_red(conn: Connection, *, scope, area: Area, as_of: datetime) -> int:
+    """Return the open cases (parked left out), not handled, due within the 2 hours after ``as_of``."""
+    if not scope.covers(area.code):
+        return 0
+    table, current = open_source(conn, as_of)
+    return int(conn.execute(select(func.count()).select_from(table).where(
+        _where(scope, area, table), open_at(table, current, as_of), turning_red_where(table, as_of))).scalar() or 0)
+
+
+# ------------------------------------------------------------------------------------------------ the funnel
+
+def work_days_table(calendar, first: date, last: date):
+    """Return a VALUES table (d, base, work): each day's working minutes before it, and whether it is worked."""
+    rows, base, day = [], 0, first
+    per_day = calendar.minutes_per_day
+    while day <= last:
+        work = bool(calendar.is_workday(day))
+        rows.append((day, base, work))
+        base += per_day if work else 0
+        day += timedelta(days=1)
+    return values(column("d", Date), column("base", Integer), column("work", Boolean), name="workdays").data(rows)
+
+
+def _within_day(stamp, periods, work) -> ColumnElement:
+    """Return the working minutes of the stamp's own day up to it (0 on a day off)."""
+    minute = cast(extract("hour", stamp) * 60 + extract("minute", stamp), Integer)
+    total = None
+    for start, end in periods:
+        a, b = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+        part = func.greatest(literal(0), func.least(minute, literal(b)) - literal(a))
+        total = part if total is None else total + part
+    return case((work, total), else_=literal(0))
+
+
+_STAMPS = {"report": "reported_at", "accept": "accepted_at", "register": "registered_at",
+           "dispatch": "dispatched_at", "handle": "handled_at", "check": "checked_at", "close": "closed_at"}
+
+
+def _funnel_where(scope, area: Area, since: datetime, until: datetime, as_of: datetime):
+    return and_(_where(scope, area), events.c.reported_at >= since, events.c.reported_at < until,
+                events.c.reported_at <= as_of, not_(events.c.is_void))
+
+
+def _reached(stage: str, as_of: datetime):
+    stamp = events.c[_STAMPS[stage]]
+    return and_(stamp.is_not(None), stamp <= as_of)
+
+
+def _stage_span(stage: str, as_of: datetime):
+    """Return (previous stamp, this stamp, 'timed' clause) of a stage; verify folds into register."""
+    order = FUNNEL_STAGES
+    previous = events.c[_STAMPS[order[order.index(stage) - 1]]]
+    stamp = events.c[_STAMPS[stage]]
+    timed = and_(_reached(stage, as_of), previous.is_not(None), previous <= stamp)
+    return previous, stamp, timed
+
+
+def _over_limit(stage: str, limits: StageLimits, calendar, days, as_of: datetime, day_of: dict):
+    """Return the clause 'took longer than the stage's limit' (handle: handled after its deadline)."""
+    previous, stamp, timed = _stage_span(stage, as_of)
+    if stage == "handle":
+        return and_(timed, events.c.deadline_at.is_not(None), stamp > events.c.deadline_at)
+    value, unit = limits[stage]
+    if unit == "hours":
+        return and_(timed, stamp > previous + timedelta(minutes=round(value * 60)))
+    allowed = round(value * (calendar.minutes_per_day if unit == "work_days" else 60))
+    d1, d2 = day_of[stage]
+    worked = ((d2.c.base + _within_day(stamp, calendar.periods, d2.c.work))
+              - (d1.c.base + _within_day(previous, calendar.periods, d1.c.work)))
+    return and_(timed, worked > allowed)
+
+
+def _funnel_from(limits: StageLimits, calendar, since: datetime, as_of: datetime):
+    """Return (FROM clause, {stage: (day row of previous, day row of stamp)}) joining the working-day table."""
+    day_of, source = {}, events
+    work_stages = [s for s in FUNNEL_STAGES[1:] if s != "handle" and limits.get(s, (0, "hours"))[1] != "hours"]
+    if work_stages:
+        days = work_days_table(calendar, since.date() - timedelta(days=1), as_of.date() + timedelta(days=1))
+        for stage in work_stages:
+            previous, stamp, _ = _stage_span(stage, as_of)
+            d1, d2 = days.alias(f"wd_{stage}_a"), days.alias(f"wd_{stage}_b")
+            source = source.outerjoin(d1, d1.c.d == cast(previous, Date)).outerjoin(d2, d2.c.d == cast(stamp, Date))
+            day_of[stage] = (d1, d2)
+    return source, day_of
+
+
+def funnel(conn: Connection, *, scope, area: Area, since: datetime, until: datetime, as_of: datetime,
+           limits: StageLimits, calendar) -> list[FunnelStage]:
+    """Return the loop as a funnel over the events reported in [since, until) (void left out), as of ``as_of``.
+
+    ``limits`` are the stage limits (value, unit) of accept, register, dispatch, check and close; handling
+    is against each case's own deadline. Minutes are clock minutes from the previous stage's stamp.
+    """
+    if not scope.covers(area.code):
+        return [FunnelStage(s, 0, None, None, None, 0, 0) for s in FUNNEL_STAGES]
+    source, day_of = _funnel_from(limits, calendar, since, as_of)
+    aggregates = []
+    for stage in FUNNEL_STAGES:
+        aggregates.append(func.count().filter(_reached(stage, as_of)))
+        if stage == "report":
+            continue
+        previous, stamp, timed = _stage_span(stage, as_of)
+        took = case((timed, minutes_between(previous, stamp)), else_=null())
+        aggregates += [func.percentile_cont(0.5).within_group(took), func.percentile_cont(0.9).within_group(took),
+                       func.count().filter(_over_limit(stage, limits, calendar, None, as_of, day_of)),
+                       func.count().filter(timed)]
+    handle_limit = case((and_(_reached("handle", as_of), events.c.deadline_at.is_not(None)),
+                         minutes_between(func.coalesce(events.c.clock_started_at, events.c.dispatched_at),
+                                         events.c.deadline_at)), else_=null())
+    aggregates.append(func.percentile_cont(0.5).within_group(handle_limit))
+    row = list(conn.execute(select(*aggregates).select_from(source).where(
+        _funnel_where(scope, area, since, until, as_of))).one())
+    out = [FunnelStage("report", int(row.pop(0) or 0), None, None, None, 0, 0)]
+    handle_median_limit = row[-1]
+    for stage in FUNNEL_STAGES[1:]:
+        reached, median_, p90, over, timed = row[:5]
+        del row[:5]
+        if stage == "handle":
+            limit = None if handle_median_limit is None else float(handle_median_limit)
+        else:
+            value, unit = limits[stage]
+            limit = float(round(value * (calendar.minutes_per_day if unit == "work_days" else 60)))
+        out.append(FunnelStage(stage, int(reached or 0), None if median_ is None else float(median_),
+                               None if p90 is None else float(p90), limit, int(over or 0), int(timed or 0)))
+    return out
+
+
+def limit_units(limits: StageLimits) -> dict[str, str]:
+    """Return each funnel stage's limit clock: hours, work_hours or work_days ('case' for handling)."""
+    return {s: ("case" if s == "handle" else limits[s][1]) for s in FUNNEL_STAGES[1:]}
+
+
+# ------------------------------------------------------------------------------------ handling and exceptions
+
+def _hour_bin(minutes):
+    edges = [h * 60 for h in HOUR_BINS]
+    return case(*((minutes < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
+
+
+def _closed_window(scope, area: Area, since: datetime, until: datetime, as_of: datetime):
+    return and_(_where(scope, area, closures), _window(closures.c.closed_at, since, until, as_of))
+
+
+def handling(conn: Connection, *, scope, area: Area, by: str, since: datetime, until: datetime,
+             as_of: datetime) -> list[Distribution]:
+    """Return the handling hours (dispatch → handled) of the cases closed in [since, until) by ``as_of``, per key."""
+    if by not in HANDLING_SPLITS:
+        raise ValueError(f"unknown split {by!r}; expected one of {', '.join(HANDLING_SPLITS)}")
+    if not scope.covers(area.code):
+        return []
+    key, minutes = _key_column(by, closures, area), closures.c.handling_minutes
+    hour_bin = _hour_bin(minutes)
+    stmt = (select(key, func.count(), func.percentile_cont(0.5).within_group(minutes),
+                   func.percentile_cont(0.9).within_group(minutes),
+                   *(func.count().filter(hour_bin == i) for i in range(len(HOUR_BIN_KEYS))))
+            .where(_closed_window(scope, area, since, until, as_of), minutes.is_not(None))
+            .group_by(key))
+    found = {row[0]: row[1:] for row in conn.execute(stmt).all()}
+    keys = _ordered(found, [])
+    named = names(conn, by=by, keys=keys)
+    out = []
+    for k in keys:
+        n, median_, p90, *bins = found[k]
+        out.append(Distribution(k or "", named.get(k, k or ""), int(n), None if median_ is None else median_ / 60.0,
+                                None if p90 is None else p90 / 60.0, tuple(int(b or 0) for b in bins)))
+    return sorted(out, key=lambda d: (-d.n, d.key))
+
+
+def exceptions(conn: Connection, *, scope, area: Area, by: str, since: datetime, until: datetime,
+               as_of: datetime) -> list[ExceptionRow]:
+    """Return 延期率, 回退率, 返工率 (over the cases closed in the window) and, per area, 作废率 (over reports)."""
+    if by not in EXCEPTION_SPLITS:
+        raise ValueError(f"unknown split {by!r}; expected one of {', '.join(EXCEPTION_SPLITS)}")
+    if not scope.covers(area.code):
+        return []
+    key = _key_column(by, closures, area)
+    stmt = (select(key, func.count(), func.count().filter(closures.c.extension_count > 0),
+                   func.count().filter(closures.c.return_count > 0), func.count().filter(closures.c.handled_at.is_not(None)),
+                   func.count().filter(and_(closures.c.handled_at.is_not(None), closures.c.rework_count > 0)))
+            .where(_closed_window(scope, area, since, until, as_of)).group_by(key))
+    found = {row[0]: [int(v or 0) for v in row[1:]] for row in conn.execute(stmt).all()}
+    voids: dict = {}
+    if by == "area":
+        ekey = _key_column(by, events, area)
+        for k, reported, void in conn.execute(
+                select(ekey, func.count(), func.count().filter(events.c.is_void))
+                .where(_where(scope, area), _window(events.c.reported_at, since, until, as_of)).group_by(ekey)).all():
+            voids[k] = (int(reported), int(void or 0))
+    keys = _ordered({**found, **voids}, split_keys(conn, scope=scope, area=area, by=by))
+    named = names(conn, by=by, keys=keys)
+    out = []
+    for k in keys:
+        closed, extended, returned, handled, reworked = found.get(k, [0] * 5)
+        name, kk = named.get(k, k or ""), k or ""
+        reported, void = voids.get(k, (0, 0))
+        out.append(ExceptionRow(kk, name, Rate(kk, name, extended, closed), Rate(kk, name, returned, closed),
+                                Rate(kk, name, reworked, handled),
+                                Rate(kk, name, void, reported) if by == "area" else None))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ the cases behind
+
+@dataclass(frozen=True)
+class Selector:
+    """Which cases a figure counts (dashboard/sla.parse_selector builds one from a request; docs/sla.md)."""
+
+    figure: str  # handle, close, overdue_open, age, light, funnel, handling, extension, return, rework, void
+    part: str = "all"
+    grain: str | None = None
+    bucket: date | None = None
+    by: str | None = None
+    key: str | None = None
+    stage: str | None = None
+    bin: str | None = None  # an AGE_BUCKETS or HOUR_BIN_KEYS key
+
+
+def _key_is(by: str, table: Table, area: Area, key: str) -> ColumnElement[bool]:
+    col = _key_column(by, table, area)
+    return col.is_(None) if key == "" else col == key
+
+
+def _filtered(sets: list[tuple], selector: Selector, area: Area) -> list[tuple]:
+    """Narrow each (table, where, stamp) set to the selector's bucket and key."""
+    out = []
+    for table, where, stamp in sets:
+        clauses = [where]
+        if selector.grain is not None and selector.bucket is not None:
+            start = datetime.combine(selector.bucket, datetime.min.time())
+            end = datetime.combine(bucket_end(selector.bucket, selector.grain), datetime.min.time())
+            clauses += [stamp >= start, stamp < end]
+        if selector.by is not None and selector.key is not None:
+            clauses.append(_key_is(selector.by, table, area, selector.key))
+        out.append((table, and_(*clauses)))
+    return out
+
+
+def case_sets(conn: Connection, *, scope, area: Area, selector: Selector, since: datetime, until: datetime,
+              as_of: datetime, limits: StageLimits, calendar) -> list[tuple]:
+    """Return the (FROM, WHERE) pairs whose rows are the cases behind ``selector`` (not for lights)."""
+    f = selector.figure
+    if f in ("handle", "close", "overdue_open"):
+        sets = _Sets(conn, scope, area, since, until, as_of)
+        return _filtered(sets.of(f, selector.part), selector, area)
+    if f == "age":
+        table, current = open_source(conn, as_of)
+        where = [_where(scope, area, table), open_at(table, current, as_of)]
+        if selector.bin is not None:
+            i = AGE_BUCKETS.index(selector.bin)
+            days = (0, *AGE_EDGES_DAYS)
+            where.append(table.c.reported_at <= as_of - timedelta(days=days[i]))
+            if i < len(AGE_EDGES_DAYS):
+                where.append(table.c.reported_at > as_of - timedelta(days=AGE_EDGES_DAYS[i]))
+        if selector.by is not None and selector.key is not None:
+            where.append(_key_is(selector.by, table, area, selector.key))
+        return [(table, and_(*where))]
+    if f == "turning_red":
+        table, current = open_source(conn, as_of)
+        return [(table, and_(_where(scope, area, table), open_at(table, current, as_of), turning_red_where(table, as_of)))]
+    if f == "funnel":
+        source, day_of = _funnel_from(limits, calendar, since, as_of)
+        where = [_funnel_where(scope, area, since, until, as_of)]
+        if selector.stage != "report":
+            where.append(_over_limit(selector.stage, limits, calendar, None, as_of, day_of)
+                         if selector.part == "over_limit" else _reached(selector.stage, as_of))
+        return [((source, events), and_(*where))]
+    if f == "handling":
+        where = [_closed_window(scope, area, since, until, as_of), closures.c.handling_minutes.is_not(None)]
+        if selector.bin is not None:
+            where.append(_hour_bin(closures.c.handling_minutes) == HOUR_BIN_KEYS.index(selector.bin))
+        if selector.by is not None and selector.key is not None:
+            where.append(_key_is(selector.by, closures, area, selector.key))
+        return [(closures, and_(*where))]
+    if f == "void":
+        where = [_where(scope, area), _window(events.c.reported_at, since, until, as_of)]
+        if selector.part == "numerator":
+            where.append(events.c.is_void)
+        if selector.by is not None and selector.key is not None:
+            where.append(_key_is(selector.by, events, area, selector.key))
+        return [(events, and_(*where))]
+    if f in ("extension", "return", "rework"):
+        where = [_closed_window(scope, area, since, until, as_of)]
+        counted = {"extension": closures.c.extension_count, "return": closures.c.return_count,
+                   "rework": closures.c.rework_count}[f]
+        if f == "rework":
+            where.append(closures.c.handled_at.is_not(None))
+        if selector.part == "numerator":
+            where.append(counted > 0)
+        if selector.by is not None and selector.key is not None:
+            where.append(_key_is(selector.by, closures, area, selector.key))
+        return [(closures, and_(*where))]
+    raise ValueError(f"unknown figure {f!r}")
+
+
+def _projection(source, where):
+    """Return the case-list columns of one set, the same for closures, open_events and events."""
+    source, table = source if isinstance(source, tuple) else (source, source)
+    if table is closures:
+        cols = [closures.c.event_id.label("id"), closures.c.category_code, closures.c.community_code,
+                closures.c.grid_code, closures.c.department_code, literal("closed", String).label("status"),
+                closures.c.reported_at, closures.c.deadline_at, null().label("started"), closures.c.handled_at,
+                true().label("closed")]
+    else:
+        closed = table.c.closed_at.is_not(None) if table is events else false()
+        cols = [table.c.id, table.c.category_code, table.c.community_code, table.c.grid_code, table.c.department_code,
+                table.c.status, table.c.reported_at, table.c.deadline_at,
+                func.coalesce(table.c.clock_started_at, table.c.dispatched_at).label("started"), table.c.handled_at,
+                closed.label("closed")]
+    return select(*cols).select_from(source).where(where)
+
+
+def case_page(conn: Connection, *, sets: list[tuple], offset: int, limit: int) -> tuple[int, list]:
+    """Return (how many cases the sets hold, one page of their rows oldest report first, names joined)."""
+    if not sets:
+        return 0, []
+    parts = [_projection(source, where) for source, where in sets]
+    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("cases")
+    total = int(conn.execute(select(func.count()).select_from(u)).scalar() or 0)
+    page = select(u.c.id).order_by(u.c.reported_at, u.c.id).offset(offset).limit(min(limit, CASE_PAGE_LIMIT))
+    ids = [r[0] for r in conn.execute(page).all()]
+    return total, case_rows(conn, sets=sets, ids=ids)
+
+
+def case_rows(conn: Connection, *, sets: list[tuple] | None = None, ids: Sequence[int], table: Table | None = None):
+    """Return the case rows of ``ids`` (in the given order) with category, place and department names.
+
+    Each row: id, category, community, grid, department, status, reported_at, deadline_at, started, handled_at,
+    unit, closed. Read from the sets' own tables (or ``table``), never for ids outside them.
+    """
+    if not ids:
+        return []
+    if sets is None:
+        sets = [(table, table.c.id.in_(list(ids)))]
+    parts = [_projection(source, where) for source, where in sets]
+    u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("cases")
+    community, grid = areas.alias("community"), areas.alias("grid")
+    stmt = (select(u.c.id, categories.c.name.label("category"), community.c.name.label("community"),
+                   grid.c.name.label("grid"), departments.c.name.label("department"), u.c.status, u.c.reported_at,
+                   u.c.deadline_at, u.c.started, u.c.handled_at, categories.c.limit_unit.label("unit"), u.c.closed)
+            .select_from(u.outerjoin(categories, categories.c.code == u.c.category_code)
+                         .outerjoin(community, community.c.code == u.c.community_code)
+                         .outerjoin(grid, grid.c.code == u.c.grid_code)
+                         .outerjoin(departments, departments.c.code == u.c.department_code))
+            .where(u.c.id.in_(list(ids))))
+    found = {r.id: r for r in conn.execute(stmt).all()}
+    return [found[i] for i in ids if i in found]

@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select
+from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select, update
 
 from queries.meta import STATE_AS_OF, get_meta, set_meta
 from queries.schema import closures, events, open_events
@@ -94,6 +94,10 @@ def closure_row(event: Mapping) -> dict | None:
         "community_code": event["community_code"], "grid_code": event["grid_code"],
         "building_code": event["building_code"], "department_code": event["department_code"],
         "on_time": on_time, "handling_minutes": minutes,
+        "handled_at": handled, "deadline_at": deadline,
+        # Rows built before the counts existed may lack them: none.
+        "extension_count": event.get("extension_count") or 0, "return_count": event.get("return_count") or 0,
+        "rework_count": event.get("rework_count") or 0,
     }
 
 
@@ -107,8 +111,33 @@ def rebuild_closures(conn: Connection) -> int:
         # As closure_row: handled by the deadline; no deadline (resolved on the spot) is on time.
         func.coalesce(events.c.handled_at <= events.c.deadline_at, events.c.deadline_at.is_(None)),
         minutes_between(events.c.dispatched_at, events.c.handled_at),
+        events.c.handled_at, events.c.deadline_at, events.c.extension_count, events.c.return_count,
+        events.c.rework_count,
     ).where(events.c.closed_at.is_not(None), not_(events.c.is_void)).order_by(events.c.closed_at, events.c.id)
     columns = ["event_id", "closed_at", "reported_at", "category_code", "class_code", "district_code", "street_code",
-               "community_code", "grid_code", "building_code", "department_code", "on_time", "handling_minutes"]
+               "community_code", "grid_code", "building_code", "department_code", "on_time", "handling_minutes",
+               *CLOSURE_SLA_COLUMNS]
     conn.execute(insert(closures).from_select(columns, source))
     return conn.execute(select(func.count()).select_from(closures)).scalar()
+
+
+# The closures columns the SLA page reads (issue 6), copied from the event as it closed.
+CLOSURE_SLA_COLUMNS = ("handled_at", "deadline_at", "extension_count", "return_count", "rework_count")
+
+
+def closures_missing_sla(conn: Connection) -> bool:
+    """Return True when some closures row lacks the SLA columns (a store from before them)."""
+    row = conn.execute(select(closures.c.event_id).where(closures.c.extension_count.is_(None)).limit(1)).first()
+    return row is not None
+
+
+def fill_closure_sla(conn: Connection) -> int:
+    """Copy the SLA columns from events into closures rows that lack them; return the rows filled.
+
+    Fills only rows whose extension_count is NULL, so a run cut short picks up the rest.
+    """
+    stmt = (update(closures)
+            .where(closures.c.extension_count.is_(None), events.c.id == closures.c.event_id)
+            .values({name: events.c[name] for name in CLOSURE_SLA_COLUMNS}))
+    result = conn.execute(stmt)  # UPDATE … FROM events: one join, not a lookup per row
+    return result.rowcount or 0
