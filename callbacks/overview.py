@@ -229,20 +229,34 @@ def update_heat(view: dict | None, on, window: str, class_code, source, urgent, 
     return unless_same(shown, hideout, ids.heat_legend(hideout, lang), False)
 
 
-def update_alerts(scope_tick, _minute, _acks, lang: str, shown):
-    """Show the urgent events of the caller's scope nobody signed for (banner, pulses); sign for one on click."""
+def _clicked_id(key: str) -> int | None:
+    """Return the id under ``key`` of the (forgeable) button that triggered this callback, when it was clicked."""
+    trigger = dash.ctx.triggered_id
+    clicked = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None
+    value = trigger.get(key) if isinstance(trigger, dict) else None
+    if clicked and isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 62:
+        return value
+    return None
+
+
+def update_alerts(scope_tick, _minute, _acks, _rule_acks, lang: str, shown):
+    """Show the urgent events and the alert-rule firings of the caller's scope nobody signed for (banner,
+    pulses); sign for one on click (only a role that may act)."""
     trigger = dash.ctx.triggered_id
     if trigger == ids.SCOPE_TICK:
         data.told(scope_tick)
-    if isinstance(trigger, dict) and trigger.get("type") == ids.ACK:
-        event_id = trigger.get("event")
-        clicked = dash.ctx.triggered[0].get("value") if dash.ctx.triggered else None
-        if clicked and isinstance(event_id, int) and not isinstance(event_id, bool) and 0 < event_id < 2 ** 62:
-            alerts.acknowledge(event_id)
-            data.flush_marks()
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    if kind == ids.ACK and (event_id := _clicked_id("event")) is not None:
+        alerts.acknowledge(event_id)
+        data.flush_marks()
+    elif kind == ids.RULE_ACK and (firing_id := _clicked_id("firing")) is not None:
+        alerts.acknowledge_firing(firing_id)
+        data.flush_marks()
     scope = data.request_scope()
     found = data.open_alerts(scope, data.window()[0])
-    return unless_same(shown, ids.alert_banner(found, lang), ids.pulses(found, lang), [e.id for e in found])
+    firings = data.open_firings(scope)
+    banner = ids.alert_banner(found, lang, firings, access.current().may("act"))
+    return unless_same(shown, banner, ids.pulses(found, lang), [e.id for e in found] + [f"r{f.id}" for f in firings])
 
 
 def open_detail(_clicks, lang: str):
@@ -378,6 +392,7 @@ def register(app: dash.Dash) -> None:
         Input(ids.SCOPE_TICK, "data"),
         Input(ids.MINUTE, "n_intervals"),
         Input({"type": ids.ACK, "event": ALL}, "n_clicks"),
+        Input({"type": ids.RULE_ACK, "firing": ALL}, "n_clicks"),
         State(ids.LANG, "data"),
         shown,
     )(update_alerts)

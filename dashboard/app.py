@@ -22,7 +22,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
     from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
-    from dashboard import audit_export, live
+    from dashboard import alert_rules, audit_export, live
+    from dashboard import sla_api  # noqa: F401  (adds /api/v1/sla and /api/v1/sla/cases)
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     access.init_app(server)  # the gate first: no route answers before it has found the caller
     hub = live.init_app(server, engine)
     ingestor.listeners.append(lambda version, at, grids: hub.publish(live.Change(version, at, tuple(grids))))
+    # The alert rules and webhooks (a bad configuration stops here); the evaluator stops with the hub.
+    alert_rules.init_app(server, server.extensions[context.EXTENSION_KEY], hub)
     pages.register(app)
     register_all(app)
     api.init_app(server)

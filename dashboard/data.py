@@ -289,6 +289,15 @@ def open_alerts(scope: Scope, as_of: datetime, limit: int = 20):
 
 
 @cached
+def open_firings(scope: Scope, limit: int = 20):
+    """Return the alert-rule firings of the scope that still hold and nobody signed for, newest first."""
+    from queries import alert_rules as rule_queries
+
+    with context.current().connect() as conn:
+        return rule_queries.open_firings(conn, scope=scope, limit=limit)
+
+
+@cached
 def category_classes():
     """Return (class code, class name) of every event category class, in code order."""
     with context.current().connect() as conn:

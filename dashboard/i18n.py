@@ -435,6 +435,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # == Case actions (issue 6 §2): keys "act.*" below this line ==
     # == end case actions ==
     # == Alert rules (issue 6 §3): keys "rule.*" below this line ==
+    "rule.level.critical": ("紧急告警", "Critical"),
+    "rule.level.warning": ("预警", "Warning"),
+    "rule.level.info": ("提示", "Notice"),
+    "rule.red_within": ("{hours} 小时内将有 {count} 件超期（超过 {n} 件告警）",
+                        "{count} cases turn red within {hours} h (alert above {n})"),
+    "rule.overdue_surge": ("近 {hours} 小时新增超期 {count} 件（超过 {n} 件告警）",
+                           "{count} cases went overdue in the last {hours} h (alert above {n})"),
+    "rule.undispatched_urgent": ("紧急事件 #{event} 超 {minutes} 分钟未派遣：{category}",
+                                 "Urgent case #{event} not dispatched in {minutes} min: {category}"),
+    "rule.more": ("另有 {n} 条规则告警", "{n} more rule alerts"),
+    "rule.ack": ("签收", "Sign"),
+    "rule.ack_hint": ("签收此告警（记录签收人和时间）", "Sign for this alert (who and when are recorded)"),
     # == end alert rules ==
 }
 

@@ -49,6 +49,15 @@ class Settings:
     # (date,workday) on top of the statutory calendar.
     work_hours: str = "08:30-12:00,13:30-17:30"
     calendar_overrides: str = ""
+    # Alert rules and their webhooks (docs/alerts.md): a JSON/TOML rules file (the defaults when empty), the
+    # webhooks (a JSON file or inline JSON; none: nothing is sent), how often the rules are checked in seconds
+    # (0: never — what a Settings built in code gets; GRIDCC_ALERT_EVERY_S defaults to 30), attempts per
+    # message, and the address links in messages start with (an intranet URL; empty: a path only).
+    alert_rules: str = ""
+    webhooks: str = ""
+    alert_every_s: float = 0.0
+    webhook_tries: int = 6
+    alert_link_base: str = ""
 
     def __post_init__(self):
         if not self.store_url:
@@ -134,4 +143,9 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["session_idle"] = timedelta(minutes=float(env["GRIDCC_SESSION_IDLE_MINUTES"]))
     if env.get("GRIDCC_LIVE_MAX_STREAMS"):
         kw["live_max_streams"] = int(env["GRIDCC_LIVE_MAX_STREAMS"])
+    kw["alert_rules"] = env.get("GRIDCC_ALERT_RULES", "")
+    kw["webhooks"] = env.get("GRIDCC_WEBHOOKS", "")
+    kw["alert_every_s"] = float(env.get("GRIDCC_ALERT_EVERY_S") or 30)
+    kw["webhook_tries"] = int(env.get("GRIDCC_WEBHOOK_TRIES") or 6)
+    kw["alert_link_base"] = env.get("GRIDCC_ALERT_LINK_BASE", "")
     return Settings(**kw)

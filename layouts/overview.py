@@ -13,6 +13,7 @@ from dashboard.data import MAP_METRICS
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import level_name, normalise, status_name, t
 from queries.areas import Area
+from queries.alert_rules import Firing
 from queries.alerts import TickerEvent
 from queries.overview import Figures, Kpis, OpenEvent
 from queries.schema import SOURCES
@@ -38,6 +39,7 @@ ALERTS = "overview-alerts"
 ALERT_SOUND = "overview-alert-sound"
 ALERT_IDS = "overview-alert-ids"
 ACK = "overview-ack"  # pattern {"type": ACK, "event": id}
+RULE_ACK = "overview-rule-ack"  # pattern {"type": RULE_ACK, "firing": id}: signs for an alert rule's firing
 EVENT = "overview-event"  # pattern {"type": EVENT, "event": id}: opens the event's detail
 TICKER = "overview-ticker"
 DETAIL = "overview-detail"
@@ -446,22 +448,55 @@ def ticker(events: Sequence[TickerEvent], lang: str, playback: bool = False) -> 
     ])]
 
 
-def alert_banner(alerts: Sequence[TickerEvent], lang: str) -> list:
-    """Return the banner of urgent events nobody acknowledged yet (newest first); nothing when there are none."""
-    if not alerts:
-        return []
-    first, more = alerts[0], len(alerts) - 1
-    return [html.Div(className="ovw-alert", **{"data-event": str(first.id)}, children=[
-        html.Span(t("alert.urgent", lang), className="ovw-alert-tag"),
-        _event_button(first, [
-            html.Span(f"{first.reported_at:%H:%M}", className="ovw-alert-time"),
-            html.Span(first.category_name, className="ovw-alert-what"),
-            html.Span(f"{first.community_name} · {first.grid_name}", className="ovw-alert-where"),
-        ], "ovw-alert-btn"),
-        html.Span(t("alert.more", lang, n=more), className="ovw-alert-more") if more else None,
-        html.Button(t("alert.ack", lang), id={"type": ACK, "event": first.id}, n_clicks=0,
-                    className="btn btn-light btn-sm ovw-ack", title=t("alert.ack_hint", lang)),
-    ])]
+def alert_banner(alerts: Sequence[TickerEvent], lang: str, firings: Sequence[Firing] = (),
+                 may_act: bool = True) -> list:
+    """Return the banner: the newest urgent event nobody acknowledged, and the newest alert-rule firing nobody
+    signed for (each with how many more); nothing when there are none. Only a role that may act gets 签收."""
+    banner = []
+    if alerts:
+        first, more = alerts[0], len(alerts) - 1
+        banner.append(html.Div(className="ovw-alert", **{"data-event": str(first.id)}, children=[
+            html.Span(t("alert.urgent", lang), className="ovw-alert-tag"),
+            _event_button(first, [
+                html.Span(f"{first.reported_at:%H:%M}", className="ovw-alert-time"),
+                html.Span(first.category_name, className="ovw-alert-what"),
+                html.Span(f"{first.community_name} · {first.grid_name}", className="ovw-alert-where"),
+            ], "ovw-alert-btn"),
+            html.Span(t("alert.more", lang, n=more), className="ovw-alert-more") if more else None,
+            html.Button(t("alert.ack", lang), id={"type": ACK, "event": first.id}, n_clicks=0,
+                        className="btn btn-light btn-sm ovw-ack", title=t("alert.ack_hint", lang)) if may_act else None,
+        ]))
+    if firings:
+        first, more = firings[0], len(firings) - 1
+        level = first.level if first.level in RULE_LEVELS else "warning"
+        banner.append(html.Div(className=f"ovw-alert ovw-rule ovw-rule-{level}",
+                               **{"data-firing": str(first.id), "data-rule": first.rule}, children=[
+            html.Span(t(f"rule.level.{level}", lang), className="ovw-alert-tag"),
+            html.Span(f"{first.raised_at:%H:%M}", className="ovw-alert-time", title=f"{first.raised_at:%Y-%m-%d %H:%M}"),
+            html.Span(rule_text(first, lang), className="ovw-alert-what", title=first.rule),
+            html.Span(str(first.detail.get("place") or first.area_code), className="ovw-alert-where"),
+            html.Span(t("rule.more", lang, n=more), className="ovw-alert-more") if more else None,
+            html.Button(t("rule.ack", lang), id={"type": RULE_ACK, "firing": first.id}, n_clicks=0,
+                        className="btn btn-light btn-sm ovw-ack", title=t("rule.ack_hint", lang)) if may_act else None,
+        ]))
+    return banner
+
+
+RULE_LEVELS = ("critical", "warning", "info")
+
+
+def rule_text(firing: Firing, lang: str) -> str:
+    """Return what a firing says in ``lang``, from its detail (the stored title when the rule kind is unknown)."""
+    d = firing.detail
+    try:
+        if d.get("kind") in ("red_within", "overdue_surge"):
+            return t(f"rule.{d['kind']}", lang, count=int(d["count"]), hours=f"{float(d['hours']):g}", n=int(d["n"]))
+        if d.get("kind") == "undispatched_urgent":
+            return t("rule.undispatched_urgent", lang, minutes=int(d["minutes"]), category=str(d["category"]),
+                     event=int(d["event_id"]))
+    except (KeyError, TypeError, ValueError):
+        pass
+    return firing.title
 
 
 def pulses(alerts: Sequence[TickerEvent], lang: str) -> list:

@@ -352,9 +352,15 @@ alert_firings = Table(
     Column("area_code", String(15), nullable=False),  # where: whose screens see it (scope)
     Column("raised_at", DateTime, nullable=False),
     Column("title", Text, nullable=False),
-    Column("detail", Text),
+    Column("detail", Text),  # JSON: the rule's kind, parameters and what it counted (screens word it themselves)
     Column("acknowledged_by", String(64)),
     Column("acknowledged_at", DateTime),
+    # Nullable, so an older store gets them added: the firing holds until cleared_at (the condition no
+    # longer met); level is the rule's (critical / warning / info); department_code the case's, for a
+    # rule about one case (a department handler sees only those of their department).
+    Column("cleared_at", DateTime),
+    Column("level", String(16)),
+    Column("department_code", String(16)),
 )
 webhook_delivery_id_seq = Sequence("webhook_deliveries_id_seq")
 webhook_deliveries = Table(

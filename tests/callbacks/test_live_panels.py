@@ -195,38 +195,52 @@ def version(app) -> int:
 
 def test_lp030_the_banner_shows_the_newest_urgent_event(alert_app):
     with untriggered():
-        banner, pulses, shown, digest = cb.update_alerts(None, None, [], "zh", None)
+        banner, pulses, shown, digest = cb.update_alerts(None, None, [], [], "zh", None)
     assert shown == [13, 12, 15]
     assert "自来水管破裂" in text(banner) and "12:00" in text(banner)  # 13: 0402 at 12:00
     assert len(pulses) == 3  # each has the hand city's point
     as_user(alert_app, "dongcheng")
     with untriggered():
-        assert banner_ids(cb.update_alerts(None, None, [], "zh", None)) == [12, 15]
+        assert banner_ids(cb.update_alerts(None, None, [], [], "zh", None)) == [12, 15]
     as_user(alert_app, "xicheng")
     with untriggered():
-        assert banner_ids(cb.update_alerts(None, None, [], "zh", None)) == [13]
+        assert banner_ids(cb.update_alerts(None, None, [], [], "zh", None)) == [13]
 
 
 def test_lp031_acknowledging_records_audits_and_drops_the_alert(alert_app):
+    as_user(alert_app, "dongcheng")  # a district manager may act: 东城区's alerts are 12 and 15
     before = version(alert_app)
-    with clicked({"type": ids.ACK, "event": 13}):
-        after = cb.update_alerts(None, None, [1], "zh", None)
-    assert banner_ids(after) == [12, 15]
-    assert acks(alert_app) == [(13, "leader")]
-    assert audit(alert_app) == [("leader", "alert.ack", "ok", "13", "ok")]
+    with clicked({"type": ids.ACK, "event": 12}):
+        after = cb.update_alerts(None, None, [1], [], "zh", None)
+    assert banner_ids(after) == [15]
+    assert acks(alert_app) == [(12, "dongcheng")]
+    assert audit(alert_app) == [("dongcheng", "alert.ack", "ok", "12", "ok")]
     assert version(alert_app) == before + 1
     # A second click on the same alert: already signed for, refused in the audit, nothing else changes.
-    with clicked({"type": ids.ACK, "event": 13}):
-        assert banner_ids(cb.update_alerts(None, None, [2], "zh", None)) == [12, 15]
-    assert acks(alert_app) == [(13, "leader")] and version(alert_app) == before + 1
-    assert audit(alert_app)[-1] == ("leader", "alert.ack", "refused", "13", "already")
+    with clicked({"type": ids.ACK, "event": 12}):
+        assert banner_ids(cb.update_alerts(None, None, [2], [], "zh", None)) == [15]
+    assert acks(alert_app) == [(12, "dongcheng")] and version(alert_app) == before + 1
+    assert audit(alert_app)[-1] == ("dongcheng", "alert.ack", "refused", "12", "already")
+
+
+@pytest.mark.parametrize("user", ["leader", "viewer"])
+def test_lp035_a_role_that_may_not_act_cannot_sign(alert_app, user):
+    # The city leader and a viewer watch the banner; signing is the duty operator's (the "act" right).
+    as_user(alert_app, user)
+    before = version(alert_app)
+    event = 13  # 西城区's: in both scopes
+    with clicked({"type": ids.ACK, "event": event}):
+        banner, _, shown, _ = cb.update_alerts(None, None, [1], [], "zh", None)
+    assert event in shown and acks(alert_app) == [] and version(alert_app) == before
+    assert audit(alert_app) == [(user, "alert.ack", "refused", str(event), "role may not act")]
+    assert "确认签收" not in text(banner)  # no button for them
 
 
 def test_lp032_another_districts_alert_cannot_be_acknowledged(alert_app):
     as_user(alert_app, "xicheng")
     before = version(alert_app)
     with clicked({"type": ids.ACK, "event": 12}):  # 12 is 东城区's (B2)
-        assert banner_ids(cb.update_alerts(None, None, [1], "zh", None)) == [13]
+        assert banner_ids(cb.update_alerts(None, None, [1], [], "zh", None)) == [13]
     assert acks(alert_app) == [] and version(alert_app) == before
     assert audit(alert_app) == [("xicheng", "alert.ack", "refused", "12", "unknown")]
 
@@ -245,7 +259,7 @@ def test_lp032_another_districts_alert_cannot_be_acknowledged(alert_app):
 def test_lp033_forged_acknowledgements_do_nothing(alert_app, trigger, value):
     before = version(alert_app)
     with clicked(trigger, value):
-        assert banner_ids(cb.update_alerts(None, None, [value], "zh", None)) == [13, 12, 15]
+        assert banner_ids(cb.update_alerts(None, None, [value], [], "zh", None)) == [13, 12, 15]
     assert acks(alert_app) == [] and audit(alert_app) == [] and version(alert_app) == before
 
 
