@@ -10,3 +10,6 @@ def register_all(app) -> None:
     overview.register(app)
     admin.register(app)
     users.register(app)
+    from callbacks import sla
+
+    sla.register(app)

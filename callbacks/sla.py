@@ -181,7 +181,7 @@ def update_handling(view, period, start, end, by, tick, _minute, frozen, lang, s
     by = _choice(by, ids.HANDLING_BYS)
     as_of, since, until = _window(period, start, end, frozen)
     rows = data.sla_handling(data.request_scope(), code, by, since, until, as_of)
-    return unless_same(shown, figures.handling_figure(rows, by, sla_queries.HOUR_BINS, lang))
+    return unless_same(shown, figures.handling_figure(rows, by, sla_queries.HOUR_BINS, sla_queries.HOUR_BIN_KEYS, lang))
 
 
 def update_exceptions(view, period, start, end, by, tick, _minute, frozen, lang, shown):
@@ -197,7 +197,8 @@ def update_exceptions(view, period, start, end, by, tick, _minute, frozen, lang,
 
 
 def parse_selector(text) -> dict | None:
-    """Return a clicked mark's selector as a dict of short strings and small ints, or None when malformed."""
+    """Return a clicked mark's selector as a dict of short strings, or None when malformed (data.sla_cases checks
+    its fields)."""
     if not isinstance(text, str) or len(text) > SELECTOR_MAX:
         return None
     try:
@@ -205,9 +206,7 @@ def parse_selector(text) -> dict | None:
     except ValueError:
         return None
     if not isinstance(found, dict) or not 0 < len(found) <= 8 or not all(
-            isinstance(k, str) and len(k) <= 16 and (isinstance(v, str) and len(v) <= 64 or
-                                                    isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1000)
-            for k, v in found.items()):
+            isinstance(k, str) and len(k) <= 16 and isinstance(v, str) and len(v) <= 64 for k, v in found.items()):
         return None
     return found
 

@@ -11,4 +11,7 @@ def register(app: dash.Dash) -> None:
     dash.register_page("overview", path="/", layout=overview.layout, title="gridcc 城市运行指挥中心", name="overview")
     dash.register_page("admin_audit", path="/admin/audit", layout=admin.layout, title="审计日志 · gridcc", name="admin_audit")
     dash.register_page("admin_users", path=users.PATH, layout=users.layout, title="用户管理 · gridcc", name="admin_users")
+    from layouts import sla
+
+    dash.register_page("sla", path="/sla", layout=sla.layout, title="按期率分析 · gridcc", name="sla")
     app.layout = shell.layout

@@ -26,6 +26,8 @@ STRIP_SCALE = [[0.0, "rgba(86,180,233,0.04)"], [0.25, "rgba(86,180,233,0.35)"], 
 EXCEPTION_SCALE = [[0.0, "rgba(230,159,0,0.05)"], [0.3, "rgba(230,159,0,0.45)"], [1.0, "rgba(213,94,0,1)"]]
 ROW_PX = 30  # one bar or strip row: long lists scroll in their card instead of squeezing
 EXCEPTION_KINDS = ("extension", "returned", "rework", "void")
+# The selector figure of each exception rate (queries/sla.py Selector); a click lists the exceptional cases.
+EXCEPTION_FIGURES = {"extension": "extension", "returned": "return", "rework": "rework", "void": "void"}
 SPLIT_LIMIT = 80  # rows drawn at most (sorted worst first); the case list holds the rest
 HANDLING_LIMIT = 80  # departments / categories drawn at most (by volume)
 
@@ -141,7 +143,7 @@ def split_figure(rows: Sequence, by: str, lang: str, limit: int = SPLIT_LIMIT) -
         "type": "scatter", "mode": "text", "xaxis": "x2", "y": labels, "x": [0] * len(rows),
         "text": [f"<b>{r.overdue_open:,}</b>" if r.overdue_open else "0" for r in rows],
         "textfont": {"color": [LATE if r.overdue_open else MUTED for r in rows], "size": 13},
-        "customdata": [[r.name, r.overdue_open, selector(figure="overdue", by=by, key=r.key)] for r in rows],
+        "customdata": [[r.name, r.overdue_open, selector(figure="overdue_open", by=by, key=r.key)] for r in rows],
         "hovertemplate": f"%{{customdata[0]}} · {overdue_name} %{{customdata[1]:,}}<extra></extra>",
         "showlegend": False,
     })
@@ -176,7 +178,7 @@ def age_figure(rows: Sequence, by: str, buckets: Sequence[str], lang: str, limit
             "marker": {"color": colour, "line": {"color": "#0b1420", "width": 1}},
             "text": [r.buckets[i] or "" for r in rows], "textposition": "inside", "insidetextanchor": "middle",
             "textfont": {"color": "#0b1420" if i < 3 else "#ffffff", "size": 11},
-            "customdata": [[r.name, sum(r.buckets), selector(figure="age", by=by, key=r.key, bucket=bucket)]
+            "customdata": [[r.name, sum(r.buckets), selector(figure="age", by=by, key=r.key, bin=bucket)]
                            for r in rows],
             "hovertemplate": f"%{{customdata[0]}} · {name}: %{{x:,}} / %{{customdata[1]:,}}<extra></extra>",
         })
@@ -248,9 +250,13 @@ def bin_labels(edges: Sequence[float], lang: str) -> list[str]:
     return [f"<{span(None, edges[0])}", *[span(a, b) for a, b in zip(edges, edges[1:])], f">{span(edges[-1], None)}"]
 
 
-def handling_figure(rows: Sequence, by: str, edges: Sequence[float], lang: str, limit: int = HANDLING_LIMIT) -> dict:
+def handling_figure(rows: Sequence, by: str, edges: Sequence[float], keys: Sequence[str], lang: str,
+                    limit: int = HANDLING_LIMIT) -> dict:
     """Return the handling time of each class or department as a heat strip of its bins (share of its cases),
-    the most cases at the top, with n, median and p90 hours in a column at the right."""
+    the most cases at the top, with n, median and p90 hours in a column at the right.
+
+    ``edges`` are the bins' edges in hours, ``keys`` their names in a selector (queries/sla.py HOUR_BIN_KEYS).
+    """
     rows = [r for r in rows if r.n]
     if not rows:
         return _empty(t("sla.empty", lang))
@@ -263,7 +269,7 @@ def handling_figure(rows: Sequence, by: str, edges: Sequence[float], lang: str, 
         "showscale": False, "xgap": 2, "ygap": 2,
         "text": [[f"{count:,}" if count else "" for count in r.bins] for r in rows], "texttemplate": "%{text}",
         "textfont": {"size": 11, "color": INK},
-        "customdata": [[[r.name, count, r.n, selector(figure="handling", by=by, key=r.key, bin=i)]
+        "customdata": [[[r.name, count, r.n, selector(figure="handling", by=by, key=r.key, bin=keys[i])]
                         for i, count in enumerate(r.bins)] for r in rows],
         "hovertemplate": "%{customdata[0]} · %{x}: %{customdata[1]:,} / %{customdata[2]:,}<extra></extra>",
     }
@@ -310,7 +316,7 @@ def exceptions_figure(rows: Sequence, by: str, lang: str, limit: int = SPLIT_LIM
         "text": [["—" if c is None else f"{percent(c.value)} · {c.numerator:,}/{c.denominator:,}" for c in row]
                  for row in cells],
         "texttemplate": "%{text}", "textfont": {"size": 12, "color": INK},
-        "customdata": [[[r.name, selector(figure="exception", by=by, key=r.key, kind=k)] for k in kinds]
+        "customdata": [[[r.name, selector(figure=EXCEPTION_FIGURES[k], by=by, key=r.key, part="numerator")] for k in kinds]
                        for r in rows],
         "hovertemplate": "%{customdata[0]} · %{x}: %{text}<extra></extra>",
     }], "layout": {
@@ -350,7 +356,7 @@ def cases_title(selector: dict, label: str, lang: str) -> str:
     """Return the title of a case list: the figure it comes from, then what was clicked."""
     key = f"sla.fig.{selector.get('figure')}"
     name = t(key, lang) if key in CATALOGUE else t("sla.cases", lang)
-    bucket = f"sla.age.{selector.get('bucket')}"
+    bucket = f"sla.age.{selector.get('bin')}"
     extra = t("sla.not_on_time", lang) if selector.get("part") == "late" else (
         t(bucket, lang) if selector.get("figure") == "age" and bucket in CATALOGUE else "")
     return " · ".join(p for p in (name, label, extra) if p)

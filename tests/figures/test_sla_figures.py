@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import sla_figures as f
 from layouts import sla as layout
-from queries.sla import (AGE_BUCKETS, HOUR_BINS, AgeRow, Distribution, ExceptionRow, FunnelStage, LightCounts, Rate,
+from queries.sla import (AGE_BUCKETS, HOUR_BIN_KEYS, HOUR_BINS, AgeRow, Distribution, ExceptionRow, FunnelStage, LightCounts, Rate,
                          SplitRow, TrendPoint)
 
 
@@ -56,7 +56,7 @@ def test_sla002_trend_near_100_spreads_the_axis():
 @pytest.mark.parametrize("lang, text", [("zh", "该时段无数据"), ("en", "No data for this period")])
 def test_sla003_empty_states_say_so(lang, text):
     for fig in (f.trend_figure([TREND[2]], "day", lang), f.split_figure([], "class", lang),
-                f.funnel_figure([], lang), f.handling_figure([], "class", HOUR_BINS, lang),
+                f.funnel_figure([], lang), f.handling_figure([], "class", HOUR_BINS, HOUR_BIN_KEYS, lang),
                 f.exceptions_figure([], "department", lang)):
         assert fig["data"] == [] and fig["layout"]["annotations"][0]["text"] == text
     assert f.age_figure([AgeRow("01", "市容", (0,) * 5)], "class", AGE_BUCKETS, lang)["layout"]["annotations"][0][
@@ -76,7 +76,7 @@ def test_sla004_split_sorts_worst_first_with_overdue_column():
     assert close["text"][1] == "90.0%  90/100"
     assert overdue["text"] == ["0", "<b>3</b>"]
     assert selectors(handle)[1] == {"figure": "handle", "by": "class", "key": "01"}
-    assert selectors(overdue)[1] == {"figure": "overdue", "by": "class", "key": "01"}
+    assert selectors(overdue)[1] == {"figure": "overdue_open", "by": "class", "key": "01"}
 
 
 def test_sla005_split_of_eighty_departments_scrolls():
@@ -94,7 +94,7 @@ def test_sla006_age_stacks_buckets_most_first():
     assert bars[0]["y"] == ["市容环境", "宣传广告"] and bars[0]["x"] == [1, 10]
     assert bars[4]["x"] == [4, 0] and bars[4]["text"] == [4, ""]
     assert totals["text"] == ["7", "10"]
-    assert selectors(bars[2])[0] == {"figure": "age", "by": "class", "key": "01", "bucket": "3to7d"}
+    assert selectors(bars[2])[0] == {"figure": "age", "by": "class", "key": "01", "bin": "3to7d"}
 
 
 STAGES = [
@@ -129,13 +129,13 @@ def test_sla008_handling_strip_shares_and_medians():
     assert f.bin_labels(HOUR_BINS, "en")[-1] == ">7 d"
     rows = [Distribution("D1", "城管局", 4, 2.5, 30.25, (1, 0, 2, 0, 0, 1, 0, 0, 0)),
             Distribution("D2", "水务局", 0, None, None, (0,) * 9)]
-    fig = f.handling_figure(rows, "department", HOUR_BINS, "zh")
+    fig = f.handling_figure(rows, "department", HOUR_BINS, HOUR_BIN_KEYS, "zh")
     strip, stats = fig["data"]
     assert strip["y"] == ["城管局"] and strip["z"] == [[0.25, 0, 0.5, 0, 0, 0.25, 0, 0, 0]]
     assert strip["text"] == [["1", "", "2", "", "", "1", "", "", ""]]
     assert stats["text"] == ["2.5h / 30.2h  (4)"]
     assert json.loads(strip["customdata"][0][2][-1]) == {"figure": "handling", "by": "department", "key": "D1",
-                                                         "bin": 2}
+                                                         "bin": "2to4h"}
 
 
 def test_sla009_exceptions_cells_carry_rate_and_parts():
@@ -147,8 +147,8 @@ def test_sla009_exceptions_cells_carry_rate_and_parts():
     assert cells["y"] == ["城管局"]
     assert cells["text"] == [["0.2% · 1/500", "0.4% · 2/500", "0.0% · 0/400"]]
     assert cells["z"] == [[1.0, 1.0, 0.0]]
-    assert json.loads(cells["customdata"][0][1][-1]) == {"figure": "exception", "by": "department", "key": "D1",
-                                                         "kind": "returned"}
+    assert json.loads(cells["customdata"][0][1][-1]) == {"figure": "return", "by": "department", "key": "D1",
+                                                         "part": "numerator"}
     by_area = f.exceptions_figure([ExceptionRow("329902", "东区", rate(1, 10), rate(0, 10), rate(0, 5),
                                                 rate(3, 120))], "area", "en")["data"][0]
     assert by_area["x"] == ["Extended", "Returned", "Reworked", "Void"] and by_area["text"][0][3] == "2.5% · 3/120"
@@ -183,7 +183,7 @@ def test_sla012_case_titles_and_labels():
     click = {"points": [{"y": "市容…", "x": "3–7天", "customdata": ["市容环境管理", 3, "{}"]}]}
     assert f.clicked_label(click) == "市容环境管理 · 3–7天"
     assert f.clicked_label({"points": [{"y": "x" * 200}]}) == "x" * 80
-    assert f.cases_title({"figure": "age", "bucket": "3to7d"}, "市容", "zh") == "积压时长 · 市容 · 3–7天"
+    assert f.cases_title({"figure": "age", "bin": "3to7d"}, "市容", "zh") == "积压时长 · 市容 · 3–7天"
     assert f.cases_title({"figure": "handle", "part": "late"}, "2026-11-03", "en") == \
         "Handled on time · 2026-11-03 · Not on time (incl. open overdue)"
     assert f.cases_title({"figure": "<script>"}, "", "zh") == "案件列表"
