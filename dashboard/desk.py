@@ -300,6 +300,7 @@ def _steps(request: _Request, row, state, at: datetime, called: dict, ref) -> li
         case "request_extension":
             return [step("request_extension", until=request.until)]
         case "redispatch":
+            _refuse_unless(state, "re-dispatch", {"registered", "dispatched"})
             target = ref.departments[request.department_code]
             if target.district_code not in (None, row.district_code):
                 raise Refused(f"the department {request.department_code} does not serve this case's district "
@@ -320,6 +321,10 @@ def _steps(request: _Request, row, state, at: datetime, called: dict, ref) -> li
             if all(code in called for code in request.departments):
                 raise Refused("every department named was called on this case already")
             return [step("whistle", departments=request.departments)]
+        case "check_close":
+            _refuse_unless(state, "check and close", {"handled", "checked"})
+            # A case checked already (核查 done) only needs the close.
+            return [step("close")] if state.status == "checked" else [step("check"), step("close")]
         case "report_back":
             call = called.get(request.reporter)
             if call is None:
@@ -329,6 +334,16 @@ def _steps(request: _Request, row, state, at: datetime, called: dict, ref) -> li
             return [step("report_back", department_code=request.reporter)]
         case _:
             return [step(name) for name in STEPS[request.action]]
+
+
+def _refuse_unless(state, doing: str, statuses: set[str]) -> None:
+    """Raise Refused, in the loop's words, when the case's status is not one of ``statuses``."""
+    from dashboard.loop import _why_not
+
+    if state.status in TERMINAL or state.status == "parked":
+        raise Refused(_why_not(state.status, "handle"))
+    if state.status not in statuses:
+        raise Refused(f"cannot {doing} an event that is {state.status}: it must be {' or '.join(sorted(statuses))}")
 
 
 def _refuse_status(state, action: str) -> None:

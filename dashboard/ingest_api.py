@@ -5,9 +5,9 @@ import json
 
 import flask
 
-from dashboard import access, context
+from dashboard import access, context, desk
 from dashboard.api import bp
-from dashboard.contract import MAX_ID
+from dashboard.contract import MAX_ID, parse_instant
 from dashboard.ingest import IngestRefused, NotFound
 from queries.schema import SOURCES
 from dashboard.privacy import mask_numbers, mask_text
@@ -102,6 +102,57 @@ def post_transition(event_id: str):
         # 409 when the body was fine but the loop refuses the step in the event's present state.
         return _refused(error, 409 if error.conflict else 422)
     return flask.jsonify(event)
+
+
+ACTION_FIELDS = frozenset({"ids", "action", "reason", "follow_up_at", "until", "department", "departments"})
+MAX_ACTION_BODY = 256 * 1024  # 500 ids, a reason and ten departments fit many times over
+
+
+@bp.post("/events/actions")
+def post_actions():
+    """Take one desk action (催办, 督办, 延期审批, 改派, 吹哨, 核查结案, 申请延期, 报到) on one case or a selection."""
+    caller = _caller()
+    length = flask.request.content_length
+    if length is not None and length > MAX_ACTION_BODY:
+        flask.abort(413, description=f"the body is {length} bytes; at most {MAX_ACTION_BODY} are accepted")
+    body = _body()
+    if not isinstance(body, dict):
+        flask.abort(400, description="the body must be a JSON object: {ids, action, reason, …}")
+    unknown = sorted(map(str, set(body) - ACTION_FIELDS))
+    if unknown:
+        flask.abort(400, description=f"unknown field(s) {', '.join(unknown)[:200]}; the fields are "
+                                     f"{', '.join(sorted(ACTION_FIELDS))}")
+    action = body.get("action")
+    # A token answers for an area, not a department: it acts as that area's center (docs/desk.md).
+    role = desk.API_TOKEN_ROLE if caller.kind == "token" else caller.role
+    if isinstance(action, str) and action in desk.ACTIONS and action not in desk.allowed(role):
+        access.audit(f"event.{action}", "refused", target="desk", detail=f"role {role} may not {action}")
+        return flask.jsonify({"error": "forbidden", "message": f"your role may not {action}; it may: "
+                              f"{', '.join(desk.allowed(role)) or 'none of the desk actions'}"}), 403
+    ingestor = context.current().ingestor
+    times = {}
+    try:
+        for name in ("follow_up_at", "until"):
+            if body.get(name) is not None:
+                try:  # the API speaks ISO 8601 with an offset, as everywhere else
+                    times[name] = parse_instant(body[name], ingestor.tz, naive_is_local=False)
+                except ValueError as error:
+                    raise desk.ActRefused(name, str(error)) from None
+        result = desk.act(ingestor, body.get("ids"), action, reason=body.get("reason"), actor=caller.name, role=role,
+                          scope=caller.scope, audit_from=access.source(), department_code=body.get("department"),
+                          departments=body.get("departments"), **times)
+    except desk.ActRefused as error:
+        access.audit(f"event.{str(action)[:20]}", "refused", target="desk", detail=str(error)[:500])
+        field = {"department_code": "department"}.get(error.field, error.field)
+        return flask.jsonify({"error": "refused", "message": f"{field}: {error.reason}", "field": field,
+                              "reason": error.reason}), 422
+    return flask.jsonify({
+        "data_version": result.version,
+        "done": len(result.done),
+        "refused": len(result.refused),
+        "outcomes": [{"id": o.event_id, "ok": o.ok, "reason": o.reason, "key": o.key, "status": o.status}
+                     for o in result.outcomes],
+    })
 
 
 @bp.get("/events")

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from dashboard.loop import EventState, Limit, Refused, SlaClock, Transition, apply, steps_from_stamps, traffic_light
+from dashboard.loop import (
+    MARKS, EventState, Limit, Refused, SlaClock, Transition, apply, steps_from_stamps, traffic_light,
+)
 
 # ASSUMED DEFAULTS, not from DOMAIN.md or any city's table: a city sets its own. The command center
 # works around the clock, so its own steps (accept, verify, register, dispatch) run on clock hours;
@@ -30,7 +32,9 @@ STAGE_LIMITS: dict[str, Limit] = {
     "close": Limit(1, "work_days"),  # 结案: checked → closed
 }
 LOOP = ("report", "accept", "verify", "register", "dispatch", "handle", "check", "close")
-EXCEPTIONS = ("extend", "return", "park", "unpark", "rework", "void")
+EXCEPTIONS = ("extend", "return", "park", "unpark", "rework", "void",
+              # The desk's marks (docs/desk.md): recorded at their time; they move neither stage nor clock.
+              "urge", "supervise", "request_extension", "refuse_extension", "whistle", "report_back")
 # The loop stages still ahead of an event in each status (verify is never "ahead": it is optional).
 AHEAD = {
     "reported": ("accept", "register", "dispatch", "handle", "check", "close"),
@@ -122,11 +126,17 @@ def timeline(detail, *, clock: SlaClock, as_of: datetime,
             limit = limits[step.action]
             stage = _measured(step.action, step.at, previous, clock.deadline(previous, limit), limit, clock,
                               day=day, assumed=True)
+        elif step.action in MARKS:
+            # A mark's logged time is a follow-up or a deadline asked for, not the case's deadline.
+            stage = Stage(step.action, True, step.at, since=previous,
+                          took_minutes=clock.minutes(previous, step.at, "hours"), day_minutes=day)
         else:
             stage = Stage(step.action, step.action in EXCEPTIONS, step.at, since=previous,
                           took_minutes=clock.minutes(previous, step.at, "hours"), deadline_at=step.deadline_at,
                           day_minutes=day)
         stages.append(replace(stage, actor=step.actor, department_code=step.department_code, note=step.note))
+        if step.action in MARKS:
+            continue  # the stage in progress still runs from the loop's last step
         previous = step.at
         state = _advance(state, step, handling, clock)
     stages.extend(_ahead(detail, state, previous, handling, limits, clock, as_of, day))

@@ -89,6 +89,28 @@ ALLOWED = [
     ("self_resolve", "reported", {}, dict(status="closed", handled_at=AT, checked_at=AT, closed_at=AT)),
 ]
 
+FOLLOW_UP = datetime(2026, 11, 18, 9, 0)
+ASKED = datetime(2026, 11, 19, 17, 0)  # a deadline a department asks for (later than DEADLINE 14:10)
+PENDING = dict(extension_requested_at=datetime(2026, 11, 16, 9, 0), extension_requested_until=ASKED)
+WHISTLED = dict(whistled_at=datetime(2026, 11, 16, 9, 0))
+# The desk's marks: (action, from status, the state's marks before, the step's fields, the changes).
+# None of them moves the status, the deadline or the clock.
+MARKED = [
+    ("urge", "dispatched", {}, {}, dict(urge_count=1, last_urged_at=AT)),
+    ("supervise", "registered", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
+    ("supervise", "dispatched", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
+    ("supervise", "handled", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
+    ("request_extension", "dispatched", {}, {"until": ASKED},
+     dict(extension_requested_at=AT, extension_requested_until=ASKED)),
+    ("refuse_extension", "dispatched", PENDING, {}, dict(extension_requested_at=None, extension_requested_until=None)),
+    ("whistle", "registered", {}, {"departments": ("D01", "D02")}, dict(whistled_at=AT)),
+    ("whistle", "dispatched", {}, {"departments": ("D01",)}, dict(whistled_at=AT)),
+    ("report_back", "registered", WHISTLED, {"department_code": "D01"}, {}),
+    ("report_back", "dispatched", WHISTLED, {"department_code": "D01"}, {}),
+    ("report_back", "handled", WHISTLED, {"department_code": "D01"}, {}),
+    ("report_back", "checked", WHISTLED, {"department_code": "D01"}, {}),
+]
+
 REFUSED = [(action, status) for action, (allowed, _) in TRANSITIONS.items() for status in STATUSES
            if status not in allowed]
 
@@ -96,11 +118,11 @@ REFUSED = [(action, status) for action, (allowed, _) in TRANSITIONS.items() for 
 def test_loop000_tables_cover_the_loop():
     """The hand-written table above names exactly the transitions loop.TRANSITIONS allows."""
     allowed = {(a, s) for a, (froms, _) in TRANSITIONS.items() for s in froms}
-    assert {(a, s) for a, s, _, _ in ALLOWED} == allowed
-    assert len(ALLOWED) == 18
+    assert {(a, s) for a, s, _, _ in ALLOWED} | {(a, s) for a, s, _, _, _ in MARKED} == allowed
+    assert (len(ALLOWED), len(MARKED)) == (18, 12)
     # Every status either appears in the table as a start, or is terminal.
     assert {s for _, s, _, _ in ALLOWED} | {"closed", "void"} == set(STATUSES)
-    assert len(REFUSED) == len(TRANSITIONS) * len(STATUSES) - len(ALLOWED) == 14 * 10 - 18
+    assert len(REFUSED) == len(TRANSITIONS) * len(STATUSES) - 30 == 20 * 10 - 30
 
 
 @pytest.mark.parametrize("action, status, extra, changes", ALLOWED,
@@ -109,6 +131,16 @@ def test_loop001_allowed_transition(clock, action, status, extra, changes):
     before = state_in(status)
     after = apply(before, Transition(action, AT, **extra), limit=LIMIT, clock=clock, now=NOW)
     assert after == replace(before, updated_at=AT, **changes)
+
+
+@pytest.mark.parametrize("action, status, marks, extra, changes", MARKED,
+                         ids=[f"{a}-from-{s}" for a, s, _, _, _ in MARKED])
+def test_loop001_marks_record_without_moving_the_case(clock, action, status, marks, extra, changes):
+    before = replace(state_in(status), **marks)
+    after = apply(before, Transition(action, AT, **extra), limit=LIMIT, clock=clock, now=NOW)
+    assert after == replace(before, updated_at=AT, **changes)
+    assert (after.status, after.deadline_at, after.clock_started_at) == (
+        before.status, before.deadline_at, before.clock_started_at)
 
 
 @pytest.mark.parametrize("action, status", REFUSED, ids=[f"{a}-from-{s}" for a, s in REFUSED])
@@ -295,3 +327,72 @@ def test_loop025_replay_with_verify_park_and_rework(clock):
     assert (state.status, state.handled_at, state.closed_at, state.rework_count, state.is_parked) == (
         "closed", at(16, 0), at(17, 0), 1, False)
     assert state.deadline_at == datetime(2026, 11, 17, 9, 0)
+
+
+# --- the desk's marks (docs/desk.md) ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("action, marks, extra, field, words", [
+    ("supervise", {}, {}, "follow_up_at", "needs the follow-up time"),
+    ("supervise", {}, {"until": AT}, "follow_up_at", "must lie after 2026-11-16T10:00:00"),
+    ("supervise", {}, {"until": AT + timedelta(days=30, minutes=1)}, "follow_up_at", "within 30 days"),
+    ("request_extension", {}, {}, "until", "needs the deadline asked for"),
+    ("request_extension", {}, {"until": DEADLINE}, "until", "later than the deadline 2026-11-16T14:10:00"),
+    ("request_extension", PENDING, {"until": ASKED}, "action", "pending already (since 2026-11-16T09:00:00)"),
+    ("refuse_extension", {}, {}, "action", "no extension request is pending"),
+    ("whistle", {}, {}, "departments", "1 to 10 different departments"),
+    ("whistle", {}, {"departments": tuple(f"D{i:02d}" for i in range(11))}, "departments", "1 to 10"),
+    ("whistle", {}, {"departments": ("D01", "D01")}, "departments", "different departments"),
+    ("report_back", {}, {"department_code": "D01"}, "action", "was not whistled"),
+    ("report_back", WHISTLED, {}, "department", "needs the department that reports"),
+])
+def test_loop030_marks_refused_with_a_reason(clock, action, marks, extra, field, words):
+    before = replace(state_in("dispatched"), **marks)
+    with pytest.raises(Refused) as err:
+        apply(before, Transition(action, AT, **extra), limit=LIMIT, clock=clock, now=NOW)
+    assert words in err.value.reason
+    assert err.value.field == field
+
+
+def test_loop031_request_extension_needs_a_deadline(clock):
+    no_clock = replace(state_in("dispatched"), deadline_at=None)
+    with pytest.raises(Refused, match="no deadline to extend"):
+        apply(no_clock, Transition("request_extension", AT, until=ASKED), limit=LIMIT, clock=clock, now=NOW)
+
+
+def test_loop032_extend_approves_the_pending_request(clock):
+    after = apply(replace(state_in("dispatched"), **PENDING), Transition("extend", AT), limit=LIMIT, clock=clock,
+                  now=NOW)
+    # The deadline asked for (Thu 17:00), not one more limit (Tue 09:10); the request is decided.
+    assert (after.deadline_at, after.extension_count, after.extension_requested_at,
+            after.extension_requested_until) == (ASKED, 1, None, None)
+
+
+def test_loop033_extend_to_another_deadline_also_decides_the_request(clock):
+    own = DEADLINE + timedelta(hours=1)
+    after = apply(replace(state_in("dispatched"), **PENDING), Transition("extend", AT, deadline_at=own),
+                  limit=LIMIT, clock=clock, now=NOW)
+    assert (after.deadline_at, after.extension_requested_at, after.extension_requested_until) == (own, None, None)
+
+
+def test_loop034_approving_a_request_overtaken_by_the_deadline_is_refused(clock):
+    stale = replace(state_in("dispatched"), extension_requested_at=AT, extension_requested_until=DEADLINE)
+    with pytest.raises(Refused, match="no longer later than the deadline") as err:
+        apply(stale, Transition("extend", AT), limit=LIMIT, clock=clock, now=NOW)
+    assert err.value.field == "until"
+
+
+@pytest.mark.parametrize("action", ["return", "handle"])
+def test_loop035_return_or_handle_makes_a_request_moot(clock, action):
+    after = apply(replace(state_in("dispatched"), **PENDING), Transition(action, AT), limit=LIMIT, clock=clock,
+                  now=NOW)
+    assert (after.extension_requested_at, after.extension_requested_until) == (None, None)
+
+
+def test_loop036_marks_are_kept_along_the_loop(clock):
+    marked = replace(state_in("dispatched"), urge_count=2, last_urged_at=AT, supervised_until=FOLLOW_UP,
+                     whistled_at=AT)
+    handled = apply(marked, Transition("handle", AT), limit=LIMIT, clock=clock, now=NOW)
+    assert (handled.urge_count, handled.last_urged_at, handled.supervised_until, handled.whistled_at) == (
+        2, AT, FOLLOW_UP, AT)
+    urged = apply(marked, Transition("urge", AT), limit=LIMIT, clock=clock, now=NOW)
+    assert urged.urge_count == 3
