@@ -377,6 +377,46 @@ def openapi_document() -> dict:
                 "responses": {"200": _json("Revealed", "The event's personal data, unmasked"),
                               "401": _UNAUTHORIZED, "403": _FORBIDDEN, "404": _json("Error", "No such event here"),
                               "503": _UNAVAILABLE}}},
+            # -- case actions (issue 6 §2; docs/desk.md) --
+            "/api/v1/events/actions": {"post": {
+                "tags": ["events"], "summary": "Take one desk action on one case or a selection, with a reason",
+                "description": "催办 urge, 督办 supervise, 延期审批 approve/refuse an extension request, 改派 redispatch, "
+                               "吹哨 whistle, 核查结案 check_close (street operators, district managers, tokens); "
+                               "申请延期 request_extension and 报到 report_back (department handlers). One "
+                               "transaction and one data version for the whole selection; a case that cannot take "
+                               "the action is refused on its own in `outcomes` while the others go through. Each "
+                               "case gets an event_log row (the reason as its note) and an audit row. docs/desk.md.",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["ids", "action", "reason"], "additionalProperties": False,
+                    "properties": {
+                        "ids": {"type": "array", "minItems": 1, "maxItems": 500, "uniqueItems": True,
+                                "items": {"type": "integer", "minimum": 1}},
+                        "action": {"type": "string", "enum": ["urge", "supervise", "approve_extension",
+                                                              "refuse_extension", "redispatch", "whistle",
+                                                              "check_close", "request_extension", "report_back"]},
+                        "reason": {"type": "string", "minLength": 1, "maxLength": 500,
+                                   "description": "Why (plain text, no HTML); the log row's note."},
+                        "follow_up_at": {**_INSTANT, "description": "supervise: the next follow-up (within 30 days)."},
+                        "until": {**_INSTANT, "description": "request_extension: the deadline asked for."},
+                        "department": {"type": "string", "description": "redispatch: the department it goes to."},
+                        "departments": {"type": "array", "minItems": 1, "maxItems": 10, "uniqueItems": True,
+                                        "items": {"type": "string"},
+                                        "description": "whistle: the departments that must report back."}}}}}},
+                "responses": {"200": {"description": "Each case's outcome", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["data_version", "done", "refused", "outcomes"], "properties": {
+                        "data_version": {"type": ["integer", "null"],
+                                         "description": "The version this act made (null: no case changed)."},
+                        "done": {"type": "integer"}, "refused": {"type": "integer"},
+                        "outcomes": {"type": "array", "items": {
+                            "type": "object", "required": ["id", "ok", "reason", "key", "status"], "properties": {
+                                "id": {"type": "integer"}, "ok": {"type": "boolean"},
+                                "reason": {"type": ["string", "null"], "description": "Why it was refused."},
+                                "key": {"type": ["string", "null"], "description": "The refusal's label (act.why.*)."},
+                                "status": {"type": ["string", "null"]}}}}}}}}},
+                    "400": _BAD_JSON, "401": _UNAUTHORIZED, "403": _FORBIDDEN, "413": _TOO_LARGE,
+                    "422": _json("Error", "The request is wrong as a whole (nothing written): `field` and `reason`"),
+                    "503": _UNAVAILABLE}}},
             "/api/v1/events/{event_id}/transitions": {"post": {
                 "tags": ["events"], "summary": "Move one event a step along the loop",
                 "security": _BEARER, "parameters": [_EVENT_ID],
