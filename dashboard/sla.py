@@ -113,7 +113,7 @@ def parse_selector(selector: Mapping) -> Selector:
     stage, bin_, bucket_text = _text(selector, "stage"), _text(selector, "bin"), _text(selector, "bucket")
     if key is not None and not (key.replace("-", "").isalnum() and key.isascii()):
         raise ValueError("selector field 'key' must be a code (letters, digits and '-')")
-    if key is not None and by is None:
+    if key is not None and by is None and figure != "light":
         raise ValueError("selector field 'key' needs 'by'")
     bucket = None
     if figure in ("handle", "close"):
@@ -157,7 +157,7 @@ def selector_dict(selector: Selector) -> dict[str, str]:
     out = {}
     for name in SELECTOR_FIELDS:
         value = getattr(selector, name)
-        if value is not None:
+        if value is not None and not (name == "part" and value == "all"):
             out[name] = value.isoformat() if isinstance(value, date) else str(value)
     return out
 
