@@ -242,7 +242,7 @@ def rule_hits(conn, rule: Rule, scope, now: datetime, link_base: str = "") -> li
 
 def changes(holding: dict[tuple[str, str], Hit], active: dict[tuple[str, str], int]) -> tuple[list[Hit], list[int]]:
     """Return (hits to raise: holding and not active; firing ids to clear: active and no longer holding)."""
-    raise_ = [hit for key, hit in sorted(holding.items()) if key not in active]
+    raise_ = [hit for key, hit in holding.items() if key not in active]  # in the rules' order, oldest first
     clear = sorted(firing for key, firing in active.items() if key not in holding)
     return raise_, clear
 
