@@ -100,10 +100,11 @@ def update_view(state, _crumbs, child, lang):
         asked = trigger.get("code") if dash.ctx.triggered[0].get("value") else None
     elif trigger == ids.CHILD:
         asked = child or None
-    asked = asked if isinstance(asked, str) and len(asked) <= 32 else None
-    chain = (data.lineage(scope, asked) if asked else None) or data.lineage(scope, scope.area_code)
+    asked = asked if isinstance(asked, str) and asked else None
+    chain = (data.lineage(scope, asked) if asked and len(asked) <= 32 else None) or data.lineage(scope, scope.area_code)
     view = maps.view_state(chain)
-    return (view, ids.breadcrumb(chain, lang), ids.notice(asked, view, lang),
+    shown = asked if asked is None or len(asked) <= 32 else asked[:32] + "…"
+    return (view, ids.breadcrumb(chain, lang), ids.notice(shown, view, lang),
             ids.child_options(data.children(scope, view["code"]) if view["level"] < 4 else [], lang), "")
 
 
