@@ -111,8 +111,8 @@ def parse_selector(selector: Mapping) -> Selector:
     figure = _one_of("figure", _text(selector, "figure"), FIGURES, required=True)
     part, grain, by, key = (_text(selector, n) for n in ("part", "grain", "by", "key"))
     stage, bin_, bucket_text = _text(selector, "stage"), _text(selector, "bin"), _text(selector, "bucket")
-    if key is not None and not (key.replace("-", "").isalnum() and key.isascii()):
-        raise ValueError("selector field 'key' must be a code (letters, digits and '-')")
+    if key is not None and not (key.replace("-", "").replace("_", "").isalnum() and key.isascii()):
+        raise ValueError("selector field 'key' must be a code (letters, digits, '-' and '_')")
     if key is not None and by is None and figure != "light":
         raise ValueError("selector field 'key' needs 'by'")
     bucket = None

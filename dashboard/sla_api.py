@@ -68,16 +68,16 @@ def _split_json(rows, by: str, links: _Links) -> list[dict]:
 
 def _age_json(rows, by: str, links: _Links) -> list[dict]:
     return [{"key": r.key, "name": r.name, "total": r.total,
-             "buckets": {b: {"count": n, "cases": links("age", by=by, key=r.key, bin=b)}
-                         for b, n in zip(AGE_BUCKETS, r.buckets)}} for r in rows]
+             "buckets": [{"bucket": b, "count": n, "cases": links("age", by=by, key=r.key, bin=b)}
+                         for b, n in zip(AGE_BUCKETS, r.buckets)]} for r in rows]
 
 
 def _handling_json(rows, by: str, links: _Links) -> list[dict]:
     return [{"key": d.key, "name": d.name, "n": d.n, "cases": links("handling", by=by, key=d.key),
              "median_hours": None if d.median_h is None else round(d.median_h, 3),
              "p90_hours": None if d.p90_h is None else round(d.p90_h, 3),
-             "bins": {b: {"count": n, "cases": links("handling", by=by, key=d.key, bin=b)}
-                      for b, n in zip(HOUR_BIN_KEYS, d.bins)}} for d in rows]
+             "bins": [{"bin": b, "count": n, "cases": links("handling", by=by, key=d.key, bin=b)}
+                      for b, n in zip(HOUR_BIN_KEYS, d.bins)]} for d in rows]
 
 
 def _exceptions_json(rows, by: str, links: _Links) -> list[dict]:
