@@ -321,3 +321,23 @@ def test_desk033_sql_in_a_reason_is_stored_as_written(hand_app, engine):
     act(hand_app, "dongjie", [3], "urge", text)
     assert log_of(engine, 3)[-1][4] == text
     assert counts(engine)[0] > 0
+
+
+# -- the timeline shows the marks without moving the stages ----------------------------------------------------
+
+def test_desk040_marks_on_the_timeline(hand_app, engine, ingestor):
+    from dashboard.timeline import timeline
+    from queries.events import event_detail
+
+    act(hand_app, "dongcheng", [4], "urge", "第一次催办")
+    act(hand_app, "dongcheng", [4], "supervise", "挂牌督办", follow_up_at=datetime(2026, 11, 23, 9, 0))
+    with engine.connect() as conn:
+        detail = event_detail(conn, scope=Scope("329902", 1), event_id=4)
+    stages = timeline(detail, clock=ingestor.clock, as_of=NOW)
+    marks = [s for s in stages if s.key in ("urge", "supervise")]
+    assert [(s.key, s.exception, s.at, s.note, s.deadline_at) for s in marks] == [
+        ("urge", True, NOW, "第一次催办", None), ("supervise", True, NOW, "挂牌督办", None)]
+    # The handling stage still runs from the 14:05 dispatch to the 16:05 deadline: 55 of 120 minutes.
+    handle = next(s for s in stages if s.key == "handle")
+    assert (handle.since, handle.deadline_at, handle.took_minutes, handle.verdict) == (
+        datetime(2026, 11, 20, 14, 5), datetime(2026, 11, 20, 16, 5), 55, "running")
