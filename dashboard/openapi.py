@@ -450,6 +450,58 @@ def openapi_document() -> dict:
                     "type": "number", "minimum": 0, "maximum": 20, "default": 20}}],
                 "security": _READ,
                 "responses": {"200": _ok("LiveMessage"), "400": _ERROR, "401": _UNAUTHORIZED}}},
+            # -- SLA (issue 6; docs/sla.md defines every figure) --
+            "/api/v1/sla": {"get": {
+                "tags": ["sla"], "summary": "Every figure of the SLA page for one area and window",
+                "description": "On-time rates (按期处置率 `handle`, 按期结案率 `close`) per day/week/month and split by "
+                               "class, department, child area and street; the backlog's age; traffic lights now; "
+                               "the loop as a funnel; handling-time distributions; extension, return, rework and "
+                               "void rates. Every rate is {numerator, denominator, value (null when the "
+                               "denominator is 0), cases: {numerator, denominator}} and every count {count, cases}, "
+                               "where `cases` is a selector: its fields added to `cases_url` list the cases behind "
+                               "the figure. Open-and-overdue cases count against the unit (docs/sla.md).",
+                "parameters": [
+                    {"name": "area", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6,15}$"},
+                     "description": "The drill area's code. Default: the caller's own area."},
+                    {"name": "grain", "in": "query", "schema": {"type": "string", "enum": ["day", "week", "month"],
+                                                                "default": "day"},
+                     "description": "The trend's bucket (a week starts on Monday)."}, *_PARAMS],
+                "security": _READ,
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["as_of", "from", "to", "area", "cases_url", "on_time", "backlog_age",
+                                                   "lights", "funnel", "handling", "exceptions"],
+                    "properties": {**window, "area": _ref("Area"), "cases_url": {"type": "string"},
+                                   **{k: {"type": ["object", "array"]} for k in (
+                                       "on_time", "backlog_age", "lights", "funnel", "handling", "exceptions")}}}}}},
+                              "400": _ERROR, "401": _UNAUTHORIZED, "404": _ERROR, "503": _UNAVAILABLE}}},
+            "/api/v1/sla/cases": {"get": {
+                "tags": ["sla"], "summary": "The cases behind one figure of the SLA page, a page at a time",
+                "description": "Oldest report first; no personal data. The selector comes as `selector` (a JSON "
+                               "object) or as flat fields (figure, part, grain, bucket, by, key, stage, bin); a "
+                               "malformed one is a 400 saying what is wrong.",
+                "parameters": [
+                    {"name": "area", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6,15}$"}},
+                    {"name": "selector", "in": "query", "schema": {"type": "string", "maxLength": 1000},
+                     "description": 'e.g. {"figure":"light","key":"red"}'},
+                    *({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 40}} for name in (
+                        "figure", "part", "grain", "bucket", "by", "key", "stage", "bin")),
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000,
+                                                                 "default": 0}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                                "default": 50}},
+                    *_PARAMS],
+                "security": _READ,
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["total", "cases"], "properties": {
+                        **window, "total": {"type": "integer"}, "offset": {"type": "integer"},
+                        "limit": {"type": "integer"}, "selector": {"type": "object"},
+                        "cases": {"type": "array", "items": {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "category": {"type": "string"},
+                            "place": {"type": "string", "description": "community · grid"},
+                            "department": {"type": ["string", "null"]}, "status": {"type": "string"},
+                            "reported_at": _INSTANT, "deadline_at": {"type": ["string", "null"]},
+                            "light": {"type": ["string", "null"], "enum": ["green", "yellow", "red", None]}}}}}}}}},
+                              "400": _ERROR, "401": _UNAUTHORIZED, "404": _ERROR, "503": _UNAVAILABLE}}},
             "/api/v1/openapi.json": {"get": {
                 "tags": ["meta"], "summary": "This document",
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
