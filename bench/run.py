@@ -261,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         return heat_main(argv[1:])
     if argv[:1] == ["live"]:
         return live_main(argv[1:])
+    if argv[:1] == ["sla"]:  # the SLA page's loaders (bench/sla_cases.py)
+        from bench import sla_cases
+
+        return sla_cases.main(argv[1:], start=_start, root=ROOT)
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
                                      epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help, "
                                             "gridcc bench heat --help, gridcc bench live --help.")

@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, not_, or_, select
 
 from queries.meta import STATE_AS_OF, get_meta, set_meta
 from queries.schema import closures, events, open_events
@@ -132,12 +132,11 @@ def closures_missing_sla(conn: Connection) -> bool:
 
 
 def fill_closure_sla(conn: Connection) -> int:
-    """Copy the SLA columns from events into closures rows that lack them; return the rows filled.
+    """Give closures rows that lack the SLA columns their values; return the rows filled (0 when none lacks them).
 
-    Fills only rows whose extension_count is NULL, so a run cut short picks up the rest.
+    closures is a projection of events, so the whole table is rebuilt from them in close order: one
+    bulk insert, where an UPDATE joining millions of rows to events is many times slower on DuckDB.
     """
-    stmt = (update(closures)
-            .where(closures.c.extension_count.is_(None), events.c.id == closures.c.event_id)
-            .values({name: events.c[name] for name in CLOSURE_SLA_COLUMNS}))
-    result = conn.execute(stmt)  # UPDATE … FROM events: one join, not a lookup per row
-    return result.rowcount or 0
+    if not closures_missing_sla(conn):
+        return 0
+    return rebuild_closures(conn)

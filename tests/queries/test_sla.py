@@ -244,7 +244,7 @@ def test_sla032_closures_backfill_of_an_older_store(hand_conn):
     hand_conn.execute(update(closures).values(handled_at=None, deadline_at=None, extension_count=None,
                                               return_count=None, rework_count=None))
     assert closures_missing_sla(hand_conn)
-    assert fill_closure_sla(hand_conn) == 3
+    assert fill_closure_sla(hand_conn) == 3  # the closed 1, 2 and 7
     assert not closures_missing_sla(hand_conn) and fill_closure_sla(hand_conn) == 0
     from sqlalchemy import select
     rows = hand_conn.execute(select(closures.c.event_id, closures.c.handled_at, closures.c.deadline_at,
