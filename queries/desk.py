@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, update
+import pandas as pd
+from sqlalchemy import Connection, and_, bindparam, delete, not_, select, update
 
 from queries.ingest import insert_rows
-from queries.schema import closures, event_log, event_log_id_seq, events, open_events, whistle_calls
+from queries.schema import (
+    closures, departments, event_log, event_log_id_seq, events, open_events, whistle_calls,
+)
 from queries.scope import Scope
 from queries.state import closure_row, open_row
 
@@ -113,5 +116,41 @@ def case_calls(conn: Connection, *, scope: Scope, event_id: int, limit: int = 10
     return conn.execute(stmt).fetchall()
 
 
-__all__ = ["add_calls", "answer_calls", "append_log", "calls_of", "case_calls", "event_rows", "replace_projections",
+# -- the demo's marks (dashboard/seed/marks.py) ----------------------------------------------------------------
+def open_cases(conn: Connection, *, now: datetime, limit: int = 5_000_000) -> pd.DataFrame:
+    """Return the open, unparked cases a desk could mark at ``now``: id, status, district, department, times."""
+    stmt = (select(events.c.id, events.c.status, events.c.district_code, events.c.department_code,
+                   events.c.deadline_at, events.c.updated_at)
+            .where(events.c.status.in_(("registered", "dispatched", "handled")), not_(events.c.is_parked),
+                   not_(events.c.is_void), events.c.reported_at <= now)
+            .order_by(events.c.id).limit(limit))
+    frame = pd.DataFrame(conn.execute(stmt).fetchall(), columns=["id", "status", "district_code", "department_code",
+                                                                   "deadline_at", "updated_at"])
+    for column in ("deadline_at", "updated_at"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def department_codes(conn: Connection, *, limit: int = 100_000) -> list[tuple[str, str | None]]:
+    """Return (code, district served; None for the city's) of every department, by code."""
+    return [tuple(r) for r in conn.execute(select(departments.c.code, departments.c.district_code)
+                                           .order_by(departments.c.code).limit(limit))]
+
+
+def set_marks(conn: Connection, rows: list[dict]) -> None:
+    """Write the desk's marks (and updated_at) of several events: dicts with ``id`` and the same columns."""
+    update_events(conn, rows)
+
+
+def insert_log(conn: Connection, rows: list[dict]) -> None:
+    """Insert event_log rows whose ids are given."""
+    insert_rows(conn, event_log, rows)
+
+
+def insert_calls(conn: Connection, rows: list[dict]) -> None:
+    """Insert whole whistle_calls rows (answered or not)."""
+    insert_rows(conn, whistle_calls, rows)
+
+
+__all__ = ["add_calls", "department_codes", "insert_calls", "insert_log", "open_cases", "set_marks", "answer_calls", "append_log", "calls_of", "case_calls", "event_rows", "replace_projections",
            "update_events", "whistled_to"]

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
+from dashboard.loop import MARKS
 from dashboard.seed import SMALL
 from dashboard.seed.catalogue import load_categories
 from dashboard.seed.city import build_city
@@ -47,7 +48,11 @@ def test_ids_follow_report_time(events, log):
     assert events.id.tolist() == list(range(1, len(events) + 1))
     assert events.reported_at.is_monotonic_increasing
     assert log.id.tolist() == list(range(1, len(log) + 1))
-    assert log.occurred_at.is_monotonic_increasing
+    # The history is logged in time order; the desk's marks of the last days (dashboard/seed/marks.py)
+    # follow it, in time order among themselves.
+    marks = log.action.isin(sorted(MARKS))
+    assert marks.any() and not marks[:(~marks).sum()].any()
+    assert log.occurred_at[~marks].is_monotonic_increasing and log.occurred_at[marks].is_monotonic_increasing
 
 
 def test_codes_consistent_with_grid(events, tables):
@@ -233,3 +238,30 @@ def test_edge_sizes(tmp_path, store_factory, events, days):
     engine.dispose()
     assert report.events == len(frames["events"]) == events
     assert len(frames["event_log"]) >= events
+
+
+def test_desk_marks_on_open_cases(events, log, tables, now):
+    """Some open cases carry the desk's marks, each logged after the case's steps and none after now."""
+    ev = events.set_index("id")
+    urged = ev[ev.urge_count.fillna(0) > 0]
+    assert len(urged) > 0 and (urged.status == "dispatched").all()
+    assert (urged.last_urged_at <= now).all()
+    pending = ev[ev.extension_requested_at.notna()]
+    assert len(pending) > 0 and (pending.extension_requested_until > pending.deadline_at).all()
+    supervised = ev[ev.supervised_until.notna()]
+    assert len(supervised) > 0 and (supervised.supervised_until > now).all()
+    assert not ev.loc[ev.closed_at.notna() | ev.is_void, ["urge_count", "supervised_until", "whistled_at"]].notna().any().any()
+    marks = log[log.action.isin(sorted(MARKS))]
+    per_case = marks.groupby("event_id").action.value_counts().unstack(fill_value=0)
+    assert (per_case["urge"].reindex(urged.index) == urged.urge_count).all()
+    last_step = log[~log.action.isin(sorted(MARKS))].groupby("event_id").occurred_at.max()
+    assert (marks.occurred_at.to_numpy() >= last_step.reindex(marks.event_id).to_numpy()).all()
+    assert (marks.occurred_at <= now).all()
+    assert (ev.loc[marks.event_id.unique(), "updated_at"].to_numpy()
+            == marks.groupby("event_id").occurred_at.max().reindex(marks.event_id.unique()).to_numpy()).all()
+    calls = tables["whistle_calls"]
+    whistled = ev[ev.whistled_at.notna()]
+    assert set(calls.event_id) == set(whistled.index)
+    answered = calls[calls.answered_at.notna()]
+    assert (answered.answered_at >= answered.called_at).all()
+    assert len(marks[marks.action == "report_back"]) == len(answered)
