@@ -158,7 +158,7 @@ from datetime import timedelta  # noqa: E402
 
 from sqlalchemy import (  # noqa: E402
     Boolean, Connection, Date, Integer, String, Table, and_, case, cast, column, extract, false, func, literal,
-    not_, null, or_, select, true, union_all, values,
+    literal_column, not_, null, or_, select, true, union_all, values,
 )
 from sqlalchemy.sql.elements import ColumnElement  # noqa: E402
 
@@ -179,7 +179,9 @@ def _bucket(stamp, grain: str):
     """Return the SQL bucket of a naive local timestamp: its day, its week's Monday, its month's 1st."""
     if grain == "day":
         return day_bucket(stamp)
-    return func.date_trunc(grain, stamp)
+    # A constant from GRAINS, never input: a bound parameter here would differ between SELECT and GROUP BY
+    # on PostgreSQL.
+    return func.date_trunc(literal_column({"week": "'week'", "month": "'month'"}[grain]), stamp)
 
 
 def _as_date(value) -> date:
@@ -404,10 +406,10 @@ def backlog_age(conn: Connection, *, scope, area: Area, by: str, as_of: datetime
     if not scope.covers(area.code):
         return []
     table, current = open_source(conn, as_of)
-    key, bucket = _key_column(by, table, area), _age_bucket(table, as_of)
-    stmt = (select(key, bucket, func.count())
-            .where(_where(scope, area, table), open_at(table, current, as_of))
-            .group_by(key, bucket))
+    # Bucketed in a subquery: its edges are bound parameters, which PostgreSQL would not match in GROUP BY.
+    cases = (select(_key_column(by, table, area).label("key"), _age_bucket(table, as_of).label("bucket"))
+             .where(_where(scope, area, table), open_at(table, current, as_of)).subquery())
+    stmt = select(cases.c.key, cases.c.bucket, func.count()).group_by(cases.c.key, cases.c.bucket)
     found: dict = {}
     for k, b, n in conn.execute(stmt).all():
         found.setdefault(k, [0] * len(AGE_BUCKETS))[int(b)] = int(n)
