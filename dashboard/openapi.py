@@ -450,6 +450,40 @@ def openapi_document() -> dict:
                     "type": "number", "minimum": 0, "maximum": 20, "default": 20}}],
                 "security": _READ,
                 "responses": {"200": _ok("LiveMessage"), "400": _ERROR, "401": _UNAUTHORIZED}}},
+            # -- alert rules (issue 6 §3; docs/alerts.md) --
+            "/api/v1/alerts/firings": {"get": {
+                "tags": ["alerts"], "summary": "The alert rules' firings in the caller's scope, with their deliveries",
+                "description": "One firing per rule and key (a street, a case) while its condition holds; "
+                               "`cleared_at` once it no longer does. A department sees only firings about its own "
+                               "cases. Each delivery attempt names the webhook by its configured name (never its "
+                               "URL). Newest first.",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                     "description": "Raised at or after (ISO 8601 with an offset). Default: 7 days before `to`."},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                     "description": "Raised before. Default: now."},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500,
+                                                                "default": 100}}],
+                "security": _READ,
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"firings": {"type": "array", "items": {
+                        "type": "object", "properties": {
+                            "id": {"type": "integer"}, "rule": {"type": "string"},
+                            "kind": {"type": "string",
+                                     "enum": ["red_within", "undispatched_urgent", "overdue_surge"]},
+                            "key": {"type": "string"}, "area_code": {"type": "string"},
+                            "level": {"type": "string", "enum": ["critical", "warning", "info"]},
+                            "title": {"type": "string"}, "raised_at": _time("When it fired"),
+                            "cleared_at": _time("When it stopped holding", nullable=True),
+                            "acknowledged_by": {"type": ["string", "null"]},
+                            "acknowledged_at": _time("When it was signed for (签收)", nullable=True),
+                            "deliveries": {"type": "array", "items": {"type": "object", "properties": {
+                                "target": {"type": "string"}, "attempt": {"type": "integer"},
+                                "attempted_at": _time("When"),
+                                "outcome": {"type": "string", "enum": ["delivered", "failed", "gave_up"]},
+                                "http_status": {"type": ["integer", "null"]},
+                                "error": {"type": ["string", "null"]}}}}}}}}}}}},
+                    "400": _ERROR, "401": _UNAUTHORIZED}}},
             # -- SLA (issue 6; docs/sla.md defines every figure) --
             "/api/v1/sla": {"get": {
                 "tags": ["sla"], "summary": "Every figure of the SLA page for one area and window",
