@@ -550,7 +550,25 @@ COVERED = {
     "/geo/children/<code>.json": "area routes", "/admin/audit/export.<fmt>": "audit export",
     "/api/v1/live/poll": "live poll (below)",
     "/api/v1/live/stream": "tests/test_live.py: the same message() as the poll (liv005, liv010), a caller needed (liv016)",
+    "/api/v1/alerts/firings": "alert firings (below); tests/callbacks/test_rule_banner.py",
 }
+
+
+def test_the_alert_firings_of_each_user_are_of_their_area_only(fresh_app):
+    # Firings for 南苑街道 (a street count), and for cases 15 (A2), 12 (B2), 13 (C1): tests/callbacks/test_rule_banner.py.
+    from tests.callbacks.test_rule_banner import fire
+    from tests.conftest import signed_in
+
+    keys = fire(fresh_app)
+    assert len(keys) == 4
+    for user in c.USERS:
+        answer = signed_in(fresh_app, user).get("/api/v1/alerts/firings")
+        assert answer.status_code == 200, user
+        firings = answer.get_json()["firings"]
+        assert all(c.inside(user, f["area_code"]) for f in firings), (user, firings)
+        if user.startswith("dept_"):  # a department: only its own cases, never an area's count
+            assert all(f["kind"] == "undispatched_urgent" for f in firings), user
+        assert not c.leaks(c.decoded(answer), codes=c.foreign_areas(user), names=c.names_not_seen(user)), user
 
 
 def test_the_live_poll_names_only_the_grids_of_the_users_area(fresh_app):
