@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from dashboard import desk
 from dashboard.contract import MAX_BATCH
 from dashboard.ingest import IngestRefused, Ingestor, NotFound
 from dashboard.loop import TRANSITIONS
@@ -45,6 +46,12 @@ RATE_WINDOW = timedelta(days=28)
 # A grid worker fixes small things on the spot (自行处置); the seeded history has none of these.
 P_SELF_RESOLVE = 0.03
 JITTER_M = 15.0  # a report lies within this distance of a building, inside the building's grid
+# The desk, live: a slow case is urged (催办) once it has used most of its limit, and an extension is
+# asked for (申请延期) before it is granted. Both go through dashboard.desk like a person's.
+P_URGE_SLOW = 0.8  # of the cases that take more than their limit
+URGE_AT = 0.8  # of the limit
+DESK_STEPS = {"urge": ("api_token", "已用时限八成，请加快处置"),
+              "request_extension": ("department_handler", "现场情况复杂，申请延期")}
 DAY_S = 86_400
 
 
@@ -297,10 +304,15 @@ class Simulator:
             steps += [("return", one(_lognormal_s, 5400, 0.8, 1, 3 * DAY_S)), ("dispatch", one(_secs, 1500, 1))]
         if P_RETURN <= u < P_RETURN + P_EXTEND:
             asked = rng.uniform(0.5, 0.9) * limit_s  # asked for before the first deadline, finished after it
-            steps += [("extend", asked), ("handle", rng.uniform(1.05, 1.9) * limit_s - asked)]
+            granted = rng.uniform(0.0, 0.05) * limit_s  # the center decides soon after
+            steps += [("request_extension", asked), ("extend", granted),
+                      ("handle", rng.uniform(1.05, 1.9) * limit_s - asked - granted)]
         else:
             frac = float(np.clip(HANDLE_MEDIAN * rng.lognormal(0.0, HANDLE_SIGMA), 0.02, 8.0))
-            steps.append(("handle", max(60.0, frac * limit_s)))
+            if frac > 1.0 and rng.random() < P_URGE_SLOW:
+                steps += [("urge", URGE_AT * limit_s), ("handle", max(60.0, (frac - URGE_AT) * limit_s))]
+            else:
+                steps.append(("handle", max(60.0, frac * limit_s)))
         if P_RETURN + P_EXTEND <= u < P_RETURN + P_EXTEND + P_REWORK:
             redo = float(np.clip(0.3 * rng.lognormal(0.0, 0.6), 0.02, 4.0)) * limit_s
             steps += [("rework", one(_lognormal_s, 2700, 0.7, 1, 2 * DAY_S)), ("handle", max(60.0, redo))]
@@ -322,19 +334,37 @@ class Simulator:
                 continue
             action, _ = tracked.steps.popleft()
             try:
-                self.ingestor.transition(event_id, {"action": action, "at": at}, actor=ACTOR, scope=self.scope)
+                if action in DESK_STEPS:
+                    marked = self._desk(event_id, action, now)  # a mark not possible: the case goes on anyway
+                else:
+                    self.ingestor.transition(event_id, {"action": action, "at": at}, actor=ACTOR, scope=self.scope)
+                    marked = True
             except (IngestRefused, NotFound) as error:
                 # Someone else moved it first (or it left the scope): leave it to them.
                 log.debug("simulator: %s of event %d refused: %s", action, event_id, error)
                 del self._tracked[event_id]
                 refused += 1
                 continue
-            done += 1
+            done, refused = (done + 1, refused) if marked else (done, refused + 1)
             if tracked.steps:
                 heapq.heappush(self._due, (self._sim_s + tracked.steps[0][1], event_id))
             else:
                 del self._tracked[event_id]
         return done, refused
+
+    def _desk(self, event_id: int, action: str, now: datetime) -> bool:
+        """Take a desk action on one case as the center (urge) or its department (request); return True if done."""
+        role, reason = DESK_STEPS[action]
+        until = None
+        if action == "request_extension":  # a day more (refused when the deadline is later already)
+            until = now + timedelta(days=1)
+        try:
+            result = desk.act(self.ingestor, [event_id], action, reason=reason, actor=ACTOR, role=role,
+                              scope=self.scope, audit_from=None, until=until)
+        except desk.ActRefused as error:
+            log.debug("simulator: %s of event %d refused: %s", action, event_id, error)
+            return False
+        return bool(result.done)
 
 
 __all__ = ["ACTOR", "Simulator", "TickReport"]
