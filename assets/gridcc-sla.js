@@ -1,6 +1,7 @@
 /* The SLA page's live tick: when a live message touches the area in view, set sla-tick (at most once a second,
  * after a random 0–300 ms so screens told at the same instant do not ask at the same instant). A page frozen
- * by its URL's as_of never ticks. The message and its areas come from assets/gridcc-live.js (shell-live). */
+ * by its URL's as_of (data-frozen) never ticks. The message and its areas come from assets/gridcc-live.js
+ * (shell-live). */
 (function () {
     "use strict";
 
@@ -29,10 +30,18 @@
         }
     }
 
+    /* The area in view and whether the page is frozen are read from the page itself: a callback's State on a
+     * store of this page would be an error on every other page, where shell-live changes too. */
+    function inView() {
+        var page = document.getElementById("sla-page");
+        var current = page && page.querySelector("#sla-breadcrumb .ovw-crumb-current");
+        return current && !page.hasAttribute("data-frozen") ? current.getAttribute("title") : null;
+    }
+
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridcc_sla: {
-            tick: function (message, view, frozen) {
-                if (!frozen && touches(message, view && view.code)) {
+            tick: function (message) {
+                if (touches(message, inView())) {
                     version = message.v;
                     if (!pending) {
                         pending = window.setTimeout(fire, Math.max(0, 1000 - (Date.now() - last)) +

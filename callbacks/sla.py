@@ -261,9 +261,7 @@ def register(app: dash.Dash) -> None:
     )
     app.clientside_callback(
         ClientsideFunction("gridcc_sla", "tick"),
-        Input("shell-live", "data"),
-        State(ids.VIEW, "data"),
-        State(ids.FROZEN, "data"),
+        Input("shell-live", "data"),  # no State of this page: shell-live changes on every page
         prevent_initial_call=True,
     )
     app.callback(

@@ -70,7 +70,8 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
     """Return the SLA page for ``?area=…&period=…&as_of=…&lang=…``; the callbacks check area and as_of."""
     lang = normalise(lang)
     period = period if period in PERIODS[:-1] else DEFAULT_PERIOD
-    return html.Div(id=PAGE, className="sla", lang="en" if lang == "en" else "zh-CN", children=[
+    frozen = {"data-frozen": "1"} if isinstance(as_of, str) and as_of else {}
+    return html.Div(id=PAGE, className="sla", lang="en" if lang == "en" else "zh-CN", **frozen, children=[
         dcc.Store(id=STATE, data={"area": area if isinstance(area, str) else None}),
         dcc.Store(id=VIEW),
         dcc.Store(id=LANG, data=lang),

@@ -267,8 +267,6 @@ def test_sla130_light_tiles_open_their_cases(in_app):
     assert open_cases(light_click("<b>"), 1)[:6] == (no_update,) * 6
 
 
-@pytest.mark.xfail(strict=True, reason="dashboard/sla.parse_selector refuses the key 'turning_red_2h' (an underscore) "
-                   "although queries/sla.LIGHT_KEYS names it; the tile then says the selection cannot be read")
 def test_sla130b_turning_red_tile_opens_its_cases(in_app):
     out = open_cases(light_click("turning_red_2h"), 1)
     assert out[1] == "在办案件 · 2小时内将超期" and ids_of(out) == [4]
