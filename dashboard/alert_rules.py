@@ -247,6 +247,39 @@ def changes(holding: dict[tuple[str, str], Hit], active: dict[tuple[str, str], i
     return raise_, clear
 
 
+SUMMARY_FROM = 4  # this many new firings or more for one webhook in one evaluation go as one summary
+SUMMARY_LINES = 10
+
+
+def summary_message(hits: list[Hit], now: datetime, link_base: str = "") -> Message:
+    """Return one message for many new firings (robots limit messages a minute: DingTalk 20)."""
+    level = min((hit.level for hit in hits), key=LEVELS.index)
+    title = f"新增告警{len(hits)}条（{now:%H:%M}）"
+    lines = [hit.title for hit in hits[:SUMMARY_LINES]]
+    if len(hits) > SUMMARY_LINES:
+        lines.append(f"另有{len(hits) - SUMMARY_LINES}条，详见指挥中心")
+    return Message(title, _text(level, title, lines, f"{link_base.rstrip('/')}/"))
+
+
+def messages_for(raised: list[tuple[int, Hit]], rules: tuple[Rule, ...], targets: tuple[Target, ...],
+                 now: datetime, link_base: str = "") -> list[tuple[str, object, Message]]:
+    """Return (webhook name, firing id or ids, message) to send for the firings one evaluation raised:
+    one message per firing, or one summary per webhook when it would get SUMMARY_FROM or more."""
+    by_id = {rule.id: rule for rule in rules}
+    per_target: dict[str, list[tuple[int, Hit]]] = {}
+    for firing_id, hit in raised:
+        rule = by_id.get(hit.rule)
+        for name in targets_of(rule, targets) if rule is not None else ():
+            per_target.setdefault(name, []).append((firing_id, hit))
+    out = []
+    for name, items in per_target.items():
+        if len(items) >= SUMMARY_FROM:
+            out.append((name, tuple(i for i, _ in items), summary_message([h for _, h in items], now, link_base)))
+        else:
+            out.extend((name, firing_id, hit.message) for firing_id, hit in items)
+    return out
+
+
 # -- one evaluation ---------------------------------------------------------------------------------------------
 @dataclass
 class Evaluation:
@@ -257,6 +290,7 @@ class Evaluation:
     version: int | None = None
     at: datetime | None = None
     areas: tuple[str, ...] = ()
+    now: datetime | None = None  # the instant evaluated
 
 
 def evaluate(engine, rules: tuple[Rule, ...], *, now: datetime, lock, link_base: str = "") -> Evaluation:
@@ -283,7 +317,7 @@ def evaluate(engine, rules: tuple[Rule, ...], *, now: datetime, lock, link_base:
     raised, cleared = changes(holding, active)
     if not raised and not cleared:
         return Evaluation()
-    out = Evaluation()
+    out = Evaluation(now=now)
     with lock, engine.begin() as conn:
         active = {k: v for scope in scopes for k, v in q.active_firings(conn, scope=scope).items()}
         raised, cleared = changes(holding, active)
@@ -359,11 +393,9 @@ class Evaluator:
         if result.version is not None and self._publish is not None:
             self._publish(result)
         if self.deliverer is not None:
-            by_id = {rule.id: rule for rule in self.rules}
-            for firing_id, hit in result.raised:
-                rule = by_id.get(hit.rule)
-                if rule is not None:
-                    self.deliverer.submit(firing_id, hit.message, targets_of(rule, self.targets))
+            for name, firing_ids, message in messages_for(result.raised, self.rules, self.targets,
+                                                          result.now or self._now(), self.link_base):
+                self.deliverer.submit(firing_ids, message, [name])
         for firing_id, hit in result.raised:
             log.info("alert %s fired for %s (firing %d): %s", hit.rule, hit.key, firing_id, hit.title)
         return result

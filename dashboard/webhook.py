@@ -301,8 +301,9 @@ class Deliverer:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
-    def submit(self, firing_id: int, message: Message, names) -> list[str]:
-        """Queue ``message`` (of firing ``firing_id``) for each target in ``names``; return the names queued."""
+    def submit(self, firing_id: int | tuple[int, ...], message: Message, names) -> list[str]:
+        """Queue ``message`` (of firing ``firing_id``, or of several for a summary) for each target in ``names``;
+        return the names queued. Each attempt is recorded once per firing it speaks for."""
         queued = []
         for name in names:
             target = self.targets.get(name)
@@ -311,7 +312,7 @@ class Deliverer:
             try:
                 self._queue(target).put_nowait((firing_id, message))
             except queue.Full:
-                log.error("webhook %s: %d messages waiting; dropped firing %d", name, MAX_QUEUE, firing_id)
+                log.error("webhook %s: %d messages waiting; dropped firing(s) %s", name, MAX_QUEUE, firing_id)
                 continue
             queued.append(name)
         return queued
@@ -336,13 +337,14 @@ class Deliverer:
             if job is None:
                 break
             firing_id, message = job
+            firing_ids = firing_id if isinstance(firing_id, tuple) else (firing_id,)
             try:
                 deliver(target, message, tries=self.tries, sleep=self._sleep, timeout=self._timeout,
                         clock_ms=self._clock_ms, stopped=self._stop.is_set,
-                        record=lambda attempt, outcome, result: self._record(firing_id, target, attempt, outcome,
-                                                                              result))
+                        record=lambda attempt, outcome, result: [
+                            self._record(one, target, attempt, outcome, result) for one in firing_ids])
             except Exception:  # a store that refuses the record: the next message is tried all the same
-                log.exception("webhook %s: delivering firing %d failed", target.name, firing_id)
+                log.exception("webhook %s: delivering firing(s) %s failed", target.name, firing_id)
             finally:
                 jobs.task_done()
 

@@ -256,3 +256,82 @@ def test_hook031_an_error_quoting_the_url_is_scrubbed():
     target = Target("duty", "dingtalk", "http://10.0.0.1/robot/send?access_token=TOKEN123", "SECRET-42")
     text = wh._scrub("failed http://10.0.0.1/robot/send?access_token=TOKEN123&sign=x with SECRET-42", target)
     assert "TOKEN123" not in text and "SECRET-42" not in text and text.startswith("failed")
+
+
+# -- from a firing to the robot, in an app ------------------------------------------------------------------
+def deliveries(app) -> list[tuple]:
+    from queries.schema import webhook_deliveries
+
+    with app.server.extensions["gridcc"].engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(webhook_deliveries.c.firing_id, webhook_deliveries.c.target, webhook_deliveries.c.attempt,
+                   webhook_deliveries.c.outcome).order_by(webhook_deliveries.c.firing_id))]
+
+
+def app_with(hand_settings, hooks: list[dict], rules: str):
+    from dashboard.app import create_app
+    from dashboard.store import make_engine
+    from tests.queries.test_alerts import add_events
+    from tests.test_alert_rules import add_due
+
+    engine = make_engine(hand_settings)
+    with engine.begin() as conn:
+        add_due(conn)
+        add_events(conn)
+    engine.dispose()
+    return create_app(hand_settings.with_(webhooks=json.dumps(hooks), alert_rules=rules,
+                                          alert_link_base="http://10.8.0.2:8050"))
+
+
+def test_hook040_one_firing_reaches_a_wecom_robot(receiver, hand_settings):
+    from dashboard import alert_rules as ar
+
+    r = receiver()
+    app = app_with(hand_settings, [{"name": "wx", "kind": "wecom", "url": r.url}],
+                   '[{"id": "red", "kind": "red_within", "params": {"n": 2}, "webhooks": ["wx"]}]')
+    evaluator = app.server.extensions[ar.EXTENSION_KEY]
+    try:
+        (firing_id, hit), = evaluator.run_once().raised
+        assert evaluator.deliverer.join(10)
+    finally:
+        evaluator.stop()
+        app.server.extensions["gridcc_live"].stop()
+    assert r.requests[0][1] == {"msgtype": "markdown", "markdown": {"content": (
+        "### 【警告】南苑街道：2小时内将有3件案件超期\n- 规则：red（超过2件即告警）\n- 时间：2026-11-20 15:00\n"
+        "- [在指挥中心查看](http://10.8.0.2:8050/?area=329902002)")}}
+    assert deliveries(app) == [(firing_id, "wx", 1, "delivered")]
+    app.server.extensions["gridcc"].engine.dispose()
+
+
+def test_hook041_many_firings_go_as_one_summary_each_recorded(receiver, hand_settings):
+    from dashboard import alert_rules as ar
+
+    r = receiver()
+    app = app_with(hand_settings, [{"name": "duty", "kind": "dingtalk", "url": r.url, "secret": "SEC-1"}],
+                   '[{"id": "red", "kind": "red_within", "params": {"n": 2}}, {"id": "late", '
+                   '"kind": "undispatched_urgent"}]')
+    evaluator = app.server.extensions[ar.EXTENSION_KEY]
+    try:
+        raised = evaluator.run_once().raised
+        assert evaluator.deliverer.join(10)
+    finally:
+        evaluator.stop()
+        app.server.extensions["gridcc_live"].stop()
+    assert len(raised) == 4 and len(r.requests) == 1  # 南苑街道's count, and cases 15, 12, 13
+    path, body = r.requests[0]
+    assert "timestamp=" in path and "sign=" in path
+    assert body["markdown"]["title"] == "新增告警4条（15:00）"
+    assert body["markdown"]["text"].startswith("### 【紧急】新增告警4条（15:00）\n- 南苑街道：2小时内将有3件案件超期\n")
+    assert body["markdown"]["text"].count("紧急事件超15分钟未派遣") == 3
+    assert deliveries(app) == [(firing_id, "duty", 1, "delivered") for firing_id, _ in raised]
+    app.server.extensions["gridcc"].engine.dispose()
+
+
+def test_hook042_nothing_is_sent_without_webhooks(hand_settings):
+    from dashboard import alert_rules as ar
+    from dashboard.app import create_app
+
+    app = create_app(hand_settings)
+    assert app.server.extensions[ar.EXTENSION_KEY].deliverer is None
+    app.server.extensions["gridcc_live"].stop()
+    app.server.extensions["gridcc"].engine.dispose()
