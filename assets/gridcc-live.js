@@ -33,7 +33,7 @@
 
     /* A dcc.Store has no element on the page: it is known to be there by an element that is ("anchor"). */
     var ANCHORS = {"shell-live": "shell-as-of", "overview-tick": "overview-map-wrap",
-        "overview-scope-tick": "overview-map-wrap"};
+        "overview-scope-tick": "overview-map-wrap", "backlog-tick": "backlog-grid-wrap"};
 
     function setProps(id, props) {
         if (window.dash_clientside && window.dash_clientside.set_props &&
@@ -419,6 +419,14 @@
                     beep();
                 }
                 window.gridcc.live.lastAlerts = {ids: knownAlerts, fresh: fresh, beeped: Boolean(fresh.length && soundOn)};
+            },
+            /* The backlog desk's tick: every message names only grids in the caller's scope, so any change counts. */
+            backlogTick: function (message) {
+                if (message && message.areas && message.areas.length) {
+                    ticks.backlog = ticks.backlog || throttled("backlog-tick");
+                    ticks.backlog(message.v);
+                }
+                return window.dash_clientside.no_update;
             },
             /* The overview's tick: fire (throttled) when a message touches the area in view, unless replaying. */
             tick: function (message, view, replay) {

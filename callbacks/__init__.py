@@ -13,3 +13,6 @@ def register_all(app) -> None:
     from callbacks import sla
 
     sla.register(app)
+    from callbacks import backlog
+
+    backlog.register(app)

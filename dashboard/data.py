@@ -355,6 +355,92 @@ def child_at(scope: Scope, code: str, lat: float, lon: float) -> str | None:
     return child if scope.covers(child) and (parent.level == 0 or child.startswith(parent.code)) else None
 
 
+# -- Backlog desk (issue 6) --
+# The desk's frame of open cases is large (50,000 rows in a street center's day is possible): pickling it
+# into the app's cache and out again on every page request would cost more than cutting the page, so the
+# frames live in a small per-process LRU of their own, with the same version rule as ``cached``.
+_BACKLOG_FRAMES_MAX = 8
+_backlog_frames: dict[tuple, tuple[int, object]] = {}
+_backlog_lock = threading.Lock()
+
+
+def backlog_table(scope: Scope, lang: str):
+    """Return the open cases in ``scope`` with their texts in ``lang`` (dashboard.backlog.table), per data version."""
+    from dashboard import backlog
+    from queries import backlog as backlog_queries
+
+    ctx = context.current()
+    version = _version(ctx)
+    needed = _needed(version)
+    key = (id(ctx), scope, lang)
+    with _backlog_lock:
+        hit = _backlog_frames.get(key)
+        if hit is not None and hit[0] >= needed:
+            _backlog_frames[key] = _backlog_frames.pop(key)  # most recently used last
+            return hit[1]
+        lock = _computing.setdefault(f"backlog:{key!r}", threading.Lock())
+    with lock:
+        with _backlog_lock:
+            hit = _backlog_frames.get(key)
+        if hit is not None and hit[0] >= needed:
+            return hit[1]
+        with ctx.connect() as conn:
+            frame = backlog.table(backlog_queries.open_cases(conn, scope=scope), lang)
+        with _backlog_lock:
+            old = _backlog_frames.pop(key, None)
+            _backlog_frames[key] = (version, frame) if old is None or old[0] <= version else old
+            while len(_backlog_frames) > _BACKLOG_FRAMES_MAX:
+                _backlog_frames.pop(next(iter(_backlog_frames)))
+        return frame
+
+
+def backlog_calendar():
+    """Return the working calendar the traffic lights run on."""
+    return context.current().ingestor.clock.calendar
+
+
+@cached
+def backlog_departments(scope: Scope):
+    """Return the departments a desk in ``scope`` may re-dispatch or whistle to."""
+    from queries import backlog as backlog_queries
+
+    with context.current().connect() as conn:
+        return backlog_queries.district_departments(conn, scope=scope)
+
+
+def backlog_prefs(user: str) -> dict:
+    """Return the user's saved desk view (dashboard.backlog.clean_prefs; defaults when none or unreadable)."""
+    import json
+
+    from dashboard import backlog
+    from queries import prefs as prefs_queries
+
+    with context.current().connect() as conn:
+        text = prefs_queries.get_pref(conn, user=user, key=backlog.PREFS_KEY)
+    try:
+        return backlog.clean_prefs(json.loads(text) if text else {})
+    except ValueError:
+        return backlog.clean_prefs({})
+
+
+def save_backlog_prefs(user: str, prefs: dict | None) -> None:
+    """Keep the user's desk view (cleaned), or forget it when ``prefs`` is None. Not a data change: no new version."""
+    import json
+
+    from dashboard import backlog
+    from queries import prefs as prefs_queries
+
+    ctx = context.current()
+    text = None if prefs is None else json.dumps(backlog.clean_prefs(prefs), ensure_ascii=False)
+    if text is not None and len(text.encode()) > backlog.MAX_PREFS_BYTES:
+        raise ValueError("desk preferences too large")
+    with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
+        if text is None:
+            prefs_queries.delete_pref(conn, user=user, key=backlog.PREFS_KEY)
+        else:
+            prefs_queries.set_pref(conn, user=user, key=backlog.PREFS_KEY, value=text, now=ctx.settings.now())
+
+
 # -- SLA (issue 6) --
 # The SLA page's figures (queries/sla.py; docs/sla.md), each None-free: an area out of scope gives empty answers
 # (the API checks the area first and answers 404).

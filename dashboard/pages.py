@@ -14,4 +14,7 @@ def register(app: dash.Dash) -> None:
     from layouts import sla
 
     dash.register_page("sla", path="/sla", layout=sla.layout, title="按期率分析 · gridcc", name="sla")
+    from layouts import backlog
+
+    dash.register_page("backlog", path=backlog.PATH, layout=backlog.layout, title="待办案件 · gridcc", name="backlog")
     app.layout = shell.layout

@@ -1,0 +1,497 @@
+"""The backlog desk's rows: the cached frame of open cases → one page for AG Grid's infinite row model. Pure.
+
+``table(frame, lang)`` adds the text a person reads and searches (place, stage, flags), once per data
+version and language. ``view(...)`` applies the quick filters, the search, the grid's filter model and
+its sort model to every case in scope; ``page(...)`` cuts the rows AG Grid asked for and lights them.
+Everything a browser sends (sort and filter models, search text, row numbers) is untrusted: unknown
+columns and operators are ignored, texts are cut to a length, row numbers are clamped.
+Times are naive local wall-clock times; countdowns and ages are wall-clock minutes to/from ``as_of``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from dashboard.i18n import status_name, t
+from dashboard.lights import lights, used_shares
+from queries.schema import STATUSES
+
+PAGE_MAX = 500  # rows one request may ask for (AG Grid asks for a block of 100)
+MAX_SEARCH = 100  # characters of the search box that count
+MAX_FILTER_TEXT = 100
+SOON_MINUTES = 120  # 2小时内超期
+QUICK = ("red", "soon", "supervised", "extension", "whistled")
+
+# column id → (filter kind, what it sorts by). Every column the grid shows; nothing else is accepted.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("number", "id"),
+    "category": ("text", "category_text"),
+    "place": ("text", "place"),
+    "department": ("text", "department_text"),
+    "stage": ("text", "stage_order"),
+    "reported": ("date", "reported_at"),
+    "deadline": ("date", "deadline_at"),
+    "countdown": ("number", "deadline_at"),
+    "light": ("text", "share"),
+    "age": ("number", "age_order"),
+    "flags": ("text", "flags"),
+}
+DEFAULT_VISIBLE = tuple(COLUMNS)
+TEXT_OPS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith", "blank", "notBlank")
+NUMBER_OPS = ("equals", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual", "inRange",
+              "blank", "notBlank")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str)
+
+
+def _when(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%m-%d %H:%M}"
+
+
+def _flags(row, lang: str) -> str:
+    parts = []
+    if row.urge_count:
+        parts.append(t("desk.flag.urged", lang, n=row.urge_count))
+    if not pd.isna(row.supervised_until):
+        parts.append(t("desk.flag.supervised", lang, until=_when(row.supervised_until)))
+    if not pd.isna(row.extension_requested_at):
+        parts.append(t("desk.flag.extension_asked", lang, until=_when(row.extension_requested_until)))
+    if not pd.isna(row.whistled_at):
+        parts.append(t("desk.flag.whistled", lang))
+    if row.rework_count:
+        parts.append(t("desk.flag.rework", lang, n=row.rework_count))
+    if row.extension_count:
+        parts.append(t("desk.flag.extended", lang, n=row.extension_count))
+    if row.return_count:
+        parts.append(t("desk.flag.returned", lang, n=row.return_count))
+    return " · ".join(parts)
+
+
+def table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Return ``frame`` (queries.backlog.open_cases) with the texts the desk shows and searches, in ``lang``."""
+    out = frame.copy()
+    out["category_text"] = _text(out["category"]).where(out["category"].notna(), out["category_code"])
+    out["place"] = _text(out["community"]) + " / " + _text(out["grid"])
+    out["department_text"] = _text(out["department"]).where(out["department"].notna(), _text(out["department_code"]))
+    order = {status: i for i, status in enumerate(STATUSES)}
+    out["stage_order"] = out["status"].map(order).fillna(len(STATUSES)).astype(int)
+    out["stage"] = out["status"].map(lambda s: status_name(s, lang))
+    out["flags"] = [_flags(row, lang) for row in out.itertuples(index=False)] if len(out) else pd.Series(dtype=str)
+    out["haystack"] = (out["id"].astype(str) + " " + out["category_text"] + " " + out["place"] + " "
+                       + out["department_text"] + " " + out["stage"] + " " + out["flags"]).str.lower()
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What AG Grid asked for, made safe: rows [start, end), its sort and filter models."""
+
+    start: int = 0
+    end: int = 100
+    sort: tuple[tuple[str, str], ...] = ()
+    filters: tuple[tuple[str, dict], ...] = ()
+
+
+def _int(value, default: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return default
+    return int(value)
+
+
+def parse_sort(model) -> tuple[tuple[str, str], ...]:
+    """Return (column, asc|desc) pairs of an AG Grid sort model (or column state), known columns only."""
+    if not isinstance(model, list):
+        return ()
+    ranked = []
+    for i, item in enumerate(model[: len(COLUMNS)]):
+        if not isinstance(item, dict):
+            continue
+        col = item.get("colId")
+        direction = item.get("sort")
+        if col in COLUMNS and direction in ("asc", "desc"):
+            index = item.get("sortIndex")
+            ranked.append((_int(index, i), col, direction))
+    ranked.sort(key=lambda r: r[0])
+    seen, out = set(), []
+    for _, col, direction in ranked:
+        if col not in seen:
+            seen.add(col)
+            out.append((col, direction))
+    return tuple(out)
+
+
+def _clean_condition(kind: str, cond) -> dict | None:
+    if not isinstance(cond, dict):
+        return None
+    op = cond.get("type")
+    if kind == "text":
+        value = cond.get("filter")
+        if op not in TEXT_OPS or (op not in ("blank", "notBlank") and not isinstance(value, str)):
+            return None
+        return {"type": op, "filter": (value or "")[:MAX_FILTER_TEXT]}
+    if kind == "number":
+        if op not in NUMBER_OPS:
+            return None
+        a, b = cond.get("filter"), cond.get("filterTo")
+        ok = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+        if op in ("blank", "notBlank"):
+            return {"type": op}
+        if not ok(a) or (op == "inRange" and not ok(b)):
+            return None
+        return {"type": op, "filter": float(a), "filterTo": float(b) if ok(b) else None}
+    # date: AG Grid sends "YYYY-MM-DD hh:mm:ss"
+    if op not in ("equals", "notEqual", "lessThan", "greaterThan", "inRange", "blank", "notBlank"):
+        return None
+    if op in ("blank", "notBlank"):
+        return {"type": op}
+    days = []
+    for key in ("dateFrom", "dateTo") if op == "inRange" else ("dateFrom",):
+        value = cond.get(key)
+        if not isinstance(value, str) or len(value) > 32:
+            return None
+        try:
+            days.append(pd.Timestamp(datetime.fromisoformat(value)).normalize())
+        except ValueError:
+            return None
+    return {"type": op, "days": days}
+
+
+def parse_filters(model) -> tuple[tuple[str, dict], ...]:
+    """Return (column, clean model) of an AG Grid filter model: known columns, known operators, cut texts."""
+    if not isinstance(model, dict):
+        return ()
+    out = []
+    for col, spec in list(model.items())[: len(COLUMNS)]:
+        if col not in COLUMNS or not isinstance(spec, dict):
+            continue
+        kind = COLUMNS[col][0]
+        if isinstance(spec.get("conditions"), list):
+            conds = [c for c in (_clean_condition(kind, c) for c in spec["conditions"][:2]) if c]
+            if conds:
+                out.append((col, {"operator": "OR" if spec.get("operator") == "OR" else "AND", "conditions": conds}))
+            continue
+        cond = _clean_condition(kind, spec)
+        if cond:
+            out.append((col, {"operator": "AND", "conditions": [cond]}))
+    return tuple(out)
+
+
+def parse_request(request) -> Request:
+    """Return AG Grid's getRowsRequest made safe: 0 ≤ start, start < end ≤ start + PAGE_MAX."""
+    request = request if isinstance(request, dict) else {}
+    start = max(0, _int(request.get("startRow"), 0))
+    end = _int(request.get("endRow"), start + 100)
+    end = min(max(end, start + 1), start + PAGE_MAX)
+    return Request(start, end, parse_sort(request.get("sortModel")), parse_filters(request.get("filterModel")))
+
+
+def parse_quick(values) -> tuple[str, ...]:
+    """Return the known quick filters of a (forgeable) checklist value."""
+    return tuple(q for q in QUICK if isinstance(values, list) and q in values)
+
+
+def parse_search(text) -> str:
+    """Return the search text, stripped, lower-case and at most MAX_SEARCH characters ("" when not text)."""
+    return text.strip()[:MAX_SEARCH].lower() if isinstance(text, str) else ""
+
+
+# -- time-dependent columns -----------------------------------------------------------------------------
+def _started(frame: pd.DataFrame) -> pd.Series:
+    """Return when each case's clock started: the limit's start, else the dispatch (as dashboard.lights)."""
+    return frame["clock_started_at"].fillna(frame["dispatched_at"])
+
+
+def _running(frame: pd.DataFrame) -> pd.Series:
+    """Return which cases' clocks still run: started, with a deadline, not handled, not parked."""
+    return _started(frame).notna() & frame["deadline_at"].notna() & frame["handled_at"].isna() & ~frame["is_parked"]
+
+
+def _late(frame: pd.DataFrame, as_of: datetime) -> np.ndarray:
+    """Return which cases are red at ``as_of``: a running clock whose end (handled or now) is past the deadline."""
+    now = pd.Timestamp(as_of)
+    until = frame["handled_at"].where(frame["handled_at"].notna() & (frame["handled_at"] <= now), now)
+    lit = _started(frame).notna() & frame["deadline_at"].notna() & ~frame["is_parked"]
+    return (lit & (until > frame["deadline_at"])).to_numpy()
+
+
+def shares(frame: pd.DataFrame, calendar, as_of: datetime) -> np.ndarray:
+    """Return the share of the time allowed each case has used at ``as_of`` (NaN without a clock)."""
+    return used_shares(calendar, started=_started(frame), deadline=frame["deadline_at"],
+                       handled=frame["handled_at"], unit=frame["limit_unit"].fillna("hours"), as_of=as_of,
+                       parked=frame["is_parked"])
+
+
+def _minutes_left(frame: pd.DataFrame, as_of: datetime) -> pd.Series:
+    return (frame["deadline_at"] - pd.Timestamp(as_of)) / pd.Timedelta(minutes=1)
+
+
+def _quick_mask(frame: pd.DataFrame, quick: Sequence[str], as_of: datetime) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    if "red" in quick:
+        mask &= _late(frame, as_of)
+    if "soon" in quick:
+        left = _minutes_left(frame, as_of)
+        mask &= (_running(frame) & (left > 0) & (left <= SOON_MINUTES)).to_numpy()
+    if "supervised" in quick:
+        mask &= frame["supervised_until"].notna().to_numpy()
+    if "extension" in quick:
+        mask &= frame["extension_requested_at"].notna().to_numpy()
+    if "whistled" in quick:
+        mask &= frame["whistled_at"].notna().to_numpy()
+    return mask
+
+
+def _text_match(values: pd.Series, cond: dict) -> np.ndarray:
+    values = values.fillna("").astype(str).str.lower()
+    needle = cond.get("filter", "").lower()
+    op = cond["type"]
+    if op == "blank":
+        return (values == "").to_numpy()
+    if op == "notBlank":
+        return (values != "").to_numpy()
+    if op == "contains":
+        return values.str.contains(needle, regex=False).to_numpy()
+    if op == "notContains":
+        return (~values.str.contains(needle, regex=False)).to_numpy()
+    if op == "equals":
+        return (values == needle).to_numpy()
+    if op == "notEqual":
+        return (values != needle).to_numpy()
+    if op == "startsWith":
+        return values.str.startswith(needle).to_numpy()
+    return values.str.endswith(needle).to_numpy()
+
+
+def _number_match(values: pd.Series, cond: dict) -> np.ndarray:
+    op, a, b = cond["type"], cond.get("filter"), cond.get("filterTo")
+    if op == "blank":
+        return values.isna().to_numpy()
+    if op == "notBlank":
+        return values.notna().to_numpy()
+    compare = {"equals": values == a, "notEqual": values != a, "lessThan": values < a,
+               "lessThanOrEqual": values <= a, "greaterThan": values > a, "greaterThanOrEqual": values >= a}
+    result = compare.get(op)
+    if result is None:  # inRange, both ends included
+        result = (values >= min(a, b)) & (values <= max(a, b))
+    return result.fillna(False).to_numpy(dtype=bool)
+
+
+def _date_match(values: pd.Series, cond: dict) -> np.ndarray:
+    op = cond["type"]
+    if op == "blank":
+        return values.isna().to_numpy()
+    if op == "notBlank":
+        return values.notna().to_numpy()
+    day = values.dt.normalize()
+    first = cond["days"][0]
+    result = {"equals": day == first, "notEqual": day != first, "lessThan": day < first,
+              "greaterThan": day > first}.get(op)
+    if result is None:
+        low, high = sorted(cond["days"])
+        result = (day >= low) & (day <= high)
+    return result.fillna(False).to_numpy(dtype=bool) if hasattr(result, "fillna") else np.asarray(result, dtype=bool)
+
+
+def _filter_values(frame: pd.DataFrame, col: str, as_of: datetime, lit: pd.Series | None, lang: str) -> pd.Series:
+    """Return the values column ``col`` filters on (what the person sees, as numbers where it is a number)."""
+    if col == "id":
+        return frame["id"].astype(float)
+    if col == "countdown":
+        return _minutes_left(frame, as_of)
+    if col == "age":
+        return (pd.Timestamp(as_of) - frame["reported_at"]) / pd.Timedelta(hours=1)
+    if col == "reported":
+        return frame["reported_at"]
+    if col == "deadline":
+        return frame["deadline_at"]
+    if col == "light":
+        return lit.map(lambda light: light_label(light, lang))
+    return frame[{"category": "category_text", "department": "department_text"}.get(col, col)]
+
+
+def view(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tuple[str, str]] = (),
+         filters: Sequence[tuple[str, dict]] = (), search: str = "", quick: Sequence[str] = (),
+         lang: str = "zh") -> pd.DataFrame:
+    """Return every case reported by ``as_of`` that passes the quick filters, search and filters, sorted.
+
+    The default order is the deadline, soonest (most overdue) first, cases without one last; ties by id.
+    The share (the light) is computed for all rows only when the light is filtered or sorted on.
+    """
+    frame = prepared[prepared["reported_at"] <= pd.Timestamp(as_of)]
+    if quick:
+        frame = frame[_quick_mask(frame, quick, as_of)]
+    if search:
+        frame = frame[frame["haystack"].str.contains(search, regex=False).to_numpy()]
+    needs_share = any(col == "light" for col, _ in filters) or any(col == "light" for col, _ in sort)
+    if needs_share:
+        frame = frame.assign(share=shares(frame, calendar, as_of))
+    for col, spec in filters:
+        lit = lights(frame["share"].to_numpy()) if col == "light" else None
+        kind = COLUMNS[col][0]
+        values = _filter_values(frame, col, as_of, pd.Series(lit, index=frame.index) if lit is not None else None,
+                                lang)
+        match = {"text": _text_match, "number": _number_match, "date": _date_match}[kind]
+        masks = [match(values, cond) for cond in spec["conditions"]]
+        mask = np.logical_or.reduce(masks) if spec["operator"] == "OR" else np.logical_and.reduce(masks)
+        frame = frame[mask]
+    if not len(frame):
+        return frame
+    keys, ascending = [], []
+    for col, direction in (sort or (("deadline", "asc"),)):
+        by = COLUMNS[col][1]
+        if by == "age_order":  # the youngest first is the latest report first
+            by, direction = "reported_at", "desc" if direction == "asc" else "asc"
+        keys.append(by)
+        ascending.append(direction == "asc")
+    keys.append("id")
+    ascending.append(True)
+    return frame.sort_values(keys, ascending=ascending, na_position="last", kind="mergesort")
+
+
+# -- one page of rows ---------------------------------------------------------------------------------------
+def light_label(light: str | None, lang: str) -> str:
+    """Return a light's word (正常 / 临期 / 超时), "—" for a case without a running clock."""
+    return t(f"light.{light}", lang) if light else "—"
+
+
+def duration_text(minutes: float, lang: str) -> str:
+    """Return a span of minutes as "1天3时" (a day or more), "2时13分" (less), "0分" at most."""
+    minutes = max(0, int(minutes))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return t("desk.dur.days", lang, d=days, h=hours)
+    if hours:
+        return t("desk.dur.hours", lang, h=hours, m=mins)
+    return t("desk.dur.minutes", lang, m=mins)
+
+
+def countdown_text(minutes_left: float | None, lang: str) -> str:
+    """Return "剩余 2时13分" / "已超期 1天3时" for wall-clock minutes to the deadline, "" without one."""
+    if minutes_left is None or (isinstance(minutes_left, float) and math.isnan(minutes_left)):
+        return ""
+    if minutes_left >= 0:
+        return t("desk.left", lang, span=duration_text(math.floor(minutes_left), lang))
+    return t("desk.over", lang, span=duration_text(math.ceil(-minutes_left), lang))
+
+
+def _iso(value) -> str | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def _stamp(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+
+
+def rows(frame: pd.DataFrame, *, as_of: datetime, calendar, lang: str) -> list[dict]:
+    """Return the grid's rows for ``frame`` (a page): texts in ``lang``, the light and countdown at ``as_of``."""
+    if not len(frame):
+        return []
+    lit = lights(frame["share"].to_numpy() if "share" in frame else shares(frame, calendar, as_of))
+    running = _running(frame).to_numpy()
+    left = _minutes_left(frame, as_of).where(_running(frame)).to_numpy()
+    age = ((pd.Timestamp(as_of) - frame["reported_at"]) / pd.Timedelta(minutes=1)).to_numpy()
+    out = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        minutes = None if math.isnan(left[i]) else float(left[i])
+        out.append({
+            "id": int(row.id), "category": row.category_text, "place": row.place, "department": row.department_text,
+            "stage": row.stage, "status": row.status, "reported": _stamp(row.reported_at),
+            "deadline": _stamp(row.deadline_at), "deadline_iso": _iso(row.deadline_at),
+            "countdown": countdown_text(minutes, lang), "minutes_left": None if minutes is None else round(minutes),
+            "running": bool(running[i]),
+            "light": lit[i], "light_label": light_label(lit[i], lang),
+            "age": duration_text(age[i], lang), "flags": row.flags,
+            "urge_count": int(row.urge_count), "extension_until": _stamp(row.extension_requested_until),
+            "department_code": row.department_code,
+        })
+    return out
+
+
+def page(prepared: pd.DataFrame, request: Request, *, as_of: datetime, calendar, search: str = "",
+         quick: Sequence[str] = (), lang: str = "zh") -> tuple[list[dict], int]:
+    """Return (the rows of [start, end) of the view, how many rows the view has)."""
+    found = view(prepared, as_of=as_of, calendar=calendar, sort=request.sort, filters=request.filters,
+                 search=search, quick=quick, lang=lang)
+    return rows(found.iloc[request.start:request.end], as_of=as_of, calendar=calendar, lang=lang), len(found)
+
+
+# -- what a person keeps: the desk's preferences ----------------------------------------------------------
+PREFS_KEY = "backlog.view"
+MAX_PREFS_BYTES = 32_000
+
+
+def clean_columns(state) -> list[dict]:
+    """Return a grid column state with known columns only: width, hidden, sort, sort order, pinned."""
+    if not isinstance(state, list):
+        return []
+    out, seen = [], set()
+    for item in state[: len(COLUMNS) + 4]:
+        if not isinstance(item, dict) or item.get("colId") not in COLUMNS or item["colId"] in seen:
+            continue
+        seen.add(item["colId"])
+        clean = {"colId": item["colId"], "hide": item.get("hide") is True}
+        width = item.get("width")
+        if isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(width):
+            clean["width"] = int(min(max(width, 40), 1200))
+        clean["sort"] = item.get("sort") if item.get("sort") in ("asc", "desc") else None
+        index = item.get("sortIndex")
+        clean["sortIndex"] = int(index) if isinstance(index, int) and not isinstance(index, bool) and \
+            0 <= index < len(COLUMNS) and clean["sort"] else None
+        clean["pinned"] = item.get("pinned") if item.get("pinned") in ("left", "right") else None
+        out.append(clean)
+    return out
+
+
+def clean_filter_model(model) -> dict:
+    """Return the parts of an AG Grid filter model the desk understands, in AG Grid's own shape."""
+    out = {}
+    for col, spec in parse_filters(model):
+        kind = COLUMNS[col][0]
+        conditions = []
+        for cond in spec["conditions"]:
+            if kind == "text":
+                conditions.append({"filterType": "text", "type": cond["type"], "filter": cond["filter"]})
+            elif kind == "number":
+                item = {"filterType": "number", "type": cond["type"]}
+                if "filter" in cond:
+                    item["filter"] = cond["filter"]
+                if cond.get("filterTo") is not None:
+                    item["filterTo"] = cond["filterTo"]
+                conditions.append(item)
+            else:
+                item = {"filterType": "date", "type": cond["type"]}
+                for key, day in zip(("dateFrom", "dateTo"), cond.get("days", [])):
+                    item[key] = f"{day:%Y-%m-%d %H:%M:%S}"
+                conditions.append(item)
+        if len(conditions) == 1:
+            out[col] = conditions[0]
+        else:
+            out[col] = {"filterType": conditions[0]["filterType"], "operator": spec["operator"],
+                        "conditions": conditions}
+    return out
+
+
+def clean_prefs(value) -> dict:
+    """Return stored or sent preferences made safe: {columns, filter, search, quick}; defaults for anything bad."""
+    value = value if isinstance(value, Mapping) else {}
+    search = value.get("search")
+    return {"columns": clean_columns(value.get("columns")), "filter": clean_filter_model(value.get("filter")),
+            "search": search[:MAX_SEARCH] if isinstance(search, str) else "",
+            "quick": list(parse_quick(value.get("quick")))}
+
+
+def visible_columns(columns: Sequence[dict]) -> list[str]:
+    """Return the visible column ids in the order of a (clean) column state; every column when it is empty."""
+    if not columns:
+        return list(DEFAULT_VISIBLE)
+    shown = [c["colId"] for c in columns if not c.get("hide")]
+    missing = [c for c in COLUMNS if c not in {x["colId"] for x in columns}]
+    return shown + missing
