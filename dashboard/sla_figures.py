@@ -103,7 +103,8 @@ def trend_figure(points: Sequence, grain: str, lang: str) -> dict:
         "yaxis": {"range": _percent_range(all_rates), "ticksuffix": "%", "tickformat": ".1f", "side": "left",
                   "title": {"text": t("sla.rate_axis", lang), "font": {"color": MUTED}}},
         "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero", "tickformat": ",d",
-                   "range": [0, max(max(late) * 3, 1)], "title": {"text": late_name, "font": {"color": MUTED}}},
+                   "range": [0, max(max(late) * 3, 1)],
+                   "title": {"text": t("sla.not_on_time_axis", lang), "font": {"color": MUTED}}},
         "margin": {"l": 8, "r": 8, "t": 28, "b": 8},
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"color": MUTED}},
     }}
@@ -151,15 +152,16 @@ def split_figure(rows: Sequence, by: str, lang: str, limit: int = SPLIT_LIMIT) -
     return {"data": traces, "layout": {
         "template": TEMPLATE, "showlegend": True, "barmode": "group", "bargap": 0.25, "bargroupgap": 0.05,
         "height": max(240, len(rows) * ROW_PX * 1.6 + 70), "clickmode": "event",
-        "xaxis": {"domain": [0, 0.84], "range": [low, 100 + (100 - low) * 0.55], "ticksuffix": "%",
-                  "tickformat": ".1f", "side": "top"},
+        # No axis: each bar says its rate and parts (an axis from e.g. 90 % would only crowd the legend).
+        "xaxis": {"domain": [0, 0.84], "range": [low, 100 + (100 - low) * 0.55], "visible": False},
+        "uniformtext": {"mode": "hide", "minsize": 9},
         "xaxis2": {"domain": [0.88, 1], "range": [-1, 1], "visible": False},
         "yaxis": {"tickfont": {"size": 12}, "automargin": True},
         "annotations": [{"text": overdue_name, "xref": "paper", "yref": "paper", "x": 0.94, "y": 1, "yanchor": "bottom",
                          "showarrow": False, "font": {"size": 11, "color": LATE}}],
         "legend": {"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "reversed",
                    "font": {"color": MUTED}},
-        "margin": {"l": 8, "r": 8, "t": 44, "b": 8},
+        "margin": {"l": 8, "r": 8, "t": 28, "b": 8},
     }}
 
 
@@ -189,10 +191,12 @@ def age_figure(rows: Sequence, by: str, buckets: Sequence[str], lang: str, limit
     return {"data": traces, "layout": {
         "template": TEMPLATE, "showlegend": True, "barmode": "stack", "bargap": 0.3, "clickmode": "event",
         "height": max(220, len(rows) * ROW_PX + 80),
-        "xaxis": {"range": [0, max(totals) * 1.15], "tickformat": ",d", "side": "top"},
+        "xaxis": {"range": [0, max(totals) * 1.15], "visible": False},
         "yaxis": {"tickfont": {"size": 12}},
-        "legend": {"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "font": {"color": MUTED}},
-        "margin": {"l": 8, "r": 8, "t": 48, "b": 8},
+        "uniformtext": {"mode": "hide", "minsize": 9},
+        "legend": {"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "traceorder": "normal",
+                   "font": {"color": MUTED}},
+        "margin": {"l": 8, "r": 8, "t": 28, "b": 8},
     }}
 
 
@@ -283,11 +287,11 @@ def handling_figure(rows: Sequence, by: str, edges: Sequence[float], keys: Seque
     }
     return {"data": [strip, stats], "layout": {
         "template": TEMPLATE, "clickmode": "event", "height": max(220, len(rows) * ROW_PX + 70),
-        "xaxis": {"domain": [0, 0.72], "side": "top", "showgrid": False, "tickfont": {"size": 11}, "type": "category"},
-        "xaxis2": {"domain": [0.74, 1], "range": [-1, 1], "visible": False},
+        "xaxis": {"domain": [0, 0.73], "side": "top", "showgrid": False, "tickfont": {"size": 11}, "type": "category"},
+        "xaxis2": {"domain": [0.75, 1], "range": [-1, 1], "visible": False},
         "yaxis": {"tickfont": {"size": 12}, "showgrid": False},
-        "annotations": [{"text": stats_name, "xref": "paper", "yref": "paper", "x": 0.87, "y": 1, "yanchor": "bottom",
-                         "showarrow": False, "font": {"size": 11, "color": MUTED}}],
+        "annotations": [{"text": stats_name, "xref": "paper", "yref": "paper", "x": 0.75, "xanchor": "left", "y": 1,
+                         "yanchor": "bottom", "showarrow": False, "font": {"size": 11, "color": MUTED}}],
         "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
     }}
 

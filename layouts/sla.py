@@ -58,7 +58,7 @@ AGE_BYS = ("class", "area")
 HANDLING_BYS = ("class", "department")
 EXCEPTION_BYS = ("department", "area")
 LIGHT_TILES = ("red", "yellow", "green", "none")
-LIGHT_ICONS = {"green": "✓", "yellow": "!", "red": "✕", "none": "○", "turning_red_2h": "⏱"}
+LIGHT_ICONS = {"green": "✓", "yellow": "!", "red": "✕", "none": "○", "turning_red_2h": "▲"}
 CASE_PAGE = 50
 # Panels with their own callback and digest; the graphs among them answer a click with their cases.
 DIGEST_PANELS = ("lights", "trend", "split", "age", "funnel", "handling", "exceptions")
@@ -82,8 +82,11 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
         *[dcc.Store(id={"type": DIGEST, "panel": name}) for name in DIGEST_PANELS],
         _head(period, lang),
         html.Div(id=NOTICE, className="ovw-notice sla-notice", role="status"),
+        html.Section(className="gcc-card sla-lights-card", children=[
+            html.H2(t("sla.panel.lights", lang), className="gcc-card-title sla-lights-title"),
+            html.Div(id=LIGHTS, className="sla-lights"),
+        ]),
         html.Div(className="sla-grid", children=[
-            _card("sla.panel.lights", lang, html.Div(id=LIGHTS, className="sla-lights"), "sla-card-lights"),
             _card("sla.panel.trend", lang, _graph(TREND), "sla-card-trend", _radios(GRAIN, GRAINS, "day", "sla.grain", lang)),
             _card("sla.panel.split", lang, _graph(SPLIT, scroll=True), "sla-card-split",
                   _radios(SPLIT_BY, SPLIT_BYS, "class", "sla.by", lang)),
@@ -161,7 +164,7 @@ def _cases_modal(lang: str) -> dbc.Modal:
 
 
 def _case_columns(lang: str) -> list[dict]:
-    widths = {"id": 90, "category": 150, "place": 230, "department": 170, "status": 90, "reported": 150,
+    widths = {"id": 90, "category": 150, "place": 270, "department": 170, "status": 90, "reported": 150,
               "deadline": 150, "light": 90}
     return [{"field": key, "headerName": t(f"sla.col.{key}", lang), "width": width,
              **({"cellClass": "sla-light-cell", "cellClassRules": {f"sla-light-{k}": f"params.data.light_key === '{k}'"
@@ -197,10 +200,10 @@ def light_tiles(counts, lang: str) -> list:
                       html.Span(t(label_key, lang), className="sla-tile-label"),
                       html.Span(f"{value:,}", className="sla-tile-value")])
 
-    tiles = [tile(k, getattr(counts, k), f"sla.light.{k}", alert=k == "red" and counts.red > 0) for k in LIGHT_TILES]
     soon = tile("turning_red_2h", counts.turning_red_2h, "sla.light.turning_red_2h", alert=counts.turning_red_2h > 0)
+    tiles = [tile(k, getattr(counts, k), f"sla.light.{k}", alert=k == "red" and counts.red > 0) for k in LIGHT_TILES]
     total = counts.green + counts.yellow + counts.red + counts.none
-    children = [html.Div(tiles, className="sla-tiles"), html.Div(soon, className="sla-soon")]
+    children = [html.Div(soon, className="sla-soon"), html.Div(tiles, className="sla-tiles")]
     if not total:
         children.append(html.Div(t("sla.empty_backlog", lang), className="ovw-empty"))
     return children
@@ -210,12 +213,11 @@ def funnel_table(rows: Sequence[dict], lang: str) -> list:
     """Return the funnel's timing table: per stage the cases, median, p90, limit and over-limit; late stages flagged."""
     if not rows:
         return []
-    head = html.Thead(html.Tr([html.Th(t(f"sla.funnel.{k}", lang)) for k in
-                               ("stage", "reached", "median", "p90", "limit", "over")]))
-    body = html.Tbody([html.Tr(className="sla-late" if r["late"] else "", **{"data-stage": r["stage"]}, children=[
-        html.Td([r["name"], html.Span(f" ⚠ {t('sla.funnel.late', lang)}", className="sla-late-tag") if r["late"]
-                 else None]),
-        html.Td(r["reached"]), html.Td(r["median"]), html.Td(r["p90"]), html.Td(r["limit"]), html.Td(r["over"]),
+    head = html.Thead(html.Tr([html.Th(t(f"sla.funnel.{k}", lang)) for k in ("stage", "median", "p90", "limit", "over")]))
+    body = html.Tbody([html.Tr(className="sla-late" if r["late"] else "", **{"data-stage": r["stage"]},
+                               title=t("sla.funnel.late", lang) if r["late"] else None, children=[
+        html.Td([html.Span("▲ ", className="sla-late-tag") if r["late"] else None, r["name"]]),
+        html.Td(r["median"]), html.Td(r["p90"]), html.Td(r["limit"]), html.Td(r["over"]),
     ]) for r in rows])
     return [html.Table([head, body], className="sla-table")]
 

@@ -53,7 +53,9 @@ def test_sla201_loads_in_chinese_with_numbers(sla_page):
     expect()(page.locator("#shell-title")).to_have_text("按期率分析")
     expect()(page.locator("#sla-breadcrumb .ovw-crumb-current .ovw-crumb-name")).to_have_text("云州市")
     expect()(page.locator("#sla-split")).to_contain_text("0.0%  0/3", timeout=LOAD_MS)
-    expect()(page.locator("#sla-funnel-table tr[data-stage='report'] td").nth(1)).to_have_text("7")
+    expect()(page.locator("#sla-funnel text.funnel-text, #sla-funnel text").first).to_be_visible(timeout=LOAD_MS)
+    assert "7 · 100.0%" in page.locator("#sla-funnel").inner_text()
+    expect()(page.locator("#sla-funnel-table tr[data-stage='handle'] td").nth(3)).to_have_text("2.0小时")
     expect()(page.locator("#sla-handling .heatmaplayer")).to_have_count(1)
     assert "实时" in page.locator("#sla-as-of").inner_text()
     assert page.locator(".sla").get_attribute("lang") == "zh-CN"

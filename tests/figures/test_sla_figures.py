@@ -156,7 +156,7 @@ def test_sla009_exceptions_cells_carry_rate_and_parts():
 
 def test_sla010_light_tiles_have_words_icons_and_counts():
     tiles = layout.light_tiles(LightCounts(green=5, yellow=2, red=1, none=3, turning_red_2h=2), "zh")
-    grid, soon = tiles[0].children, tiles[1].children
+    soon, grid = tiles[0].children, tiles[1].children
     read = {t.id["key"]: (t.children[1].children, t.children[2].children, t.children[0].children) for t in grid}
     assert read == {"red": ("超时", "1", "✕"), "yellow": ("临期", "2", "!"), "green": ("正常", "5", "✓"),
                     "none": ("未派遣", "3", "○")}
