@@ -473,17 +473,10 @@ def sla_backlog_age(scope: Scope, code: str, by: str, as_of: datetime):
 @cached
 def sla_lights(scope: Scope, code: str, as_of: datetime):
     """Return the open cases' traffic-light counts at ``as_of`` and those turning red within 2 hours."""
-    from dashboard import sla as sla_rules
     from queries import sla as sla_queries
 
-    ctx = context.current()
-    with ctx.connect() as conn:
-        target = area_queries.get_area(conn, scope=scope, code=code)
-        if target is None:
-            return sla_queries.LightCounts()
-        clocks = sla_queries.open_clocks(conn, scope=scope, area=target, as_of=as_of)
-        soon = sla_queries.turning_red(conn, scope=scope, area=target, as_of=as_of)
-    return sla_rules.light_counts(ctx.ingestor.clock.calendar, clocks, as_of, soon)
+    return _sla_on_area("lights", scope, code, sla_queries.LightCounts(), as_of=as_of,
+                        calendar=context.current().ingestor.clock.calendar)
 
 
 @cached
@@ -522,7 +515,6 @@ def _sla_case_page(scope: Scope, code: str, selector, since: datetime, until: da
                    offset: int, limit: int):
     from dashboard import sla as sla_rules
     from queries import sla as sla_queries
-    from queries.state import open_source
 
     ctx = context.current()
     calendar = ctx.ingestor.clock.calendar
@@ -530,16 +522,7 @@ def _sla_case_page(scope: Scope, code: str, selector, since: datetime, until: da
         target = area_queries.get_area(conn, scope=scope, code=code)
         if target is None:
             return sla_queries.CasePage(0, ())
-        if selector.figure == "light" and selector.key != "turning_red_2h":
-            # A light is worked out on the SLA clock, not in SQL: light every open case, keep the key's.
-            clocks = sla_queries.open_clocks(conn, scope=scope, area=target, as_of=as_of)
-            ids = sla_rules.ids_with_light(calendar, clocks, as_of, selector.key)
-            rows = sla_queries.case_rows(conn, ids=ids[offset:offset + limit], table=open_source(conn, as_of)[0])
-            total = len(ids)
-        else:
-            if selector.figure == "light":
-                selector = sla_queries.Selector("turning_red")
-            sets = sla_queries.case_sets(conn, scope=scope, area=target, selector=selector, since=since, until=until,
-                                         as_of=as_of, limits=sla_rules.stage_limits(), calendar=calendar)
-            total, rows = sla_queries.case_page(conn, sets=sets, offset=offset, limit=limit)
+        sets = sla_queries.case_sets(conn, scope=scope, area=target, selector=selector, since=since, until=until,
+                                     as_of=as_of, limits=sla_rules.stage_limits(), calendar=calendar)
+        total, rows = sla_queries.case_page(conn, sets=sets, offset=offset, limit=limit)
     return sla_queries.CasePage(total, sla_rules.case_rows(calendar, rows, as_of))

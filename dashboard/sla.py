@@ -15,7 +15,7 @@ from dashboard.lights import used_shares
 from dashboard.timeline import STAGE_LIMITS
 from queries.sla import (
     AGE_BUCKETS, AGE_SPLITS, CLOSE_PARTS, EXCEPTION_SPLITS, FUNNEL_STAGES, GRAINS, HANDLE_PARTS, HANDLING_SPLITS,
-    HOUR_BIN_KEYS, LIGHT_KEYS, SPLITS, CASE_PAGE_LIMIT, CaseRow, LightCounts, Selector, bucket_start,
+    HOUR_BIN_KEYS, LIGHT_KEYS, SPLITS, CASE_PAGE_LIMIT, CaseRow, Selector, bucket_start,
 )
 
 FIGURES = ("handle", "close", "overdue_open", "age", "light", "funnel", "handling", "extension", "return",
@@ -40,14 +40,6 @@ def clock_lights(calendar, clocks: Mapping[str, list], as_of: datetime) -> np.nd
     return lights_of(shares)
 
 
-def light_counts(calendar, clocks: Mapping[str, list], as_of: datetime, turning_red_2h: int) -> LightCounts:
-    """Return the open cases' light counts, "none" for those with no clock yet."""
-    found = clock_lights(calendar, clocks, as_of)
-    count = {key: int(np.sum(found == key)) for key in ("green", "yellow", "red")}
-    return LightCounts(count["green"], count["yellow"], count["red"], int(len(found) - sum(count.values())),
-                       turning_red_2h)
-
-
 MAX_OFFSET = 1_000_000
 
 
@@ -56,14 +48,6 @@ def check_page(offset, limit) -> None:
     for name, value, low, high in (("offset", offset, 0, MAX_OFFSET), ("limit", limit, 1, CASE_PAGE_LIMIT)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"'{name}' must be a whole number from {low} to {high}")
-
-
-def ids_with_light(calendar, clocks: Mapping[str, list], as_of: datetime, key: str) -> list[int]:
-    """Return the ids of the open cases whose light is ``key`` ('none': no clock yet), oldest report first."""
-    found = clock_lights(calendar, clocks, as_of)
-    wanted = [i for i, light in enumerate(found) if (light or "none") == key]
-    order = sorted(wanted, key=lambda i: (clocks["reported_at"][i], clocks["id"][i]))
-    return [clocks["id"][i] for i in order]
 
 
 def case_rows(calendar, rows, as_of: datetime) -> tuple[CaseRow, ...]:
@@ -162,5 +146,5 @@ def selector_dict(selector: Selector) -> dict[str, str]:
     return out
 
 
-__all__ = ["FIGURES", "SELECTOR_FIELDS", "case_rows", "check_page", "clock_lights", "ids_with_light", "light_counts", "parse_selector", "selector_dict",
+__all__ = ["FIGURES", "SELECTOR_FIELDS", "case_rows", "check_page", "clock_lights", "parse_selector", "selector_dict",
            "stage_limits"]

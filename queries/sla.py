@@ -452,6 +452,66 @@ def turning_red(conn: Connection, *, scope, area: Area, as_of: datetime) -> int:
         _where(scope, area, table), open_at(table, current, as_of), turning_red_where(table, as_of))).scalar() or 0)
 
 
+def _minute(stamp):
+    return func.date_trunc(literal_column("'minute'"), stamp)
+
+
+def _light_parts(conn: Connection, table: Table, where, as_of: datetime, calendar):
+    """Return (FROM clause, light expression) lighting each open case of ``table`` in SQL, as dashboard/lights.py.
+
+    The clock runs from the limit's start (else the dispatch) to the handling (if by as_of) or as_of, to the
+    minute; working minutes come from a table of the days involved (work_days_table). Green while under 80 %
+    of the time allowed is used (5 · remaining > allowed), yellow up to the deadline, red past it, NULL with
+    no clock. tests/queries/test_sla.py checks it against dashboard/lights.py.
+    """
+    started = func.coalesce(table.c.clock_started_at, table.c.dispatched_at)
+    handled_by = and_(table.c.handled_at.is_not(None), table.c.handled_at <= as_of)
+    until = case((handled_by, table.c.handled_at), else_=literal(as_of))
+    low, high = conn.execute(select(func.min(started), func.max(table.c.deadline_at)).select_from(table)
+                             .where(where)).one()
+    source = table.join(categories, categories.c.code == table.c.category_code)
+    s, d, u = _minute(started), _minute(table.c.deadline_at), _minute(until)
+    clock_allowed, clock_remaining = minutes_between(s, d), minutes_between(u, d)
+    work_allowed = work_remaining = literal(0)
+    if low is not None and high is not None:
+        days = work_days_table(calendar, min(low, as_of).date() - timedelta(days=1),
+                               max(high, as_of).date() + timedelta(days=1))
+        cum = {}
+        for name, stamp in (("s", started), ("d", table.c.deadline_at), ("u", until)):
+            day = days.alias(f"light_day_{name}")
+            source = source.outerjoin(day, day.c.d == cast(stamp, Date))
+            cum[name] = day.c.base + _within_day(stamp, calendar.periods, day.c.work)
+        work_allowed, work_remaining = cum["d"] - cum["s"], cum["d"] - cum["u"]
+    work = categories.c.limit_unit != "hours"
+    allowed = case((work, work_allowed), else_=clock_allowed)
+    remaining = case((work, work_remaining), else_=clock_remaining)
+    light = case(
+        (or_(started.is_(None), table.c.deadline_at.is_(None)), null()),
+        (u > d, literal("red")),
+        (allowed <= 0, case((u >= d, literal("yellow")), else_=literal("green"))),
+        (remaining * 5 > allowed, literal("green")),
+        else_=literal("yellow"),
+    )
+    return source, light
+
+
+def lights(conn: Connection, *, scope, area: Area, as_of: datetime, calendar) -> LightCounts:
+    """Return the open cases at ``as_of`` (parked left out) by traffic light, and those turning red within 2 h."""
+    if not scope.covers(area.code):
+        return LightCounts()
+    table, current = open_source(conn, as_of)
+    where = and_(_where(scope, area, table), open_at(table, current, as_of))
+    source, light = _light_parts(conn, table, where, as_of, calendar)
+    # Lit in a subquery: the expression holds bound parameters, which PostgreSQL would not match in GROUP BY.
+    lit = select(light.label("light"), turning_red_where(table, as_of).label("soon")).select_from(source).where(
+        where).subquery()
+    counts = {row[0]: (int(row[1]), int(row[2] or 0)) for row in conn.execute(
+        select(lit.c.light, func.count(), func.count().filter(lit.c.soon)).group_by(lit.c.light)).all()}
+    get = lambda key: counts.get(key, (0, 0))[0]  # noqa: E731
+    return LightCounts(get("green"), get("yellow"), get("red"), get(None),
+                       sum(soon for _, soon in counts.values()))
+
+
 # ------------------------------------------------------------------------------------------------ the funnel
 
 def work_days_table(calendar, first: date, last: date):
@@ -699,6 +759,13 @@ def case_sets(conn: Connection, *, scope, area: Area, selector: Selector, since:
         if selector.by is not None and selector.key is not None:
             where.append(_key_is(selector.by, table, area, selector.key))
         return [(table, and_(*where))]
+    if f == "light":
+        table, current = open_source(conn, as_of)
+        where = and_(_where(scope, area, table), open_at(table, current, as_of))
+        if selector.key == "turning_red_2h":
+            return [(table, and_(where, turning_red_where(table, as_of)))]
+        source, light = _light_parts(conn, table, where, as_of, calendar)
+        return [((source, table), and_(where, light.is_(None) if selector.key == "none" else light == selector.key))]
     if f == "turning_red":
         table, current = open_source(conn, as_of)
         return [(table, and_(_where(scope, area, table), open_at(table, current, as_of), turning_red_where(table, as_of)))]

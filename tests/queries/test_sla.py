@@ -153,11 +153,47 @@ def test_sla010_backlog_age_by_class_and_area(hand_conn):
     (datetime(2026, 11, 20, 16, 30), (1, 0, 3, 2, 0)),
 ])
 def test_sla011_lights_now_and_turning_red(hand_conn, as_of, expected):
-    city = area(hand_conn, "329900")
-    clocks = sla.open_clocks(hand_conn, scope=CITY, area=city, as_of=as_of)
-    soon = sla.turning_red(hand_conn, scope=CITY, area=city, as_of=as_of)
-    got = sla_rules.light_counts(CALENDAR, clocks, as_of, soon)
+    got = sla.lights(hand_conn, scope=CITY, area=area(hand_conn, "329900"), as_of=as_of, calendar=CALENDAR)
     assert (got.green, got.yellow, got.red, got.none, got.turning_red_2h) == expected
+    assert got.total == sum(r.total for r in sla.backlog_age(hand_conn, scope=CITY, area=area(hand_conn, "329900"),
+                                                             by="class", as_of=as_of))
+
+
+def reference_lights(conn, as_of):
+    """Return {id: light} of the open cases by dashboard/lights.py (the one-case clock's rules, vectorised)."""
+    clocks = sla.open_clocks(conn, scope=CITY, area=area(conn, "329900"), as_of=as_of)
+    return dict(zip(clocks["id"], sla_rules.clock_lights(CALENDAR, clocks, as_of)))
+
+
+def sql_lights(conn, as_of):
+    out = {}
+    for key in ("green", "yellow", "red", "none"):
+        for i in cases(conn, sla.Selector("light", key=key), as_of=as_of)[1]:
+            out[i] = None if key == "none" else key
+    return out
+
+
+@pytest.mark.parametrize("as_of", [
+    # Across case 4 (work hours, 14:05 → 16:05): green, the 80 % edge (16:05 − 24 working min = 15:41), yellow,
+    # the deadline minute, red; across lunch and the night for 3 and 6; after 11 is reported.
+    datetime(2026, 11, 20, 14, 30), datetime(2026, 11, 20, 15, 40), datetime(2026, 11, 20, 15, 41),
+    datetime(2026, 11, 20, 15, 42), datetime(2026, 11, 20, 16, 5), datetime(2026, 11, 20, 16, 6),
+    datetime(2026, 11, 18, 11, 0), datetime(2026, 11, 18, 11, 47), datetime(2026, 11, 18, 12, 30),
+    datetime(2026, 11, 16, 17, 29), datetime(2026, 11, 17, 9, 0), datetime(2026, 11, 20, 16, 30),
+])
+def test_sla012_lights_in_sql_match_dashboard_lights(hand_conn, as_of):
+    expected = reference_lights(hand_conn, as_of)
+    assert sql_lights(hand_conn, as_of) == expected
+    got = sla.lights(hand_conn, scope=CITY, area=area(hand_conn, "329900"), as_of=as_of, calendar=CALENDAR)
+    assert (got.green, got.yellow, got.red, got.none) == tuple(
+        sum(1 for v in expected.values() if v == key) for key in ("green", "yellow", "red", None))
+
+
+def test_sla013_the_yellow_edge_of_case_4(hand_conn):
+    # 4: 120 working minutes from 14:05; yellow once 96 are used (at 15:41), red after 16:05.
+    assert [reference_lights(hand_conn, datetime(2026, 11, 20, 15, m))[4] for m in (40, 41)] == ["green", "yellow"]
+    assert [sql_lights(hand_conn, datetime(2026, 11, 20, h, m))[4] for h, m in ((15, 40), (15, 41), (16, 5), (16, 6))] == [
+        "green", "yellow", "yellow", "red"]
 
 
 # ------------------------------------------------------------------------------------------------- the funnel
@@ -277,6 +313,9 @@ def cases(conn, selector, *, scope=CITY, code="329900", as_of=NOW, limit=50, off
     (sla.Selector("age", by="class", key="06", bin="gt30d"), (1, [9])),
     (sla.Selector("age", bin="lt1d"), (2, [4, 10])),
     (sla.Selector("turning_red"), (1, [4])),
+    (sla.Selector("light", key="red"), (2, [9, 3])),
+    (sla.Selector("light", key="none"), (1, [10])),
+    (sla.Selector("light", key="turning_red_2h"), (1, [4])),
     (sla.Selector("funnel", "reached", stage="handle"), (3, [6, 2, 1])),
     (sla.Selector("funnel", "over_limit", stage="handle"), (1, [2])),
     (sla.Selector("handling", by="class", key="01", bin="gt7d"), (1, [7])),

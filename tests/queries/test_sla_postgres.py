@@ -51,6 +51,8 @@ def test_slapg003_parent_sum_and_as_of(pg_conn):
 def test_slapg004_backlog_lights_funnel_handling_exceptions(pg_conn):
     hand.test_sla010_backlog_age_by_class_and_area(pg_conn)
     hand.test_sla011_lights_now_and_turning_red(pg_conn, handcity.NOW, (2, 0, 2, 1, 1))
+    for as_of in (hand.datetime(2026, 11, 20, 15, 41), hand.datetime(2026, 11, 18, 11, 47), hand.datetime(2026, 11, 20, 16, 6)):
+        hand.test_sla012_lights_in_sql_match_dashboard_lights(pg_conn, as_of)
     hand.test_sla020_funnel_city(pg_conn)
     hand.test_sla022_funnel_of_a_street_at_an_earlier_as_of(pg_conn)
     hand.test_sla030_handling_distribution(pg_conn)
