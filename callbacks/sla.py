@@ -18,6 +18,7 @@ from callbacks.overview import unless_same
 from dashboard import data, maps
 from dashboard import sla_figures as figures
 from dashboard.i18n import normalise, t
+from layouts import event_detail as detail_ids
 from layouts import sla as ids
 from queries import sla as sla_queries
 
@@ -252,6 +253,19 @@ def open_cases(*args):
             no_update if paging else 1, {"selector": text, "title": label}) + reset
 
 
+def open_detail(cell, lang):
+    """Open the detail of the case whose id was clicked in the list: where, what, its timeline (reporter masked)."""
+    lang = normalise(lang)
+    event_id = cell.get("value") if isinstance(cell, dict) and cell.get("colId") == "id" else None
+    if not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2 ** 62:
+        return no_update, no_update
+    found = data.event_detail(data.request_scope(), event_id, data.window()[0])
+    if found is None:
+        return True, detail_ids.empty_body(lang)
+    # No "show" button here: revealing a reporter is the overview's audited action.
+    return True, detail_ids.detail_body(*found, lang, may_reveal=False)
+
+
 def register(app: dash.Dash) -> None:
     """Bind the SLA page's callbacks to ``app``."""
     app.clientside_callback(
@@ -322,3 +336,10 @@ def register(app: dash.Dash) -> None:
         State(ids.LANG, "data"),
         prevent_initial_call=True,
     )(open_cases)
+    app.callback(
+        Output(ids.DETAIL, "is_open"),
+        Output(ids.DETAIL_BODY, "children"),
+        Input(ids.CASES_GRID, "cellClicked"),
+        State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )(open_detail)

@@ -414,6 +414,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sla.frozen": ("历史时点", "Frozen"),
     "sla.window": ("{since} 至 {until} · 截至 {as_of}", "{since} to {until} · as of {as_of}"),
     "sla.col.id": ("案件号", "Case"),
+    "sla.col.id_hint": ("点击案件号查看详情", "Click a case number for its detail"),
     "sla.col.category": ("类别", "Category"),
     "sla.col.place": ("位置", "Place"),
     "sla.col.department": ("责任部门", "Department"),

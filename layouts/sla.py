@@ -48,6 +48,8 @@ CASES_COUNT = "sla-cases-count"
 CASES_GRID = "sla-cases-grid"
 CASES_PAGER = "sla-cases-pager"
 SELECTOR = "sla-selector"  # the selector of the list shown (JSON) and its title
+DETAIL = "sla-detail"  # a case's detail (layouts/event_detail.py), opened by a click on its id in the list
+DETAIL_BODY = "sla-detail-body"
 
 MINUTE_MS = 60_000
 PERIODS = ("7d", "30d", "month", "last_month", "custom")
@@ -100,6 +102,10 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
                   _radios(EXCEPTIONS_BY, EXCEPTION_BYS, "department", "sla.by", lang)),
         ]),
         _cases_modal(lang),
+        dbc.Modal(id=DETAIL, is_open=False, size="lg", scrollable=True, className="ovw-detail sla-detail", children=[
+            dbc.ModalHeader(dbc.ModalTitle(t("detail.title", lang))),
+            dbc.ModalBody(id=DETAIL_BODY),
+        ]),
     ])
 
 
@@ -167,6 +173,7 @@ def _case_columns(lang: str) -> list[dict]:
     widths = {"id": 90, "category": 150, "place": 270, "department": 170, "status": 90, "reported": 150,
               "deadline": 150, "light": 90}
     return [{"field": key, "headerName": t(f"sla.col.{key}", lang), "width": width,
+             **({"cellClass": "sla-case-id", "headerTooltip": t("sla.col.id_hint", lang)} if key == "id" else {}),
              **({"cellClass": "sla-light-cell", "cellClassRules": {f"sla-light-{k}": f"params.data.light_key === '{k}'"
                                                                     for k in ("green", "yellow", "red")}}
                 if key == "light" else {})}

@@ -49,7 +49,7 @@ def test_sla201_loads_in_chinese_with_numbers(sla_page):
     page, watch, base = sla_page
     open_sla(page, base)
     for key, value in (("yellow", "0"), ("green", "2"), ("none", "1"), ("turning_red_2h", "1")):
-        expect()(tile(page, key)).to_have_text(value)
+        expect()(tile(page, key)).to_have_text(value, timeout=LOAD_MS)
     expect()(page.locator("#shell-title")).to_have_text("按期率分析")
     expect()(page.locator("#sla-breadcrumb .ovw-crumb-current .ovw-crumb-name")).to_have_text("云州市")
     expect()(page.locator("#sla-split")).to_contain_text("0.0%  0/3", timeout=LOAD_MS)
@@ -76,6 +76,10 @@ def test_sla202_a_bar_opens_its_cases(sla_page):
     expect()(page.locator(".sla-cases-grid .ag-row")).to_have_count(5)
     ids = sorted(int(x) for x in page.locator(".sla-cases-grid .ag-row [col-id='id']").all_inner_texts())
     assert ids == [1, 2, 3, 6, 7]
+    # A case's number opens its detail (the reporter masked, no "show" button here).
+    page.locator(".sla-cases-grid .ag-row [col-id='id']", has_text="3").first.click()
+    expect()(page.locator("#sla-detail-body")).to_contain_text("东街第01网格", timeout=LOAD_MS)
+    expect()(page.locator("#sla-detail-body .event-detail-reveal, #sla-detail-body button[id*='reveal']")).to_have_count(0)
     assert watch.offsite == [] and watch.errors == []
 
 
@@ -100,7 +104,7 @@ def test_sla204_a_street_operator_cannot_look_at_another_district(browser, live_
         expect()(page.locator("#sla-breadcrumb .ovw-crumb-current .ovw-crumb-name")).to_have_text("东街街道",
                                                                                                  timeout=LOAD_MS)
         expect()(page.locator("#sla-notice")).to_contain_text("329903")
-        expect()(tile(page, "red")).to_have_text("1")  # 东街街道's open cases: 3 (overdue), 4
+        expect()(tile(page, "red")).to_have_text("1", timeout=LOAD_MS)  # 东街街道's open cases: 3 (overdue), 4
         assert watch.offsite == [] and watch.errors == []
     finally:
         context.close()

@@ -328,3 +328,15 @@ def test_sla135_a_forged_page_is_refused(in_app):
     for page in (0, -1, True, "2", 10 ** 9):
         assert ids_of(open_cases(ids.CASES_PAGER + ".active_page", page, page=page, shown=shown)) == [9, 3]
     assert open_cases(ids.CASES_PAGER + ".active_page", 2, page=2, shown="junk")[:7] == (no_update,) * 7
+
+
+def test_sla136_a_case_id_opens_its_detail_without_its_reporter(in_app):
+    is_open, body = cb.open_detail({"colId": "id", "value": 3, "rowIndex": 0}, "zh")
+    assert is_open is True and "东街第01网格" in text(body)
+    assert "event-detail-reveal" not in json.dumps(body, default=lambda c: c.to_plotly_json())
+    as_user(in_app, "xicheng")
+    assert cb.open_detail({"colId": "id", "value": 3}, "zh")[0] is True  # out of scope: the empty body, nothing
+    assert "东街" not in text(cb.open_detail({"colId": "id", "value": 3}, "zh")[1])
+    for cell in ({"colId": "place", "value": 3}, {"colId": "id", "value": "3"}, {"colId": "id", "value": True},
+                 {"colId": "id", "value": 2 ** 70}, None, "junk"):
+        assert cb.open_detail(cell, "zh") == (no_update, no_update)
