@@ -17,7 +17,6 @@ from dashboard.contract import MAX_ACTOR, MAX_DEADLINE_AHEAD, _is_text, parse_in
 from dashboard.ingest import _log_row, _state_columns
 from dashboard.loop import MAX_FOLLOW_UP, MAX_WHISTLE, TERMINAL, Refused, Transition, apply
 from queries import desk as q
-from queries import users as audit_queries
 from queries.schema import DISTRICT
 from queries.scope import Scope
 
@@ -277,11 +276,12 @@ def _apply(ingestor, conn, request: _Request, *, scope, audit_from: str | None) 
         q.add_calls(conn, new_calls)
         q.answer_calls(conn, department=request.reporter, answers=answers)
         version = ingestor.record_write(conn, now=now, grids=grids)
-    for outcome in outcomes:
-        audit_queries.audit(conn, at=now, actor=request.actor, action=f"event.{request.action}",
-                            outcome="ok" if outcome.ok else "refused", target=str(outcome.event_id),
-                            source=audit_from, detail=request.reason if outcome.ok
-                            else f"{outcome.reason} — {request.reason}"[:1000])
+    # One audit row per case, in one statement (500 single inserts cost most of a big selection's time).
+    q.audit_many(conn, [{"occurred_at": now, "actor": request.actor, "action": f"event.{request.action}"[:32],
+                         "target": str(o.event_id), "outcome": "ok" if o.ok else "refused",
+                         "source": None if audit_from is None else str(audit_from)[:64],
+                         "detail": request.reason if o.ok else f"{o.reason} — {request.reason}"}
+                        for o in outcomes])
     return ActResult(version, tuple(outcomes))
 
 

@@ -341,3 +341,28 @@ def test_desk040_marks_on_the_timeline(hand_app, engine, ingestor):
     handle = next(s for s in stages if s.key == "handle")
     assert (handle.since, handle.deadline_at, handle.took_minutes, handle.verdict) == (
         datetime(2026, 11, 20, 14, 5), datetime(2026, 11, 20, 16, 5), 55, "running")
+
+
+def test_desk034_a_big_selection_is_written_through_one_join(hand_app, engine, ingestor):
+    """From 20 cases on, the events rows are staged and updated with one join: every one must land."""
+    records = [{"id": f"HL-{i}", "source": "hotline", "category": "0505", "reported_at": "2026-11-20T13:00:00+08:00",
+                "accepted_at": "2026-11-20T13:01:00+08:00", "registered_at": "2026-11-20T13:02:00+08:00",
+                "dispatched_at": f"2026-11-20T13:{10 + i:02d}:00+08:00", "lat": 31.1, "lon": 120.01}
+               for i in range(30)]
+    ids = [r.id for r in ingestor.submit(records, actor="test")]
+    result = act(hand_app, "dongjie", ids + [3], "urge")
+    assert result.done == ids + [3]
+    with engine.connect() as conn:
+        marks = {r.id: (r.urge_count, r.last_urged_at, r.status, r.deadline_at) for r in conn.execute(
+            select(events).where(events.c.id.in_(ids + [3])))}
+        state = {r.id: (r.urge_count, r.last_urged_at) for r in conn.execute(
+            select(open_events).where(open_events.c.id.in_(ids + [3])))}
+    assert {i: m[:3] for i, m in marks.items()} == {i: (1, NOW, "dispatched") for i in ids + [3]}
+    # Deadlines untouched: dispatched at 13:10 + k with 2 work hours, the clock starting at 13:30 at the
+    # earliest (the lunch break), so 15:30 up to k = 20 and 15:30 + (k - 20) minutes after.
+    assert [marks[i][3] for i in ids] == [datetime(2026, 11, 20, 15, 30 + max(k - 20, 0)) for k in range(30)]
+    assert state == {i: (1, NOW) for i in ids + [3]}
+    again = act(hand_app, "dongjie", ids, "urge")
+    assert again.done == ids
+    with engine.connect() as conn:
+        assert set(conn.execute(select(events.c.urge_count).where(events.c.id.in_(ids))).scalars()) == {2}
