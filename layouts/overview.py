@@ -472,7 +472,8 @@ def alert_banner(alerts: Sequence[TickerEvent], lang: str, firings: Sequence[Fir
         banner.append(html.Div(className=f"ovw-alert ovw-rule ovw-rule-{level}",
                                **{"data-firing": str(first.id), "data-rule": first.rule}, children=[
             html.Span(t(f"rule.level.{level}", lang), className="ovw-alert-tag"),
-            html.Span(f"{first.raised_at:%H:%M}", className="ovw-alert-time", title=f"{first.raised_at:%Y-%m-%d %H:%M}"),
+            html.Span(f"{first.raised_at:%H:%M}", className="ovw-alert-time",
+                      title=f"{first.raised_at:%Y-%m-%d %H:%M}"),
             html.Span(rule_text(first, lang), className="ovw-alert-what", title=first.rule),
             html.Span(str(first.detail.get("place") or first.area_code), className="ovw-alert-where"),
             html.Span(t("rule.more", lang, n=more), className="ovw-alert-more") if more else None,

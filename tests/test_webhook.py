@@ -172,7 +172,8 @@ def test_hook015_the_backoff_is_capped():
 # -- configuration -------------------------------------------------------------------------------------------
 def test_hook020_targets_inline_and_from_a_file(tmp_path):
     text = json.dumps([{"name": "duty", "kind": "dingtalk", "url": "https://10.1.2.3/robot/send?access_token=t",
-                        "secret": "SEC1"}, {"name": "wx", "kind": "wecom", "url": "http://10.1.2.4/cgi-bin/webhook/send?key=k"}])
+                        "secret": "SEC1"},
+                       {"name": "wx", "kind": "wecom", "url": "http://10.1.2.4/cgi-bin/webhook/send?key=k"}])
     inline = wh.load_targets(text)
     path = tmp_path / "hooks.json"
     path.write_text(json.dumps({"webhooks": json.loads(text)}), encoding="utf-8")

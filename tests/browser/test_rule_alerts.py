@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from dashboard import alert_rules as ar
 from queries.schema import alert_firings
-from tests.browser.test_live import clean, duty, expect, open_live, post, report, served, token  # noqa: F401 (fixtures)
+from tests.browser import test_live
+from tests.browser.test_live import clean, expect, open_live, post, report
 
 pytestmark = pytest.mark.browser
+served, token, duty = test_live.served, test_live.token, test_live.duty  # the fixtures, shared
 
 
 def test_rul_b001_a_firing_reaches_the_banner_and_signing_clears_it(duty, token, hand_app):

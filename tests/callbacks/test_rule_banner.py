@@ -20,7 +20,8 @@ from tests.handcity import NOW
 from tests.queries.test_alerts import add_events
 from tests.test_alert_rules import NANYUAN, add_due
 
-RULES = '{"rules": [{"id": "red", "kind": "red_within", "params": {"n": 2}}, {"id": "late", "kind": "undispatched_urgent"}]}'
+RULES = ('{"rules": [{"id": "red", "kind": "red_within", "params": {"n": 2}}, '
+         '{"id": "late", "kind": "undispatched_urgent"}]}')
 
 
 def fire(app) -> dict[str, int]:
@@ -243,7 +244,8 @@ def test_rb020_the_api_lists_the_scopes_firings_and_deliveries(hand_app):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=abc", "limit=" + "9" * 50, "from=yesterday",
-                                   "from=2026-11-20T15:00:00", "to=2026-11-20T15:00:00%2B08:00&from=2026-11-21T00:00:00%2B08:00"])
+                                   "from=2026-11-20T15:00:00",
+                                   "to=2026-11-20T15:00:00%2B08:00&from=2026-11-21T00:00:00%2B08:00"])
 def test_rb021_bad_parameters_are_a_400(hand_app, query):
     answer = signed_in(hand_app, "dongcheng").get(f"/api/v1/alerts/firings?{query}")
     assert answer.status_code == 400 and answer.get_json()["error"] == "bad_request"
