@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 
 from dashboard import alert_rules as ar
 from dashboard.webhook import ConfigError, Target
+from queries import alert_rules as q
 from queries.meta import data_version
 from queries.schema import alert_firings, events
 from queries.scope import Scope
@@ -416,4 +417,44 @@ def test_rule041_a_write_nudges_the_evaluator(hand_settings):
     finally:
         hub.stop()
         evaluator.stop()
+        engine.dispose()
+
+
+# -- the same on PostgreSQL (GRIDCC_TEST_PG_URL, as tests/queries/test_postgres.py) -------------------------
+def test_rule050_the_rules_and_firings_on_postgresql():
+    import os
+
+    url = os.environ.get("GRIDCC_TEST_PG_URL")
+    if not url:
+        pytest.skip("set GRIDCC_TEST_PG_URL to run the rules on PostgreSQL")
+    from sqlalchemy import create_engine
+
+    with create_engine(url).begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS alert_rules_test")
+    engine = create_engine(url, connect_args={"options": "-csearch_path=alert_rules_test"})
+    try:
+        handcity.build_hand_city(engine)
+        with engine.begin() as conn:
+            add_due(conn)
+            add_events(conn)
+        with engine.connect() as conn:
+            assert counted(conn, rule("red_within", n=0)) == {NANYUAN: 3, DONGJIE: 1}
+            assert counted(conn, rule("overdue_surge", n=0)) == {NANYUAN: 1}
+            assert [h.key for h in ar.rule_hits(conn, rule("undispatched_urgent"), CITY, NOW)] == ["15", "12", "13"]
+        rules = (rule("red_within", n=2), rule("undispatched_urgent"))
+        first = ar.evaluate(engine, rules, now=NOW, lock=threading.Lock())
+        assert [h.key for _, h in first.raised] == [NANYUAN, "15", "12", "13"]
+        assert ar.evaluate(engine, rules, now=NOW, lock=threading.Lock()).raised == []
+        with engine.begin() as conn:
+            outcome = q.acknowledge_firing(conn, scope=EAST, firing_id=first.raised[0][0], user_name="dongcheng",
+                                           at=NOW)
+            q.record_attempt(conn, firing_id=first.raised[0][0], target="duty", attempt=1, at=NOW,
+                             outcome="delivered", http_status=200)
+        with engine.connect() as conn:
+            assert outcome == ("ok", NANYUAN)
+            assert [f.key for f in q.open_firings(conn, scope=EAST)] == ["12", "15"]
+            assert [d.outcome for d in q.deliveries(conn, firing_ids=[first.raised[0][0]])] == ["delivered"]
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA alert_rules_test CASCADE")
         engine.dispose()
