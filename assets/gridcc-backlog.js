@@ -31,7 +31,13 @@
         });
     }
 
+    /* Under a day the browser shows the seconds too (the server's text stops at minutes): it visibly ticks. */
     function span(minutes, labels) {
+        if (minutes < 1440 && labels["desk.dur.seconds"]) {
+            var secs = Math.max(0, Math.floor(minutes * 60));
+            return fill(labels["desk.dur.seconds"], {h: Math.floor(secs / 3600), m: Math.floor((secs % 3600) / 60),
+                s: secs % 60});
+        }
         var m = Math.max(0, Math.floor(minutes));
         var days = Math.floor(m / 1440);
         var hours = Math.floor((m % 1440) / 60);
@@ -52,7 +58,7 @@
         }
         var left = (parseLocal(deadlineIso.slice(0, 19)) - now) / 60000;
         return left >= 0 ? fill(labels["desk.left"], {span: span(left, labels)})
-            : fill(labels["desk.over"], {span: span(Math.ceil(-left), labels)});
+            : fill(labels["desk.over"], {span: span(-left, labels)});
     }
 
     /* One clock for every countdown cell: a cell subscribes while it is drawn. */

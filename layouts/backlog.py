@@ -41,7 +41,7 @@ RESULT = "backlog-result"
 EXPORT_PATH = "/backlog/export.xlsx"
 
 WIDTHS = {"id": 90, "category": 170, "place": 220, "department": 170, "stage": 96, "reported": 142,
-          "deadline": 142, "countdown": 140, "light": 96, "age": 104, "flags": 240}
+          "deadline": 142, "countdown": 140, "light": 112, "age": 104, "flags": 240}
 FILTERS = {"text": "agTextColumnFilter", "number": "agNumberColumnFilter", "date": "agDateColumnFilter"}
 FILTER_OPTIONS = {"text": ["contains", "notContains", "equals", "startsWith"],
                   "number": ["equals", "lessThan", "greaterThan", "inRange"],
@@ -85,7 +85,7 @@ def column_defs(lang: str) -> list[dict]:
 def _quick(lang: str, value: list[str]) -> dcc.Checklist:
     return dcc.Checklist(
         id=QUICK_FILTERS, value=value, inline=True, className="bkl-quick",
-        inputClassName="bkl-quick-input", labelClassName="bkl-quick-label",
+        inputClassName="bkl-quick-input",
         options=[{"label": t(f"desk.quick.{q}", lang), "value": q} for q in QUICK])
 
 
@@ -111,8 +111,7 @@ def action_bar(actions: tuple[str, ...], departments, lang: str) -> html.Section
             html.Span(id=REQUESTED, className="bkl-requested"),
         ]),
         html.Div(className="bkl-actions-body", children=[
-            dcc.RadioItems(id=ACTION, value=None, className="bkl-action-choice", inputClassName="bkl-action-input",
-                           labelClassName="bkl-action-label",
+            dcc.RadioItems(id=ACTION, value=None, className="bkl-action-choice",
                            options=[{"label": t(f"desk.act.{a}", lang), "value": a} for a in actions]),
             html.Div(className="bkl-action-form", children=[
                 dcc.Textarea(id=REASON, maxLength=desk.MAX_REASON, placeholder=t("desk.reason", lang),
@@ -135,7 +134,7 @@ def action_bar(actions: tuple[str, ...], departments, lang: str) -> html.Section
 
 def labels(lang: str) -> dict:
     """Return what the browser's renderers need: the countdown's words and the lights' in ``lang``."""
-    keys = ("desk.left", "desk.over", "desk.dur.days", "desk.dur.hours", "desk.dur.minutes",
+    keys = ("desk.left", "desk.over", "desk.dur.days", "desk.dur.hours", "desk.dur.minutes", "desk.dur.seconds",
             "light.green", "light.yellow", "light.red")
     return {key: t(key, lang) for key in keys}
 
