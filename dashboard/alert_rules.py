@@ -35,7 +35,7 @@ MAX_RULES = 100
 MAX_N = 100_000
 MAX_HOURS = 72.0
 MAX_MINUTES = 24 * 60
-NUDGE_GAP_S = 1.0  # after a write, wait this long for the burst to end before evaluating
+NUDGE_GAP_S = 2.0  # after a write, wait this long (a burst of writes is one evaluation: at 50 writes/s, one per 2 s)
 MIN_EVERY_S, MAX_EVERY_S = 0.05, 86_400.0
 EVERYWHERE = "*"  # a rule's webhooks: every configured one
 
@@ -409,7 +409,7 @@ class Evaluator:
                 return
             if nudged:
                 self._wake.clear()
-                # A burst of writes (fifty a second) is one evaluation, a second after it began.
+                # A burst of writes (fifty a second) is one evaluation, two seconds after it began.
                 self._stop.wait(NUDGE_GAP_S)
                 self._wake.clear()
                 if self.stopped():
