@@ -342,7 +342,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "You may not disable yourself or reset your own password (to change it, click your name "
                        "top right)"),
     # == SLA page (issue 6 §1): keys "sla.*" below this line ==
-    "sla.title": ("按期率分析", "On-time analysis"),
+    "sla.title": ("按期率分析", "SLA"),
     "sla.empty": ("该时段无数据", "No data for this period"),
     "sla.empty_backlog": ("当前无在办案件", "No open cases now"),
     "sla.handle_rate": ("按期处置率", "Handled on time"),

@@ -232,7 +232,12 @@ def funnel_figure(stages: Sequence, lang: str) -> dict:
 
 
 def funnel_rows(stages: Sequence, lang: str) -> list[dict]:
-    """Return each stage's timing as table cells: median, p90 and limit read as durations; over = median > limit."""
+    """Return each stage's timing as table cells: median, p90 and limit read as durations; over = median > limit.
+
+    Nothing when no case was reported (the funnel says so).
+    """
+    if not stages or not stages[0].reached:
+        return []
     return [{
         "stage": s.stage, "name": t(f"sla.stage.{s.stage}", lang), "reached": f"{s.reached:,}",
         "median": _minutes(s.median_min, lang), "p90": _minutes(s.p90_min, lang), "limit": _minutes(s.limit_min, lang),

@@ -121,6 +121,7 @@ def test_sla007_funnel_counts_conversion_and_late_stages():
                        "limit": "2.0小时", "over": "60/80", "late": True}
     assert rows[1]["median"] == "10分钟" and rows[4]["p90"] == "6.2天" and rows[5]["over"] == "—"
     assert f.funnel_rows(STAGES, "en")[4]["median"] == "2.1 d"
+    assert f.funnel_rows([FunnelStage("report", 0, None, None, None, 0, 0)], "zh") == []
 
 
 def test_sla008_handling_strip_shares_and_medians():
