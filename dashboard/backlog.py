@@ -303,8 +303,8 @@ def _filter_values(frame: pd.DataFrame, col: str, as_of: datetime, lit: pd.Serie
     """Return the values column ``col`` filters on (what the person sees, as numbers where it is a number)."""
     if col == "id":
         return frame["id"].astype(float)
-    if col == "countdown":
-        return _minutes_left(frame, as_of)
+    if col == "countdown":  # as the screen shows it: only while the clock runs
+        return _minutes_left(frame, as_of).where(_running(frame))
     if col == "age":
         return (pd.Timestamp(as_of) - frame["reported_at"]) / pd.Timedelta(hours=1)
     if col == "reported":
@@ -358,7 +358,7 @@ def view(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tu
 # -- one page of rows ---------------------------------------------------------------------------------------
 def light_label(light: str | None, lang: str) -> str:
     """Return a light's word (正常 / 临期 / 超时), "—" for a case without a running clock."""
-    return t(f"light.{light}", lang) if light else "—"
+    return t(f"light.{light}", lang) if isinstance(light, str) and light else "—"
 
 
 def duration_text(minutes: float, lang: str) -> str:
