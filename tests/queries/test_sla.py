@@ -419,3 +419,14 @@ def test_sla063_unknown_grain_or_split_raises(hand_conn):
     with pytest.raises(ValueError):
         sla.split(hand_conn, scope=CITY, area=city, by="worker", **window())
     assert SINCE == window()["since"]
+
+
+@pytest.mark.parametrize("values", [[5], [1, 2], [0, 0, 0, 10], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], list(range(1000))])
+def test_sla070_percentiles_from_a_histogram_are_percentile_cont(values):
+    import numpy as np
+    from collections import Counter
+
+    histogram = sorted(Counter(values).items())
+    assert sla.percentiles(histogram, (0.5, 0.9, 0.0, 1.0)) == pytest.approx(
+        [np.percentile(values, q) for q in (50, 90, 0, 100)])
+    assert sla.percentiles([], (0.5,)) == [None]
