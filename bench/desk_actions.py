@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     from dashboard import desk
     from dashboard.ingest import Ingestor
     from dashboard.settings import Settings
-    from dashboard.store import init_schema, make_engine
+    from dashboard.store import make_engine
     from queries.schema import DISTRICT, departments, open_events
     from queries.scope import Scope
 
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> None:
     shutil.copy(source, copy)
     try:
         engine = make_engine(Settings(store_url=f"duckdb:///{copy}"))
-        init_schema(engine)  # a store from before the desk gets its columns (and whatever else is new)
+        _add_columns(engine)  # a store from before the desk: its columns, empty (no backfill of 10 M rows)
         with engine.connect() as conn:
             as_of = datetime.fromisoformat(conn.execute(text("SELECT value FROM store_meta WHERE key = 'state_as_of'"))
                                            .scalar())
@@ -79,6 +79,22 @@ def main(argv: list[str]) -> None:
         if not keep:
             for path in (copy, copy.with_name(copy.name + ".wal")):
                 path.unlink(missing_ok=True)
+
+
+def _add_columns(engine) -> None:
+    """Add what the schema has and the store lacks, skipping the closures' SLA backfill (not timed here).
+
+    The backfill rebuilds closures from 10 M events and needs more than the default 512 MB; this copy
+    only needs the columns to exist.
+    """
+    from dashboard.store import CLOSURES_SLA_FILLED, init_schema
+    from queries.meta import set_meta
+    from queries.schema import metadata
+
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        set_meta(conn, CLOSURES_SLA_FILLED, "1")
+    init_schema(engine)
 
 
 def _count(engine, table) -> int:

@@ -80,11 +80,11 @@ class DuplicateKey(Exception):
     """An event with the same (source, external_id) is stored already."""
 
 
-def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
-    """Insert ``rows`` (dicts keyed by column): executemany when few, DuckDB's bulk scan when many."""
+def insert_rows(conn: Connection, table, rows: list[dict], *, bulk_from: int = BULK_FROM) -> None:
+    """Insert ``rows`` (dicts keyed by column): executemany when fewer than ``bulk_from``, DuckDB's bulk scan else."""
     if not rows:
         return
-    if conn.dialect.name == "duckdb" and len(rows) >= BULK_FROM:
+    if conn.dialect.name == "duckdb" and len(rows) >= bulk_from:
         columns = [c.name for c in table.columns]
         frame = pd.DataFrame(rows, columns=columns)
         for column in table.columns:

@@ -366,3 +366,8 @@ def test_desk034_a_big_selection_is_written_through_one_join(hand_app, engine, i
     assert again.done == ids
     with engine.connect() as conn:
         assert set(conn.execute(select(events.c.urge_count).where(events.c.id.in_(ids))).scalars()) == {2}
+    # The log and audit rows of both acts, written in one statement each: one per case.
+    assert [r[0] for r in log_of(engine, ids[7])] == ["accept", "register", "dispatch", "urge", "urge"]
+    rows = audits(engine)
+    assert len(rows) == 31 + 30 and {r[2] for r in rows} == {str(i) for i in ids + [3]}
+    assert {(r[0], r[1], r[3], r[4], r[5]) for r in rows} == {("dongjie", "event.urge", "ok", "127.0.0.1", REASON)}
