@@ -261,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         return heat_main(argv[1:])
     if argv[:1] == ["live"]:
         return live_main(argv[1:])
+    if argv[:1] == ["backlog"]:  # the backlog desk (bench/backlog_cases.py)
+        from bench import backlog_cases
+
+        return backlog_cases.main(argv[1:], start=_start, root=ROOT)
     if argv[:1] == ["sla"]:  # the SLA page's loaders (bench/sla_cases.py)
         from bench import sla_cases
 
