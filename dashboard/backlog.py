@@ -86,7 +86,9 @@ def table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     out["flags"] = [_flags(row, lang) for row in out.itertuples(index=False)] if len(out) else pd.Series(dtype=str)
     out["haystack"] = (out["id"].astype(str) + " " + out["category_text"] + " " + out["place"] + " "
                        + out["department_text"] + " " + out["stage"] + " " + out["flags"]).str.lower()
-    return out.reset_index(drop=True)
+    # Kept in the default order (the deadline, most overdue first; none last; then id), so the usual
+    # request — no sort chosen — is cut from it without sorting.
+    return out.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,8 @@ def view(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tu
     The default order is the deadline, soonest (most overdue) first, cases without one last; ties by id.
     The share (the light) is computed for all rows only when the light is filtered or sorted on.
     """
-    frame = prepared[prepared["reported_at"] <= pd.Timestamp(as_of)]
+    reported = prepared["reported_at"].to_numpy() <= np.datetime64(pd.Timestamp(as_of))
+    frame = prepared if reported.all() else prepared[reported]  # a copy of every row costs; skip it when it can
     if quick:
         frame = frame[_quick_mask(frame, quick, as_of)]
     if search:
@@ -341,10 +344,10 @@ def view(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tu
         masks = [match(values, cond) for cond in spec["conditions"]]
         mask = np.logical_or.reduce(masks) if spec["operator"] == "OR" else np.logical_and.reduce(masks)
         frame = frame[mask]
-    if not len(frame):
-        return frame
+    if not len(frame) or not sort:
+        return frame  # masks keep the frame's default order
     keys, ascending = [], []
-    for col, direction in (sort or (("deadline", "asc"),)):
+    for col, direction in sort:
         by = COLUMNS[col][1]
         if by == "age_order":  # the youngest first is the latest report first
             by, direction = "reported_at", "desc" if direction == "asc" else "asc"

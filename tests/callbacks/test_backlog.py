@@ -216,8 +216,8 @@ def test_bkl_export001_rows_headers_and_audit(hand_app):
     response = client.get(backlog_export.EXPORT_PATH)
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     rows = _sheet(response)
-    assert rows[0] == ["编号", "类别", "社区 / 网格", "处置部门", "环节", "上报时间", "处置时限", "倒计时", "红黄绿灯",
-                       "已历时", "标记"]
+    assert rows[0] == ["编号", "类别", "社区 / 网格", "处置部门", "环节", "上报时间", "处置时限", "倒计时",
+                       "红黄绿灯", "已历时", "标记"]
     assert [r[0] for r in rows[1:]] == [3, 4]
     assert rows[1][7] == "已超期 3天5时" and rows[1][8] == "超时"
     actor, detail = _audit(hand_app, "ok")[0]
@@ -234,7 +234,8 @@ def test_bkl_export002_the_view_the_screen_sends(hand_app):
     rows = _sheet(response)
     assert rows[0] == ["Community / grid", "ID"]
     assert rows[1:] == [["西湖社区 / 西湖第02网格", 9], ["西湖社区 / 西湖第01网格", 8],
-                        ["南苑社区 / 南苑第01网格", 6], ["东街社区 / 东街第02网格", 4], ["东街社区 / 东街第01网格", 3]]
+                        ["南苑社区 / 南苑第01网格", 6], ["东街社区 / 东街第02网格", 4],
+                        ["东街社区 / 东街第01网格", 3]]
 
 
 def test_bkl_export003_formulas_are_text(hand_app):
