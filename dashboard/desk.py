@@ -38,7 +38,7 @@ MAX_REASON = 500
 STEPS = {
     "urge": ("urge",), "supervise": ("supervise",), "approve_extension": ("extend",),
     "refuse_extension": ("refuse_extension",), "redispatch": ("return", "dispatch"), "whistle": ("whistle",),
-    "check_close": ("check", "close"), "request_extension": ("request_extension",), "report_back": ("report_back",),
+    "check_close": ("check", "close"), "request_extension": ("ask_extension",), "report_back": ("report_back",),
 }
 # Which optional inputs each action takes (any other given is refused: the sender meant something).
 INPUTS = {"follow_up_at": ("supervise",), "until": ("request_extension",), "department_code": ("redispatch",),
@@ -298,7 +298,7 @@ def _steps(request: _Request, row, state, at: datetime, called: dict, ref) -> li
         case "supervise":
             return [step("supervise", until=request.follow_up_at)]
         case "request_extension":
-            return [step("request_extension", until=request.until)]
+            return [step("ask_extension", until=request.until)]
         case "redispatch":
             _refuse_unless(state, "re-dispatch", {"registered", "dispatched"})
             target = ref.departments[request.department_code]

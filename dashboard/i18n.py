@@ -542,7 +542,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act.why.other": ("无法执行", "not possible"),
     "act.step.urge": ("催办", "Urged"),
     "act.step.supervise": ("督办", "Under supervision"),
-    "act.step.request_extension": ("申请延期", "Extension requested"),
+    "act.step.ask_extension": ("申请延期", "Extension requested"),
     "act.step.refuse_extension": ("驳回延期", "Extension refused"),
     "act.step.whistle": ("吹哨", "Whistled"),
     "act.step.report_back": ("报到", "Reported back"),

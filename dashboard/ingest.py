@@ -759,7 +759,7 @@ def _log_row(event_id: int, before: EventState, after: EventState, step: Transit
     decided = step.action in ("dispatch", "extend", "unpark", "rework", "return")
     department = after.department_code if decided else None
     deadline = after.deadline_at if decided else None
-    if step.action in ("supervise", "request_extension"):
+    if step.action in ("supervise", "ask_extension"):
         deadline = step.until
     elif step.action == "report_back":
         department = step.department_code

@@ -35,14 +35,15 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     # The backlog desk's marks (docs/desk.md): recorded in the log, the status stays where it is.
     "urge": (frozenset({"dispatched"}), None),  # 催办: the department holding it is urged
     "supervise": (frozenset({"registered", "dispatched", "handled"}), None),  # 督办: a follow-up time is set
-    "request_extension": (frozenset({"dispatched"}), None),  # 申请延期: the department asks for a later deadline
+    "ask_extension": (frozenset({"dispatched"}), None),  # 申请延期: the department asks for a later deadline
     "refuse_extension": (frozenset({"dispatched"}), None),  # 驳回延期: the pending request is turned down
     "whistle": (frozenset({"registered", "dispatched"}), None),  # 吹哨: escalated to the district's departments
     "report_back": (frozenset({"registered", "dispatched", "handled", "checked"}), None),  # 报到: a called one answers
 }
 ACTIONS = tuple(TRANSITIONS)
 # Steps that mark a case without moving it along the loop (status, deadline and clock unchanged).
-MARKS = frozenset({"urge", "supervise", "request_extension", "refuse_extension", "whistle", "report_back"})
+# (The log's action column holds 16 characters: the desk's "request_extension" is logged as ask_extension.)
+MARKS = frozenset({"urge", "supervise", "ask_extension", "refuse_extension", "whistle", "report_back"})
 # The loop's own steps: what the transitions route and imports speak (the marks go through the desk).
 LOOP_ACTIONS = tuple(a for a in ACTIONS if a not in MARKS)
 MAX_FOLLOW_UP = timedelta(days=30)  # 督办: the furthest a follow-up may lie after the step
@@ -136,7 +137,7 @@ class Transition:
     department_code: str | None = None  # dispatch: to whom (required); others: ignored
     extension: Limit | None = None  # extend: how much more time (default: one more full limit)
     deadline_at: datetime | None = None  # the deadline after this step, when set by hand or recorded
-    until: datetime | None = None  # supervise: the follow-up time; request_extension: the deadline asked for
+    until: datetime | None = None  # supervise: the follow-up time; ask_extension: the deadline asked for
     departments: tuple[str, ...] = ()  # whistle: the departments called (report_back: department_code answers)
 
 
@@ -283,7 +284,7 @@ def apply(state: EventState, step: Transition, *, limit: Limit, clock: SlaClock,
                 raise Refused(f"the follow-up time {step.until.isoformat()} must lie after {at.isoformat()} and "
                               f"within {MAX_FOLLOW_UP.days} days of it", "follow_up_at", conflict=False)
             changes.update(supervised_until=step.until)
-        case "request_extension":
+        case "ask_extension":
             if state.deadline_at is None:
                 raise Refused("this case has no deadline to extend")
             if state.extension_requested_at is not None:

@@ -202,7 +202,7 @@ class Simulator:
             if cat is None:
                 continue
             steps = deque(self._plan(event.source, cat))
-            while steps and event.status not in TRANSITIONS[steps[0][0]][0]:
+            while steps and event.status not in TRANSITIONS[_loop_action(steps[0][0])][0]:
                 steps.popleft()
             if steps:
                 action, wait = steps[0]
@@ -365,6 +365,11 @@ class Simulator:
             log.debug("simulator: %s of event %d refused: %s", action, event_id, error)
             return False
         return bool(result.done)
+
+
+def _loop_action(action: str) -> str:
+    """Return the loop step a simulated action takes first (a desk action's own, e.g. ask_extension)."""
+    return desk.STEPS[action][0] if action in DESK_STEPS else action
 
 
 __all__ = ["ACTOR", "Simulator", "TickReport"]

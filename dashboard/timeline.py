@@ -34,7 +34,7 @@ STAGE_LIMITS: dict[str, Limit] = {
 LOOP = ("report", "accept", "verify", "register", "dispatch", "handle", "check", "close")
 EXCEPTIONS = ("extend", "return", "park", "unpark", "rework", "void",
               # The desk's marks (docs/desk.md): recorded at their time; they move neither stage nor clock.
-              "urge", "supervise", "request_extension", "refuse_extension", "whistle", "report_back")
+              "urge", "supervise", "ask_extension", "refuse_extension", "whistle", "report_back")
 # The loop stages still ahead of an event in each status (verify is never "ahead": it is optional).
 AHEAD = {
     "reported": ("accept", "register", "dispatch", "handle", "check", "close"),

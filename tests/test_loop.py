@@ -100,7 +100,7 @@ MARKED = [
     ("supervise", "registered", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
     ("supervise", "dispatched", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
     ("supervise", "handled", {}, {"until": FOLLOW_UP}, dict(supervised_until=FOLLOW_UP)),
-    ("request_extension", "dispatched", {}, {"until": ASKED},
+    ("ask_extension", "dispatched", {}, {"until": ASKED},
      dict(extension_requested_at=AT, extension_requested_until=ASKED)),
     ("refuse_extension", "dispatched", PENDING, {}, dict(extension_requested_at=None, extension_requested_until=None)),
     ("whistle", "registered", {}, {"departments": ("D01", "D02")}, dict(whistled_at=AT)),
@@ -335,9 +335,9 @@ def test_loop025_replay_with_verify_park_and_rework(clock):
     ("supervise", {}, {}, "follow_up_at", "needs the follow-up time"),
     ("supervise", {}, {"until": AT}, "follow_up_at", "must lie after 2026-11-16T10:00:00"),
     ("supervise", {}, {"until": AT + timedelta(days=30, minutes=1)}, "follow_up_at", "within 30 days"),
-    ("request_extension", {}, {}, "until", "needs the deadline asked for"),
-    ("request_extension", {}, {"until": DEADLINE}, "until", "later than the deadline 2026-11-16T14:10:00"),
-    ("request_extension", PENDING, {"until": ASKED}, "action", "pending already (since 2026-11-16T09:00:00)"),
+    ("ask_extension", {}, {}, "until", "needs the deadline asked for"),
+    ("ask_extension", {}, {"until": DEADLINE}, "until", "later than the deadline 2026-11-16T14:10:00"),
+    ("ask_extension", PENDING, {"until": ASKED}, "action", "pending already (since 2026-11-16T09:00:00)"),
     ("refuse_extension", {}, {}, "action", "no extension request is pending"),
     ("whistle", {}, {}, "departments", "1 to 10 different departments"),
     ("whistle", {}, {"departments": tuple(f"D{i:02d}" for i in range(11))}, "departments", "1 to 10"),
@@ -353,10 +353,10 @@ def test_loop030_marks_refused_with_a_reason(clock, action, marks, extra, field,
     assert err.value.field == field
 
 
-def test_loop031_request_extension_needs_a_deadline(clock):
+def test_loop031_ask_extension_needs_a_deadline(clock):
     no_clock = replace(state_in("dispatched"), deadline_at=None)
     with pytest.raises(Refused, match="no deadline to extend"):
-        apply(no_clock, Transition("request_extension", AT, until=ASKED), limit=LIMIT, clock=clock, now=NOW)
+        apply(no_clock, Transition("ask_extension", AT, until=ASKED), limit=LIMIT, clock=clock, now=NOW)
 
 
 def test_loop032_extend_approves_the_pending_request(clock):

@@ -22,7 +22,7 @@ SHARE_ANSWERED = 0.5  # of the departments called
 NOTES = {
     "urge": ("已超期，请尽快处置", "居民多次来电，请加快办理", "请今日内反馈处置进度"),
     "supervise": ("挂牌督办，跟进处置进度", "重点关注，按期回访", "列入周例会督办事项"),
-    "request_extension": ("需协调产权单位，申请延期", "需采购材料，申请延期", "涉及多方协调，申请延期"),
+    "ask_extension": ("需协调产权单位，申请延期", "需采购材料，申请延期", "涉及多方协调，申请延期"),
     "whistle": ("涉及多个部门，街道吹哨", "需多部门联合执法", "问题复杂，请求区级部门报到"),
     "report_back": ("已派员到场，正在处置", "已到场核实，协同处置中", "已报到，明日完成整改"),
 }
@@ -71,7 +71,7 @@ def add_marks(conn, *, seed: int, now: datetime, first_log_id: int) -> int:
         at = when(r.id)
         until = (max(r.deadline_at, now) + timedelta(days=int(rng.integers(2, 8)))).replace(hour=17, minute=30,
                                                                                           second=0)
-        logged(r.id, r.status, "request_extension", at, deadline_at=until, actor=f"dept:{r.department_code}")
+        logged(r.id, r.status, "ask_extension", at, deadline_at=until, actor=f"dept:{r.department_code}")
         marks.setdefault(r.id, {}).update(extension_requested_at=at, extension_requested_until=until)
     open_ = cases[cases.status.isin(["registered", "dispatched"])]
     for r in open_[rng.random(len(open_)) < SHARE_WHISTLED].itertuples():
