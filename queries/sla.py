@@ -7,8 +7,22 @@ Void and parked cases are left out as in queries/overview.py.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    Boolean, Connection, Date, Integer, String, Table, and_, case, cast, column, extract, false, func, literal,
+    literal_column, not_, null, or_, select, true, tuple_, union_all, values,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from queries.areas import Area
+from queries.overview import _area_column, _where
+from queries.schema import BUILDING, CITY, GRID, STREET, areas, buildings, categories, closures, departments, events
+from queries.sqlfuncs import day_bucket, minutes_between
+from queries.state import open_at, open_source, overdue_at
 
 GRAINS = ("day", "week", "month")
 SPLITS = ("class", "department", "area", "street")
@@ -152,22 +166,6 @@ class CasePage:
 
 
 # ---------------------------------------------------------------------------------------------- the queries
-
-from bisect import bisect_right  # noqa: E402
-from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
-from datetime import timedelta  # noqa: E402
-
-from sqlalchemy import (  # noqa: E402
-    Boolean, Connection, Date, Integer, String, Table, and_, case, cast, column, extract, false, func, literal,
-    literal_column, not_, null, or_, select, true, tuple_, union_all, values,
-)
-from sqlalchemy.sql.elements import ColumnElement  # noqa: E402
-
-from queries.areas import Area  # noqa: E402
-from queries.overview import _area_column, _where  # noqa: E402
-from queries.schema import BUILDING, CITY, GRID, STREET, areas, buildings, categories, closures, departments, events  # noqa: E402
-from queries.sqlfuncs import day_bucket, minutes_between  # noqa: E402
-from queries.state import open_at, open_source, overdue_at  # noqa: E402
 
 # Stage limits of the funnel other than handling, as (value, unit): dashboard/timeline.STAGE_LIMITS, passed in.
 StageLimits = Mapping[str, tuple[float, str]]
@@ -419,11 +417,12 @@ def backlog_age(conn: Connection, *, scope, area: Area, by: str, as_of: datetime
     return [AgeRow(k or "", named.get(k, k or ""), tuple(found.get(k, [0] * len(AGE_BUCKETS)))) for k in keys]
 
 
-def open_clocks(conn: Connection, *, scope, area: Area, as_of: datetime, ids: Sequence[int] | None = None):
+def open_clocks(conn: Connection, *, scope, area: Area, as_of: datetime):
     """Return the clocks of the cases open at ``as_of`` (parked left out), as columns.
 
     A dict of lists: id, started (the clock's start, else the dispatch), deadline, handled (only when by
-    as_of), unit (the category's limit unit), reported_at. For the traffic lights (dashboard/lights.py).
+    as_of), unit (the category's limit unit), reported_at: what dashboard/lights.py lights a case from (the
+    reference the SQL lights of ``lights`` are tested against, and the clocks a page may tick in the browser).
     """
     table, current = open_source(conn, as_of)
     handled = case((table.c.handled_at <= as_of, table.c.handled_at), else_=null())
@@ -431,8 +430,6 @@ def open_clocks(conn: Connection, *, scope, area: Area, as_of: datetime, ids: Se
                    handled, categories.c.limit_unit, table.c.reported_at)
             .join(categories, categories.c.code == table.c.category_code)
             .where(_where(scope, area, table), open_at(table, current, as_of)))
-    if ids is not None:
-        stmt = stmt.where(table.c.id.in_(list(ids)))
     rows = conn.execute(stmt).all() if scope.covers(area.code) else []
     cols = list(zip(*rows)) if rows else [()] * 6
     return dict(zip(("id", "started", "deadline", "handled", "unit", "reported_at"), (list(c) for c in cols)))
@@ -442,15 +439,6 @@ def turning_red_where(table: Table, as_of: datetime, hours: float = 2) -> Column
     """Return 'not handled by as_of and due in (as_of, as_of + hours]' on an open case."""
     return and_(or_(table.c.handled_at.is_(None), table.c.handled_at > as_of), table.c.deadline_at > as_of,
                 table.c.deadline_at <= as_of + timedelta(hours=hours))
-
-
-def turning_red(conn: Connection, *, scope, area: Area, as_of: datetime) -> int:
-    """Return the open cases (parked left out), not handled, due within the 2 hours after ``as_of``."""
-    if not scope.covers(area.code):
-        return 0
-    table, current = open_source(conn, as_of)
-    return int(conn.execute(select(func.count()).select_from(table).where(
-        _where(scope, area, table), open_at(table, current, as_of), turning_red_where(table, as_of))).scalar() or 0)
 
 
 def _minute(stamp):
@@ -585,7 +573,7 @@ def _over_clock(stage: str, limits: StageLimits, calendar, as_of: datetime):
     return and_(timed, stamp > previous + timedelta(minutes=minutes))
 
 
-def _over_limit(stage: str, limits: StageLimits, calendar, days, as_of: datetime, day_of: dict):
+def _over_limit(stage: str, limits: StageLimits, calendar, as_of: datetime, day_of: dict):
     """Return the clause 'took longer than the stage's limit' (handle: handled after its deadline)."""
     previous, stamp, timed = _stage_span(stage, as_of)
     if stage == "handle":
@@ -657,7 +645,7 @@ def funnel(conn: Connection, *, scope, area: Area, since: datetime, until: datet
     counts = [func.count().filter(_reached(stage, as_of)) for stage in FUNNEL_STAGES]
     counts += [func.count().filter(_stage_span(stage, as_of)[2]) for stage in timed_stages]
     clock_stages = [s for s in timed_stages if s not in work_stages]
-    counts += [func.count().filter(_over_limit(stage, limits, calendar, None, as_of, {})) for stage in clock_stages]
+    counts += [func.count().filter(_over_limit(stage, limits, calendar, as_of, {})) for stage in clock_stages]
     row = [int(n or 0) for n in conn.execute(select(*counts).where(where)).one()]
     reached = dict(zip(FUNNEL_STAGES, row[:len(FUNNEL_STAGES)]))
     timed = dict(zip(timed_stages, row[len(FUNNEL_STAGES):len(FUNNEL_STAGES) + len(timed_stages)]))
@@ -667,7 +655,7 @@ def funnel(conn: Connection, *, scope, area: Area, since: datetime, until: datet
         # working time, so the join to the working days reads those few, not the whole window.
         source, day_of = _funnel_from(limits, calendar, since, as_of)
         candidates = or_(*(_over_clock(stage, limits, calendar, as_of) for stage in work_stages))
-        found = conn.execute(select(*(func.count().filter(_over_limit(stage, limits, calendar, None, as_of, day_of))
+        found = conn.execute(select(*(func.count().filter(_over_limit(stage, limits, calendar, as_of, day_of))
                                       for stage in work_stages)).select_from(source).where(where, candidates)).one()
         over.update({stage: int(n or 0) for stage, n in zip(work_stages, found)})
 
@@ -846,7 +834,7 @@ def case_sets(conn: Connection, *, scope, area: Area, selector: Selector, since:
         source, day_of = _funnel_from(limits, calendar, since, as_of)
         where = [_funnel_where(scope, area, since, until, as_of)]
         if selector.stage != "report":
-            where.append(_over_limit(selector.stage, limits, calendar, None, as_of, day_of)
+            where.append(_over_limit(selector.stage, limits, calendar, as_of, day_of)
                          if selector.part == "over_limit" else _reached(selector.stage, as_of))
         return [((source, events), and_(*where))]
     if f == "handling":
@@ -906,16 +894,14 @@ def case_page(conn: Connection, *, sets: list[tuple], offset: int, limit: int) -
     return total, case_rows(conn, sets=sets, ids=ids)
 
 
-def case_rows(conn: Connection, *, sets: list[tuple] | None = None, ids: Sequence[int], table: Table | None = None):
+def case_rows(conn: Connection, *, sets: list[tuple], ids: Sequence[int]):
     """Return the case rows of ``ids`` (in the given order) with category, place and department names.
 
     Each row: id, category, community, grid, department, status, reported_at, deadline_at, started, handled_at,
-    unit, closed. Read from the sets' own tables (or ``table``), never for ids outside them.
+    unit, closed. Read from the sets' own tables, never for ids outside them.
     """
     if not ids:
         return []
-    if sets is None:
-        sets = [(table, table.c.id.in_(list(ids)))]
     parts = [_projection(source, where) for source, where in sets]
     u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("cases")
     community, grid = areas.alias("community"), areas.alias("grid")
