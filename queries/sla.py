@@ -249,18 +249,21 @@ class _Sets:
         t = self.table
         in_area = _where(scope, area, t)
         self.open_now = and_(in_area, open_at(t, current, as_of))  # parked left out by open_at
-        c_area = _where(scope, area, closures)
-        self.closed = (closures, and_(c_area, _window(closures.c.closed_at, since, until, as_of)),
-                       closures.c.closed_at, closures.c.on_time)
+        self.c_area = _where(scope, area, closures)
+        self.since, self.as_of = since, as_of
+        self.closed_window = _window(closures.c.closed_at, since, until, as_of)
         # Handled and closed by as_of (closed after as_of: still open then, counted from the open side).
-        self.handled_closed = (closures, and_(c_area, _window(closures.c.handled_at, since, until, as_of),
-                                              closures.c.closed_at <= as_of),
-                               closures.c.handled_at, closures.c.on_time)
-        self.handled_open = (t, and_(self.open_now, _window(t.c.handled_at, since, until, as_of)), t.c.handled_at,
-                             or_(t.c.deadline_at.is_(None), t.c.handled_at <= t.c.deadline_at))
+        self.handled_closed_window = and_(_window(closures.c.handled_at, since, until, as_of),
+                                          closures.c.closed_at <= as_of)
+        self.closed = (closures, and_(self.c_area, self.closed_window), closures.c.closed_at, closures.c.on_time)
+        self.handled_closed = (closures, and_(self.c_area, self.handled_closed_window), closures.c.handled_at,
+                               closures.c.on_time)
+        self.handled_open_window = _window(t.c.handled_at, since, until, as_of)
+        self.handled_ok = or_(t.c.deadline_at.is_(None), t.c.handled_at <= t.c.deadline_at)
+        self.handled_open = (t, and_(self.open_now, self.handled_open_window), t.c.handled_at, self.handled_ok)
         # 超期未处置: open at as_of, not handled by then, past the deadline; bucketed by the deadline.
-        self.overdue = (t, and_(self.open_now, overdue_at(t, as_of), _window(t.c.deadline_at, since, until, as_of)),
-                        t.c.deadline_at, false())
+        self.overdue_window = and_(overdue_at(t, as_of), _window(t.c.deadline_at, since, until, as_of))
+        self.overdue = (t, and_(self.open_now, self.overdue_window), t.c.deadline_at, false())
         self.overdue_all = (t, and_(self.open_now, overdue_at(t, as_of)), t.c.deadline_at, false())
 
     def of(self, figure: str, part: str) -> list[tuple]:
@@ -286,21 +289,43 @@ def _grouped(conn: Connection, key, table: Table, where, *aggregates) -> dict:
 
 
 def _rate_parts(conn: Connection, sets: _Sets, key_of) -> dict:
-    """Return {key: [handled_on_time, handled, closed_on_time, closed, overdue, overdue_all]}; ``key_of(table, stamp)``."""
+    """Return {key: [handled_on_time, handled, closed_on_time, closed, overdue, overdue_all]}; ``key_of(table, stamp)``.
+
+    Two scans: closures (handled and closed in the window, grouped by both keys at once) and the open cases
+    (handled in the window, and overdue with the deadline in it); the few (key, key) pairs are summed here.
+    """
     out: dict = {}
 
-    def add(index: int, found: dict):
-        for key, counts in found.items():
-            slot = out.setdefault(key, [0] * 6)
-            for i, n in enumerate(counts):
-                slot[index + i] += int(n or 0)
+    def add(key, index: int, *counts):
+        slot = out.setdefault(key, [0] * 6)
+        for i, n in enumerate(counts):
+            slot[index + i] += int(n or 0)
 
-    for table, where, stamp, ok in (sets.handled_closed, sets.handled_open):
-        add(0, _grouped(conn, key_of(table, stamp), table, where, func.count().filter(ok), func.count()))
-    table, where, stamp, ok = sets.closed
-    add(2, _grouped(conn, key_of(table, stamp), table, where, func.count().filter(ok), func.count()))
-    table, where, stamp, _ = sets.overdue
-    add(4, _grouped(conn, key_of(table, stamp), table, where, func.count()))
+    c = closures.c
+    closed_key, handled_key = key_of(closures, c.closed_at).label("k1"), key_of(closures, c.handled_at).label("k2")
+    stmt = (select(closed_key, handled_key,
+                   func.count().filter(and_(sets.handled_closed_window, c.on_time)),
+                   func.count().filter(sets.handled_closed_window),
+                   func.count().filter(and_(sets.closed_window, c.on_time)), func.count().filter(sets.closed_window))
+            # handled ≤ closed, so every case handled in the window closed after it began: the scan is pruned.
+            .where(sets.c_area, c.closed_at >= sets.since, c.closed_at <= sets.as_of,
+                   or_(sets.closed_window, sets.handled_closed_window))
+            .group_by(closed_key, handled_key))
+    for k1, k2, handled_ok, handled, closed_ok, closed in conn.execute(stmt).all():
+        add(k2, 0, handled_ok, handled)
+        add(k1, 2, closed_ok, closed)
+    t = sets.table
+    handled_key, deadline_key = key_of(t, t.c.handled_at).label("k1"), key_of(t, t.c.deadline_at).label("k2")
+    stmt = (select(handled_key, deadline_key,
+                   func.count().filter(and_(sets.handled_open_window, sets.handled_ok)),
+                   func.count().filter(sets.handled_open_window), func.count().filter(sets.overdue_window))
+            .where(sets.open_now, or_(sets.handled_open_window, sets.overdue_window))
+            .group_by(handled_key, deadline_key))
+    for k1, k2, handled_ok, handled, overdue in conn.execute(stmt).all():
+        if handled:
+            add(k1, 0, handled_ok, handled)
+        if overdue:
+            add(k2, 4, overdue)
     return out
 
 
