@@ -108,3 +108,34 @@ def test_sla204_a_street_operator_cannot_look_at_another_district(browser, live_
         assert watch.offsite == [] and watch.errors == []
     finally:
         context.close()
+
+
+# -- live ---------------------------------------------------------------------------------------------------------
+
+def post_report(base: str, hand_app, n: int) -> None:
+    """POST one hotline report in grid A1 (东城区), reported 14:59:59 and not dispatched."""
+    import requests
+
+    from queries import tokens
+    from tests import handcity
+
+    with hand_app.server.extensions["gridcc"].engine.begin() as conn:
+        token = tokens.create_token(conn, name=f"sla-live-{n}", now=handcity.NOW)
+    body = {"id": f"SLA-LIVE-{n}", "source": "hotline", "category": "0505", "reported_at": "2026-11-20T14:59:59+08:00",
+            "lat": 31.1, "lon": 120.02, "description": "井盖缺失"}
+    response = requests.post(base + "/api/v1/events", json=body, headers={"Authorization": f"Bearer {token}"},
+                             timeout=20)
+    assert response.status_code == 201, response.text
+
+
+def test_sla205_a_new_event_reaches_the_open_page(sla_page, hand_app):
+    page, watch, base = sla_page
+    open_sla(page, base)
+    expect()(tile(page, "none")).to_have_text("1", timeout=LOAD_MS)
+    post_report(base, hand_app, 1)
+    # No reload: the live message ticks the page, the lights' callback answers anew.
+    expect()(tile(page, "none")).to_have_text("2", timeout=LOAD_MS)
+    expect()(tile(page, "red")).to_have_text("2")
+    # The overview's tick (State overview-view) and the backlog's (shell-live alone) are bound too: neither may
+    # log an error here nor take this page's tick's place.
+    assert watch.offsite == [] and watch.errors == []
