@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from dashboard.i18n import status_name, t
+from dashboard.i18n import CATALOGUE, normalise, status_name, t
 from dashboard.lights import lights, used_shares
 from queries.schema import STATUSES
 
@@ -51,27 +51,50 @@ def _text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str)
 
 
-def _when(value) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%m-%d %H:%M}"
+def _flag_texts(frame: pd.DataFrame, lang: str) -> list[str]:
+    """Return each case's flags as the desk reads them ("催办×2 · 督办 11-21 09:00"), "" for none.
+
+    Only the cases with a mark are formatted one by one (a few in ten); the columns are read once.
+    """
+    n = len(frame)
+    urged = frame["urge_count"].to_numpy()
+    supervised = frame["supervised_until"].dt.strftime("%m-%d %H:%M").to_numpy(dtype=object)
+    asked_at = frame["extension_requested_at"].notna().to_numpy()
+    asked = frame["extension_requested_until"].dt.strftime("%m-%d %H:%M").to_numpy(dtype=object)
+    whistled = frame["whistled_at"].notna().to_numpy()
+    rework = frame["rework_count"].to_numpy()
+    extended = frame["extension_count"].to_numpy()
+    returned = frame["return_count"].to_numpy()
+    has_supervision = frame["supervised_until"].notna().to_numpy()
+    marked = (urged > 0) | has_supervision | asked_at | whistled | (rework > 0) | (extended > 0) | (returned > 0)
+    out = [""] * n
+    labels = {key: _label(key, lang) for key in (
+        "desk.flag.urged", "desk.flag.supervised", "desk.flag.extension_asked", "desk.flag.whistled",
+        "desk.flag.rework", "desk.flag.extended", "desk.flag.returned")}
+    for i in np.flatnonzero(marked):
+        parts = []
+        if urged[i]:
+            parts.append(labels["desk.flag.urged"].format(n=urged[i]))
+        if has_supervision[i]:
+            parts.append(labels["desk.flag.supervised"].format(until=supervised[i]))
+        if asked_at[i]:
+            parts.append(labels["desk.flag.extension_asked"].format(until=asked[i] if isinstance(asked[i], str) else ""))
+        if whistled[i]:
+            parts.append(labels["desk.flag.whistled"])
+        if rework[i]:
+            parts.append(labels["desk.flag.rework"].format(n=rework[i]))
+        if extended[i]:
+            parts.append(labels["desk.flag.extended"].format(n=extended[i]))
+        if returned[i]:
+            parts.append(labels["desk.flag.returned"].format(n=returned[i]))
+        out[i] = " · ".join(parts)
+    return out
 
 
-def _flags(row, lang: str) -> str:
-    parts = []
-    if row.urge_count:
-        parts.append(t("desk.flag.urged", lang, n=row.urge_count))
-    if not pd.isna(row.supervised_until):
-        parts.append(t("desk.flag.supervised", lang, until=_when(row.supervised_until)))
-    if not pd.isna(row.extension_requested_at):
-        parts.append(t("desk.flag.extension_asked", lang, until=_when(row.extension_requested_until)))
-    if not pd.isna(row.whistled_at):
-        parts.append(t("desk.flag.whistled", lang))
-    if row.rework_count:
-        parts.append(t("desk.flag.rework", lang, n=row.rework_count))
-    if row.extension_count:
-        parts.append(t("desk.flag.extended", lang, n=row.extension_count))
-    if row.return_count:
-        parts.append(t("desk.flag.returned", lang, n=row.return_count))
-    return " · ".join(parts)
+def _label(key: str, lang: str) -> str:
+    """Return the label ``key`` in ``lang`` unfilled (its {fields} are filled per case)."""
+    zh, en = CATALOGUE[key]
+    return en if normalise(lang) == "en" else zh
 
 
 def table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -82,13 +105,26 @@ def table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     out["department_text"] = _text(out["department"]).where(out["department"].notna(), _text(out["department_code"]))
     order = {status: i for i, status in enumerate(STATUSES)}
     out["stage_order"] = out["status"].map(order).fillna(len(STATUSES)).astype(int)
-    out["stage"] = out["status"].map(lambda s: status_name(s, lang))
-    out["flags"] = [_flags(row, lang) for row in out.itertuples(index=False)] if len(out) else pd.Series(dtype=str)
+    stages = {status: status_name(status, lang) for status in out["status"].unique()}
+    out["stage"] = out["status"].map(stages)
+    out["flags"] = _flag_texts(out, lang)
     out["haystack"] = (out["id"].astype(str) + " " + out["category_text"] + " " + out["place"] + " "
                        + out["department_text"] + " " + out["stage"] + " " + out["flags"]).str.lower()
     # Kept in the default order (the deadline, most overdue first; none last; then id), so the usual
     # request — no sort chosen — is cut from it without sorting.
-    return out.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
+    return _default_order(out)
+
+
+def _default_order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
+
+
+def replace_grids(prepared: pd.DataFrame, fresh: pd.DataFrame, grids) -> pd.DataFrame:
+    """Return ``prepared`` with the rows of ``grids`` replaced by ``fresh`` (both from ``table``), in the default order."""
+    kept = prepared[~prepared["grid_code"].isin(list(grids))]
+    if not len(fresh):
+        return kept.reset_index(drop=True)
+    return _default_order(pd.concat([kept, fresh], ignore_index=True))
 
 
 @dataclass(frozen=True)

@@ -364,8 +364,26 @@ _backlog_frames: dict[tuple, tuple[int, object]] = {}
 _backlog_lock = threading.Lock()
 
 
+_BACKLOG_DELTA_GRIDS = 500  # beyond this many changed grids a refresh reads the whole scope again
+
+
+def _backlog_delta(ctx, scope: Scope, since: int, version: int):
+    """Return the grids changed after version ``since`` (all of them up to ``version``), or None when unknown."""
+    hub = flask.current_app.extensions.get("gridcc_live") if flask.has_app_context() else None
+    if hub is None:
+        return None
+    now, _, grids = hub.since(since)
+    if now < version or "*" in grids or len(grids) > _BACKLOG_DELTA_GRIDS:
+        return None
+    return grids
+
+
 def backlog_table(scope: Scope, lang: str):
-    """Return the open cases in ``scope`` with their texts in ``lang`` (dashboard.backlog.table), per data version."""
+    """Return the open cases in ``scope`` with their texts in ``lang`` (dashboard.backlog.table), per data version.
+
+    After a change, only the rows of the grids it touched are read again (the live hub names them) and
+    put in place of the old ones: an action on one case costs a query of one grid, not of the scope.
+    """
     from dashboard import backlog
     from queries import backlog as backlog_queries
 
@@ -384,8 +402,13 @@ def backlog_table(scope: Scope, lang: str):
             hit = _backlog_frames.get(key)
         if hit is not None and hit[0] >= needed:
             return hit[1]
+        grids = _backlog_delta(ctx, scope, hit[0], version) if hit is not None else None
         with ctx.connect() as conn:
-            frame = backlog.table(backlog_queries.open_cases(conn, scope=scope), lang)
+            if grids is not None:
+                fresh = backlog.table(backlog_queries.open_cases(conn, scope=scope, grids=sorted(grids)), lang)
+                frame = backlog.replace_grids(hit[1], fresh, grids)
+            else:
+                frame = backlog.table(backlog_queries.open_cases(conn, scope=scope), lang)
         with _backlog_lock:
             old = _backlog_frames.pop(key, None)
             _backlog_frames[key] = (version, frame) if old is None or old[0] <= version else old

@@ -18,6 +18,7 @@ from layouts import backlog as ids
 from queries.schema import audit_log, categories, event_log, open_events
 from tests.callbacks.test_forged import post
 from tests.conftest import principal_for, signed_in
+from tests.handcity import A1
 
 
 @pytest.fixture
@@ -262,3 +263,24 @@ def test_bkl_export005_too_many_rows_are_refused(hand_app, monkeypatch):
 
 def test_bkl_export006_a_token_or_nobody_may_not(hand_app):
     assert hand_app.server.test_client().get(backlog_export.EXPORT_PATH).status_code in (302, 303, 401, 403)
+
+
+def test_bkl_cb014_after_an_action_only_the_touched_grid_is_read_again(as_user, hand_app, monkeypatch):
+    from queries import backlog as backlog_queries
+
+    calls = []
+    real = backlog_queries.open_cases
+    monkeypatch.setattr(backlog_queries, "open_cases", lambda conn, **kw: calls.append(kw.get("grids")) or real(
+        conn, **kw))
+    with as_user("dongcheng"):
+        before, _, _ = cb.update_rows({"startRow": 0, "endRow": 100}, "", [], None, "zh")
+    with as_user("dongjie"):
+        cb.act(1, "urge", "请尽快处置", None, None, None, None, [{"id": 3}], "zh")
+    with as_user("dongcheng"):
+        after, _, _ = cb.update_rows({"startRow": 0, "endRow": 100}, "", [], None, "zh")
+        with hand_app.server.extensions["gridcc"].engine.connect() as conn:
+            full = backlog.table(real(conn, scope=flask.g.gridcc_principal.scope), "zh")
+    assert calls[0] is None and calls[-1] == [A1]  # the whole scope once, then case 3's grid only
+    assert [(r["id"], r["flags"]) for r in before["rowData"]] == [(3, ""), (6, ""), (4, "")]
+    assert [(r["id"], r["flags"]) for r in after["rowData"]] == [(3, "催办×1"), (6, ""), (4, "")]
+    assert full["id"].tolist()[:3] == [3, 6, 4] and full.set_index("id").loc[3, "flags"] == "催办×1"
