@@ -30,17 +30,20 @@ QUICK = ("red", "soon", "supervised", "extension", "whistled")
 # column id → (filter kind, what it sorts by). Every column the grid shows; nothing else is accepted.
 COLUMNS: dict[str, tuple[str, str]] = {
     "id": ("number", "id"),
-    "category": ("text", "category_text"),
-    "place": ("text", "place"),
-    "department": ("text", "department_text"),
+    "category": ("text", "category_rank"),
+    "place": ("text", "place_rank"),
+    "department": ("text", "department_rank"),
     "stage": ("text", "stage_order"),
     "reported": ("date", "reported_at"),
     "deadline": ("date", "deadline_at"),
     "countdown": ("number", "deadline_at"),
     "light": ("text", "share"),
     "age": ("number", "age_order"),
-    "flags": ("text", "flags"),
+    "flags": ("text", "flags_rank"),
 }
+# Text columns sort by a rank worked out once per frame (code-point order), not by comparing strings per request.
+RANKED = {"category_rank": "category_text", "place_rank": "place", "department_rank": "department_text",
+          "flags_rank": "flags"}
 DEFAULT_VISIBLE = tuple(COLUMNS)
 TEXT_OPS = ("contains", "notContains", "equals", "notEqual", "startsWith", "endsWith", "blank", "notBlank")
 NUMBER_OPS = ("equals", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual", "inRange",
@@ -116,7 +119,11 @@ def table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def _default_order(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
+    """Return ``frame`` in the default order with its text ranks worked out."""
+    frame = frame.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
+    for rank, column in RANKED.items():
+        frame[rank] = np.unique(frame[column].to_numpy(dtype=str), return_inverse=True)[1] if len(frame) else 0
+    return frame
 
 
 def replace_grids(prepared: pd.DataFrame, fresh: pd.DataFrame, grids) -> pd.DataFrame:
@@ -287,24 +294,14 @@ def _quick_mask(frame: pd.DataFrame, quick: Sequence[str], as_of: datetime) -> n
 
 
 def _text_match(values: pd.Series, cond: dict) -> np.ndarray:
-    values = values.fillna("").astype(str).str.lower()
+    # Plain Python over the strings: several times faster than pandas' .str methods on 50,000 rows.
+    texts = [v.lower() if isinstance(v, str) else "" for v in values.to_numpy(dtype=object)]
     needle = cond.get("filter", "").lower()
-    op = cond["type"]
-    if op == "blank":
-        return (values == "").to_numpy()
-    if op == "notBlank":
-        return (values != "").to_numpy()
-    if op == "contains":
-        return values.str.contains(needle, regex=False).to_numpy()
-    if op == "notContains":
-        return (~values.str.contains(needle, regex=False)).to_numpy()
-    if op == "equals":
-        return (values == needle).to_numpy()
-    if op == "notEqual":
-        return (values != needle).to_numpy()
-    if op == "startsWith":
-        return values.str.startswith(needle).to_numpy()
-    return values.str.endswith(needle).to_numpy()
+    test = {"blank": lambda v: v == "", "notBlank": lambda v: v != "", "contains": lambda v: needle in v,
+            "notContains": lambda v: needle not in v, "equals": lambda v: v == needle,
+            "notEqual": lambda v: v != needle, "startsWith": lambda v: v.startswith(needle),
+            "endsWith": lambda v: v.endswith(needle)}[cond["type"]]
+    return np.fromiter((test(v) for v in texts), dtype=bool, count=len(texts))
 
 
 def _number_match(values: pd.Series, cond: dict) -> np.ndarray:
@@ -354,44 +351,70 @@ def _filter_values(frame: pd.DataFrame, col: str, as_of: datetime, lit: pd.Serie
     return frame[{"category": "category_text", "department": "department_text"}.get(col, col)]
 
 
+def _sort_key(values: np.ndarray, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (value, missing) lexsort keys for one column: missing values last either way."""
+    if np.issubdtype(values.dtype, np.datetime64):
+        missing = np.isnat(values)
+        numbers = values.astype("datetime64[m]").astype(np.int64).astype(np.float64)
+    else:
+        numbers = values.astype(np.float64)
+        missing = np.isnan(numbers)
+    numbers = np.where(missing, 0.0, -numbers if descending else numbers)
+    return numbers, missing
+
+
+def select_rows(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tuple[str, str]] = (),
+                filters: Sequence[tuple[str, dict]] = (), search: str = "", quick: Sequence[str] = (),
+                lang: str = "zh") -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (the positions in ``prepared`` of the view's rows in order, each row's share or None).
+
+    Every condition is one boolean mask over the whole frame; the frame itself is never copied. The
+    default order is the frame's own (the deadline, most overdue first, none last; ties by id). The share
+    (the light) is computed — for the rows still in the view — only when the light is filtered or sorted on.
+    """
+    n = len(prepared)
+    mask = prepared["reported_at"].to_numpy() <= np.datetime64(pd.Timestamp(as_of))
+    if quick and n:
+        mask &= _quick_mask(prepared, quick, as_of)
+    if search and n:
+        hay = prepared["haystack"].to_numpy(dtype=object)
+        mask &= np.fromiter((search in h for h in hay), dtype=bool, count=n)
+    share = None
+    if n and (any(col == "light" for col, _ in filters) or any(col == "light" for col, _ in sort)):
+        share = np.full(n, np.nan)
+        idx = np.flatnonzero(mask)
+        share[idx] = shares(prepared.iloc[idx], calendar, as_of)
+    for col, spec in filters:
+        if not n:
+            break
+        lit = pd.Series(lights(share), index=prepared.index) if col == "light" else None
+        values = _filter_values(prepared, col, as_of, lit, lang)
+        match = {"text": _text_match, "number": _number_match, "date": _date_match}[COLUMNS[col][0]]
+        masks = [match(values, cond) for cond in spec["conditions"]]
+        mask &= np.logical_or.reduce(masks) if spec["operator"] == "OR" else np.logical_and.reduce(masks)
+    idx = np.flatnonzero(mask)
+    if not sort or not len(idx):
+        return idx, share
+    keys = [prepared["id"].to_numpy()[idx]]  # the last tie-break, least significant
+    for col, direction in reversed(sort):
+        by = COLUMNS[col][1]
+        descending = direction == "desc"
+        if by == "age_order":  # the youngest first is the latest report first
+            by, descending = "reported_at", not descending
+        values = share[idx] if by == "share" else prepared[by].to_numpy()[idx]
+        numbers, missing = _sort_key(values, descending)
+        keys += [numbers, missing]
+    return idx[np.lexsort(keys)], share
+
+
 def view(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tuple[str, str]] = (),
          filters: Sequence[tuple[str, dict]] = (), search: str = "", quick: Sequence[str] = (),
          lang: str = "zh") -> pd.DataFrame:
-    """Return every case reported by ``as_of`` that passes the quick filters, search and filters, sorted.
-
-    The default order is the deadline, soonest (most overdue) first, cases without one last; ties by id.
-    The share (the light) is computed for all rows only when the light is filtered or sorted on.
-    """
-    reported = prepared["reported_at"].to_numpy() <= np.datetime64(pd.Timestamp(as_of))
-    frame = prepared if reported.all() else prepared[reported]  # a copy of every row costs; skip it when it can
-    if quick:
-        frame = frame[_quick_mask(frame, quick, as_of)]
-    if search:
-        frame = frame[frame["haystack"].str.contains(search, regex=False).to_numpy()]
-    needs_share = any(col == "light" for col, _ in filters) or any(col == "light" for col, _ in sort)
-    if needs_share:
-        frame = frame.assign(share=shares(frame, calendar, as_of))
-    for col, spec in filters:
-        lit = lights(frame["share"].to_numpy()) if col == "light" else None
-        kind = COLUMNS[col][0]
-        values = _filter_values(frame, col, as_of, pd.Series(lit, index=frame.index) if lit is not None else None,
-                                lang)
-        match = {"text": _text_match, "number": _number_match, "date": _date_match}[kind]
-        masks = [match(values, cond) for cond in spec["conditions"]]
-        mask = np.logical_or.reduce(masks) if spec["operator"] == "OR" else np.logical_and.reduce(masks)
-        frame = frame[mask]
-    if not len(frame) or not sort:
-        return frame  # masks keep the frame's default order
-    keys, ascending = [], []
-    for col, direction in sort:
-        by = COLUMNS[col][1]
-        if by == "age_order":  # the youngest first is the latest report first
-            by, direction = "reported_at", "desc" if direction == "asc" else "asc"
-        keys.append(by)
-        ascending.append(direction == "asc")
-    keys.append("id")
-    ascending.append(True)
-    return frame.sort_values(keys, ascending=ascending, na_position="last", kind="mergesort")
+    """Return every case of the view (see select_rows) in order, with its share when it was computed."""
+    positions, share = select_rows(prepared, as_of=as_of, calendar=calendar, sort=sort, filters=filters,
+                                   search=search, quick=quick, lang=lang)
+    found = prepared.iloc[positions]
+    return found.assign(share=share[positions]) if share is not None else found
 
 
 # -- one page of rows ---------------------------------------------------------------------------------------
@@ -457,9 +480,13 @@ def rows(frame: pd.DataFrame, *, as_of: datetime, calendar, lang: str) -> list[d
 def page(prepared: pd.DataFrame, request: Request, *, as_of: datetime, calendar, search: str = "",
          quick: Sequence[str] = (), lang: str = "zh") -> tuple[list[dict], int]:
     """Return (the rows of [start, end) of the view, how many rows the view has)."""
-    found = view(prepared, as_of=as_of, calendar=calendar, sort=request.sort, filters=request.filters,
-                 search=search, quick=quick, lang=lang)
-    return rows(found.iloc[request.start:request.end], as_of=as_of, calendar=calendar, lang=lang), len(found)
+    positions, share = select_rows(prepared, as_of=as_of, calendar=calendar, sort=request.sort,
+                                   filters=request.filters, search=search, quick=quick, lang=lang)
+    wanted = positions[request.start:request.end]
+    found = prepared.iloc[wanted]
+    if share is not None:
+        found = found.assign(share=share[wanted])
+    return rows(found, as_of=as_of, calendar=calendar, lang=lang), len(positions)
 
 
 # -- what a person keeps: the desk's preferences ----------------------------------------------------------
