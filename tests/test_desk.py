@@ -371,3 +371,14 @@ def test_desk034_a_big_selection_is_written_through_one_join(hand_app, engine, i
     rows = audits(engine)
     assert len(rows) == 31 + 30 and {r[2] for r in rows} == {str(i) for i in ids + [3]}
     assert {(r[0], r[1], r[3], r[4], r[5]) for r in rows} == {("dongjie", "event.urge", "ok", "127.0.0.1", REASON)}
+
+
+def test_desk014_the_app_live_hub_hears_the_act_at_once(hand_app):
+    """The app's own hub (what every open screen's stream waits on) moves by one version per act."""
+    hub = hand_app.server.extensions["gridcc_live"]
+    before = act(hand_app, "dongcheng", [3], "urge").version  # the hub now knows of this version
+    assert hub.version == before
+    result = act(hand_app, "dongcheng", [3, 4, 6], "supervise", follow_up_at=datetime(2026, 11, 23, 9, 0))
+    assert result.version == before + 1 == hub.version
+    # Only the grids of the cases it changed; the data time stays the store's 16:00 (it moves forward only).
+    assert hub.since(before) == (before + 1, datetime(2026, 11, 20, 16, 0), {A1, A2})
