@@ -115,8 +115,12 @@ def parse_selector(selector: Mapping) -> Selector:
             if bucket_start(bucket, grain) != bucket:
                 raise ValueError(f"selector field 'bucket' must be the first day of a {grain}")
         return Selector(figure, part, grain, bucket, by, key)
-    if grain is not None or bucket_text is not None:
-        raise ValueError(f"the {figure} figure takes no 'grain' or 'bucket'")
+    if grain is not None:
+        raise ValueError(f"the {figure} figure takes no 'grain'")
+    if bucket_text is not None:  # an age bucket or an hour bin may come as 'bucket' too
+        if bin_ is not None or figure not in ("age", "handling"):
+            raise ValueError(f"the {figure} figure takes no 'bucket'" if bin_ is None else "give 'bin' or 'bucket', not both")
+        bin_ = bucket_text
     if figure == "overdue_open":
         return Selector(figure, "all", by=_one_of("by", by, SPLITS), key=key)
     if figure == "age":

@@ -604,8 +604,8 @@ def _over_limit(stage: str, limits: StageLimits, calendar, as_of: datetime, day_
     if stage == "handle":
         return and_(timed, events.c.deadline_at.is_not(None), stamp > events.c.deadline_at)
     value, unit = limits[stage]
-    if unit == "hours":
-        return and_(timed, stamp > previous + timedelta(minutes=round(value * 60)))
+    if unit == "hours":  # more whole minutes than the limit's (as the funnel's histogram counts them)
+        return and_(timed, minutes_between(previous, stamp) > round(value * 60))
     allowed = round(value * (calendar.minutes_per_day if unit == "work_days" else 60))
     d1, d2 = day_of[stage]
     worked = ((d2.c.base + _within_day(stamp, calendar.periods, d2.c.work))
@@ -657,41 +657,27 @@ def funnel(conn: Connection, *, scope, area: Area, since: datetime, until: datet
     """Return the loop as a funnel over the events reported in [since, until) (void left out), as of ``as_of``.
 
     ``limits`` are the stage limits (value, unit) of accept, register, dispatch, check and close; handling
-    is against each case's own deadline. Minutes are clock minutes from the previous stage's stamp. Scans:
-    the counts; the cases over a working-time limit (among those over it on the clock); one histogram of
-    whole minutes per stage (GROUPING SETS), whose percentiles are exact, where twelve sorting percentiles
-    over the window cost several times more.
+    is against each case's own deadline. Minutes are whole clock minutes from the previous stage's stamp.
     """
     if not scope.covers(area.code):
         return [FunnelStage(s, 0, None, None, None, 0, 0) for s in FUNNEL_STAGES]
     where = _funnel_where(scope, area, since, until, as_of)
     timed_stages = FUNNEL_STAGES[1:]
     work_stages = [s for s in timed_stages if s != "handle" and limits[s][1] != "hours"]
-    counts = [func.count().filter(_reached(stage, as_of)) for stage in FUNNEL_STAGES]
-    counts += [func.count().filter(_stage_span(stage, as_of)[2]) for stage in timed_stages]
-    clock_stages = [s for s in timed_stages if s not in work_stages]
-    counts += [func.count().filter(_over_limit(stage, limits, calendar, as_of, {})) for stage in clock_stages]
-    row = [int(n or 0) for n in conn.execute(select(*counts).where(where)).one()]
-    reached = dict(zip(FUNNEL_STAGES, row[:len(FUNNEL_STAGES)]))
-    timed = dict(zip(timed_stages, row[len(FUNNEL_STAGES):len(FUNNEL_STAGES) + len(timed_stages)]))
-    over = dict(zip(clock_stages, row[len(FUNNEL_STAGES) + len(timed_stages):]))
-    if work_stages:
-        # Working minutes never exceed clock minutes: only cases over the limit on the clock can be over it in
-        # working time, so the join to the working days reads those few, not the whole window.
-        source, day_of = _funnel_from(limits, calendar, since, as_of)
-        candidates = or_(*(_over_clock(stage, limits, calendar, as_of) for stage in work_stages))
-        found = conn.execute(select(*(func.count().filter(_over_limit(stage, limits, calendar, as_of, day_of))
-                                      for stage in work_stages)).select_from(source).where(where, candidates)).one()
-        over.update({stage: int(n or 0) for stage, n in zip(work_stages, found)})
-
-    minutes = []
+    # One scan: per case its minutes in each stage, the median limit's minutes, whether it reached each stage
+    # and whether its handling was late; one histogram per column (GROUPING SETS) gives every count and
+    # exact percentiles of whole minutes, where counting filters and twelve sorting percentiles cost several
+    # times more.
+    columns = []
     for k, stage in enumerate(timed_stages):
         previous, stamp, is_timed = _stage_span(stage, as_of)
-        minutes.append(case((is_timed, minutes_between(previous, stamp)), else_=null()).label(f"m{k}"))
-    minutes.append(case((and_(_reached("handle", as_of), events.c.deadline_at.is_not(None)),
+        columns.append(case((is_timed, minutes_between(previous, stamp)), else_=null()).label(f"m{k}"))
+    columns.append(case((and_(_reached("handle", as_of), events.c.deadline_at.is_not(None)),
                          minutes_between(func.coalesce(events.c.clock_started_at, events.c.dispatched_at),
                                          events.c.deadline_at)), else_=null()).label("limit"))
-    spans = select(*minutes).where(where).subquery()
+    columns += [_reached(stage, as_of).label(f"r{k}") for k, stage in enumerate(FUNNEL_STAGES)]
+    columns.append(_over_limit("handle", limits, calendar, as_of, {}).label("late"))
+    spans = select(*columns).where(where).subquery()
     cols = list(spans.c)
     stmt = select(func.grouping(*cols), *cols, func.count()).group_by(
         func.grouping_sets(*(tuple_(c) for c in cols)))
@@ -703,12 +689,32 @@ def funnel(conn: Connection, *, scope, area: Area, since: datetime, until: datet
             histograms[k].append((values[k], int(n)))
     for histogram in histograms:
         histogram.sort()
+    first_reached = len(timed_stages) + 1
+
+    def true_count(histogram) -> int:
+        return sum(n for value, n in histogram if value)
+
+    reached = {stage: true_count(histograms[first_reached + k]) for k, stage in enumerate(FUNNEL_STAGES)}
+    timed = {stage: sum(n for _, n in histograms[k]) for k, stage in enumerate(timed_stages)}
+    over = {"handle": true_count(histograms[-1])}
+    for k, stage in enumerate(timed_stages):
+        if stage != "handle" and stage not in work_stages:
+            allowed = round(limits[stage][0] * 60)  # whole minutes past the limit's minutes
+            over[stage] = sum(n for value, n in histograms[k] if value > allowed)
+    if work_stages:
+        # Working minutes never exceed clock minutes: only cases over the limit on the clock can be over it in
+        # working time, so the join to the working days reads those few, not the whole window.
+        source, day_of = _funnel_from(limits, calendar, since, as_of)
+        candidates = or_(*(_over_clock(stage, limits, calendar, as_of) for stage in work_stages))
+        found = conn.execute(select(*(func.count().filter(_over_limit(stage, limits, calendar, as_of, day_of))
+                                      for stage in work_stages)).select_from(source).where(where, candidates)).one()
+        over.update({stage: int(n or 0) for stage, n in zip(work_stages, found)})
 
     out = [FunnelStage("report", reached["report"], None, None, None, 0, 0)]
     for k, stage in enumerate(timed_stages):
         median_, p90 = percentiles(histograms[k], (0.5, 0.9))
         if stage == "handle":
-            (limit,) = percentiles(histograms[-1], (0.5,))
+            (limit,) = percentiles(histograms[len(timed_stages)], (0.5,))
         else:
             value, unit = limits[stage]
             limit = float(round(value * (calendar.minutes_per_day if unit == "work_days" else 60)))

@@ -371,6 +371,8 @@ def test_sla051_a_department_sees_only_its_cases(hand_conn):
     ({"figure": "close", "part": "numerator", "by": "class", "key": "01"},
      sla.Selector("close", "on_time", by="class", key="01")),
     ({"figure": "age", "by": "class", "key": "01", "bin": "3to7d"}, sla.Selector("age", by="class", key="01", bin="3to7d")),
+    ({"figure": "age", "by": "class", "key": "01", "bucket": "3to7d"}, sla.Selector("age", by="class", key="01", bin="3to7d")),
+    ({"figure": "handling", "bucket": "gt7d"}, sla.Selector("handling", bin="gt7d")),
     ({"figure": "light", "key": "red"}, sla.Selector("light", key="red")),
     ({"figure": "funnel", "stage": "check", "part": "over_limit"}, sla.Selector("funnel", "over_limit", stage="check")),
     ({"figure": "void", "part": "numerator", "by": "area", "key": "329902"},
@@ -395,7 +397,10 @@ def test_sla060_selectors_parse(given, expected):
     ({"figure": "close", "key": "01"}, "needs 'by'"),
     ({"figure": "close", "by": "class", "key": "01' OR 1=1"}, "must be a code"),
     ({"figure": "funnel"}, "needs 'stage'"),
-    ({"figure": "age", "grain": "day", "bucket": "2026-11-03"}, "takes no"),
+    ({"figure": "age", "grain": "day", "bucket": "2026-11-03"}, "takes no 'grain'"),
+    ({"figure": "age", "bucket": "2026-11-03"}, "must be one of"),
+    ({"figure": "age", "bucket": "lt1d", "bin": "lt1d"}, "not both"),
+    ({"figure": "light", "key": "red", "bucket": "lt1d"}, "takes no 'bucket'"),
     ({"figure": "handle", "by": "class", "key": "0" * 41}, "too long"),
     ({"figure": "handle", "evil": "1"}, "unknown selector field"),
     ({"figure": 3}, "must be a string"),
@@ -430,3 +435,21 @@ def test_sla070_percentiles_from_a_histogram_are_percentile_cont(values):
     assert sla.percentiles(histogram, (0.5, 0.9, 0.0, 1.0)) == pytest.approx(
         [np.percentile(values, q) for q in (50, 90, 0, 100)])
     assert sla.percentiles([], (0.5,)) == [None]
+
+
+@pytest.mark.parametrize("accepted_at, over", [
+    # 6 reported 11-18 10:00: acceptance has a 1-hour limit, counted in whole minutes.
+    (datetime(2026, 11, 18, 11, 0), 0),  # 60 minutes: at the limit, not over
+    (datetime(2026, 11, 18, 11, 0, 59), 0),  # 60 whole minutes still
+    (datetime(2026, 11, 18, 11, 1), 1),  # 61
+])
+def test_sla023_clock_limits_in_whole_minutes(hand_conn, accepted_at, over):
+    hand_conn.execute(update(events).where(events.c.id == 6).values(accepted_at=accepted_at))
+    nanyuan = area(hand_conn, NANYUAN)
+    stages = {s.stage: s for s in sla.funnel(hand_conn, scope=CITY, area=nanyuan, limits=LIMITS, calendar=CALENDAR,
+                                             **window())}
+    assert (stages["accept"].over_limit, stages["accept"].timed) == (over, 1)
+    assert stages["accept"].median_min == (61.0 if over else 60.0)
+    sets = sla.case_sets(hand_conn, scope=CITY, area=nanyuan, limits=LIMITS, calendar=CALENDAR,
+                         selector=sla.Selector("funnel", "over_limit", stage="accept"), **window())
+    assert sla.case_page(hand_conn, sets=sets, offset=0, limit=10)[0] == over
