@@ -7,7 +7,6 @@ it shows: on a live tick (assets/gridcc-sla.js) or the minute, an unchanged answ
 """
 from __future__ import annotations
 
-import calendar
 import json
 from datetime import date, datetime, timedelta
 

@@ -161,6 +161,16 @@ def _event_view_schema() -> dict:
             "from": nullable_text, "to": {"type": "string"}, "actor": nullable_text, "note": nullable_text,
             "department": nullable_text, "deadline_at": _time("The deadline it set.", nullable=True),
         }}},
+        # The backlog desk's marks (docs/desk.md): 催办, 督办, a pending 申请延期, 吹哨 and the calls' 报到.
+        "desk": {"type": "object", "properties": {
+            "urge_count": {"type": "integer"}, "last_urged_at": _time("The latest urge.", nullable=True),
+            "supervised_until": _time("督办: the next follow-up is due then.", nullable=True),
+            "extension_requested_at": _time("A pending extension request, since.", nullable=True),
+            "extension_requested_until": _time("The deadline it asks for.", nullable=True),
+            "whistled_at": _time("The latest whistle.", nullable=True),
+            "whistle_calls": {"type": "array", "items": {"type": "object", "properties": {
+                "department": {"type": "string"}, "called_at": _time("When called."), "called_by": {"type": "string"},
+                "answered_at": _time("When it reported back.", nullable=True), "answer": nullable_text}}}}},
     }
     return {"type": "object", "properties": properties, "required": sorted(properties)}
 

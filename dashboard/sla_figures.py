@@ -247,7 +247,7 @@ def funnel_rows(stages: Sequence, lang: str) -> list[dict]:
 
 
 def bin_labels(edges: Sequence[float], lang: str) -> list[str]:
-    """Return the labels of the handling-time bins from their edges in hours (< 1 h, 1–2 h, …, 8–24 h, 1–2 d, > 7 d)."""
+    """Return the labels of the handling-time bins from their edges in hours (< 1 h, 1–2 h, …, 1–2 d, > 7 d)."""
     def span(low: float | None, high: float | None) -> str:
         in_hours = (high if high is not None else low) <= 24
         scale = 1 if in_hours else 24
@@ -325,7 +325,8 @@ def exceptions_figure(rows: Sequence, by: str, lang: str, limit: int = SPLIT_LIM
         "text": [["—" if c is None else f"{percent(c.value)} · {c.numerator:,}/{c.denominator:,}" for c in row]
                  for row in cells],
         "texttemplate": "%{text}", "textfont": {"size": 12, "color": INK},
-        "customdata": [[[r.name, selector(figure=EXCEPTION_FIGURES[k], by=by, key=r.key, part="numerator")] for k in kinds]
+        "customdata": [[[r.name, selector(figure=EXCEPTION_FIGURES[k], by=by, key=r.key, part="numerator")]
+                        for k in kinds]
                        for r in rows],
         "hovertemplate": "%{customdata[0]} · %{x}: %{text}<extra></extra>",
     }], "layout": {

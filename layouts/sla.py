@@ -93,7 +93,8 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
             html.Div(id=LIGHTS, className="sla-lights"),
         ]),
         html.Div(className="sla-grid", children=[
-            _card("sla.panel.trend", lang, _graph(TREND), "sla-card-trend", _radios(GRAIN, GRAINS, "day", "sla.grain", lang)),
+            _card("sla.panel.trend", lang, _graph(TREND), "sla-card-trend",
+                  _radios(GRAIN, GRAINS, "day", "sla.grain", lang)),
             _card("sla.panel.split", lang, _graph(SPLIT, scroll=True), "sla-card-split",
                   _radios(SPLIT_BY, SPLIT_BYS, "class", "sla.by", lang)),
             _card("sla.panel.age", lang, _graph(AGE, scroll=True), "sla-card-age",
@@ -224,7 +225,8 @@ def funnel_table(rows: Sequence[dict], lang: str) -> list:
     """Return the funnel's timing table: per stage the cases, median, p90, limit and over-limit; late stages flagged."""
     if not rows:
         return []
-    head = html.Thead(html.Tr([html.Th(t(f"sla.funnel.{k}", lang)) for k in ("stage", "median", "p90", "limit", "over")]))
+    head = html.Thead(html.Tr([html.Th(t(f"sla.funnel.{k}", lang))
+                               for k in ("stage", "median", "p90", "limit", "over")]))
     body = html.Tbody([html.Tr(className="sla-late" if r["late"] else "", **{"data-stage": r["stage"]},
                                title=t("sla.funnel.late", lang) if r["late"] else None, children=[
         html.Td([html.Span("▲ ", className="sla-late-tag") if r["late"] else None, r["name"]]),

@@ -9,8 +9,8 @@ import pytest
 
 from dashboard import sla_figures as f
 from layouts import sla as layout
-from queries.sla import (AGE_BUCKETS, HOUR_BIN_KEYS, HOUR_BINS, AgeRow, Distribution, ExceptionRow, FunnelStage, LightCounts, Rate,
-                         SplitRow, TrendPoint)
+from queries.sla import (AGE_BUCKETS, HOUR_BIN_KEYS, HOUR_BINS, AgeRow, Distribution, ExceptionRow, FunnelStage,
+                         LightCounts, Rate, SplitRow, TrendPoint)
 
 
 def rate(n: int, d: int, key: str = "r") -> Rate:
