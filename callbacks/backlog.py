@@ -25,7 +25,8 @@ def update_rows(request, search, quick, tick, lang):
     as_of = data.window()[0]
     asked = backlog.parse_request(request)
     found, total = backlog.page(prepared, asked, as_of=as_of, calendar=data.backlog_calendar(),
-                                search=backlog.parse_search(search), quick=backlog.parse_quick(quick), lang=lang)
+                                search=backlog.parse_search(search), quick=backlog.parse_quick(quick), lang=lang,
+                                shares_of=data.backlog_shares(prepared, as_of))
     in_scope = int((prepared["reported_at"] <= as_of).sum()) if len(prepared) else 0
     count = (t("desk.count", lang, n=f"{total:,}") if total == in_scope
              else t("desk.count_of", lang, n=f"{total:,}", total=f"{in_scope:,}"))

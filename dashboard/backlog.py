@@ -295,8 +295,9 @@ def _quick_mask(frame: pd.DataFrame, quick: Sequence[str], as_of: datetime) -> n
 
 def _text_match(values: pd.Series, cond: dict) -> np.ndarray:
     # Plain Python over the strings: several times faster than pandas' .str methods on 50,000 rows.
-    texts = [v.lower() if isinstance(v, str) else "" for v in values.to_numpy(dtype=object)]
     needle = cond.get("filter", "").lower()
+    cased = needle != needle.upper()  # only a needle with letters needs the values lower-cased
+    texts = [(v.lower() if cased else v) if isinstance(v, str) else "" for v in values.to_numpy(dtype=object)]
     test = {"blank": lambda v: v == "", "notBlank": lambda v: v != "", "contains": lambda v: needle in v,
             "notContains": lambda v: needle not in v, "equals": lambda v: v == needle,
             "notEqual": lambda v: v != needle, "startsWith": lambda v: v.startswith(needle),
@@ -365,8 +366,11 @@ def _sort_key(values: np.ndarray, descending: bool) -> tuple[np.ndarray, np.ndar
 
 def select_rows(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequence[tuple[str, str]] = (),
                 filters: Sequence[tuple[str, dict]] = (), search: str = "", quick: Sequence[str] = (),
-                lang: str = "zh") -> tuple[np.ndarray, np.ndarray | None]:
+                lang: str = "zh", shares_of=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Return (the positions in ``prepared`` of the view's rows in order, each row's share or None).
+
+    ``shares_of``, when given, returns the share of every row of ``prepared`` at ``as_of`` (a cache:
+    scrolling a view sorted by the light asks for the same shares block after block).
 
     Every condition is one boolean mask over the whole frame; the frame itself is never copied. The
     default order is the frame's own (the deadline, most overdue first, none last; ties by id). The share
@@ -381,9 +385,12 @@ def select_rows(prepared: pd.DataFrame, *, as_of: datetime, calendar, sort: Sequ
         mask &= np.fromiter((search in h for h in hay), dtype=bool, count=n)
     share = None
     if n and (any(col == "light" for col, _ in filters) or any(col == "light" for col, _ in sort)):
-        share = np.full(n, np.nan)
-        idx = np.flatnonzero(mask)
-        share[idx] = shares(prepared.iloc[idx], calendar, as_of)
+        if shares_of is not None:
+            share = shares_of()
+        else:
+            share = np.full(n, np.nan)
+            idx = np.flatnonzero(mask)
+            share[idx] = shares(prepared.iloc[idx], calendar, as_of)
     for col, spec in filters:
         if not n:
             break
@@ -478,10 +485,11 @@ def rows(frame: pd.DataFrame, *, as_of: datetime, calendar, lang: str) -> list[d
 
 
 def page(prepared: pd.DataFrame, request: Request, *, as_of: datetime, calendar, search: str = "",
-         quick: Sequence[str] = (), lang: str = "zh") -> tuple[list[dict], int]:
+         quick: Sequence[str] = (), lang: str = "zh", shares_of=None) -> tuple[list[dict], int]:
     """Return (the rows of [start, end) of the view, how many rows the view has)."""
     positions, share = select_rows(prepared, as_of=as_of, calendar=calendar, sort=request.sort,
-                                   filters=request.filters, search=search, quick=quick, lang=lang)
+                                   filters=request.filters, search=search, quick=quick, lang=lang,
+                                   shares_of=shares_of)
     wanted = positions[request.start:request.end]
     found = prepared.iloc[wanted]
     if share is not None:

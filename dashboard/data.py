@@ -417,6 +417,33 @@ def backlog_table(scope: Scope, lang: str):
         return frame
 
 
+_backlog_shares: dict[tuple, object] = {}
+
+
+def backlog_shares(prepared, as_of: datetime):
+    """Return a function giving the share of every case of ``prepared`` at ``as_of``, computed once per frame and minute.
+
+    Scrolling a view sorted or filtered by the light asks for the same shares block after block.
+    """
+    from dashboard import backlog
+
+    key = (id(prepared), as_of)
+
+    def shares():
+        with _backlog_lock:
+            hit = _backlog_shares.get(key)
+        if hit is not None and hit[0] is prepared:
+            return hit[1]
+        value = backlog.shares(prepared, backlog_calendar(), as_of)
+        with _backlog_lock:
+            _backlog_shares[key] = (prepared, value)
+            while len(_backlog_shares) > _BACKLOG_FRAMES_MAX:
+                _backlog_shares.pop(next(iter(_backlog_shares)))
+        return value
+
+    return shares
+
+
 def backlog_calendar():
     """Return the working calendar the traffic lights run on."""
     return context.current().ingestor.clock.calendar
