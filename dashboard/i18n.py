@@ -401,6 +401,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sla.by.class": ("类别", "Class"),
     "sla.by.department": ("部门", "Department"),
     "sla.by.area": ("下级区域", "Sub-areas"),
+    "sla.by.street": ("街道", "Streets"),
+    "sla.by.category": ("小类", "Categories"),
     "sla.child": ("进入下级区域…", "Go down to…"),
     "sla.period": ("时段", "Period"),
     "sla.period.7d": ("近7天", "7 days"),

@@ -158,6 +158,10 @@ def test_sla113_split_by_class_worst_first(in_app):
     assert overdue["text"][handle["y"].index("社会治理(扩展事件) ·06")] == "<b>1</b>"
     by_area = cb.update_split(view_of()[0], *PERIOD, "area", *LIVE)[0]["data"][1]
     assert dict(zip(by_area["y"], by_area["text"])) == {"西城区": "—  0/0", "东城区": "40.0%  2/5"}
+    # Every street of the city: 东街 handled 1, 2 and the overdue 3 (1 on time); 南苑 6 (on time) and 7 (late).
+    by_street = cb.update_split(view_of()[0], *PERIOD, "street", *LIVE)[0]["data"][1]
+    assert dict(zip(by_street["y"], by_street["text"])) == {"东街街道": "33.3%  1/3", "南苑街道": "50.0%  1/2",
+                                                            "西湖街道": "—  0/0"}
 
 
 def test_sla114_forged_choices_fall_back(in_app):
@@ -179,6 +183,9 @@ def test_sla115_age_funnel_handling_exceptions(in_app):
     handling = cb.update_handling(view, *PERIOD, "class", *LIVE)[0]["data"]
     assert dict(zip(handling[1]["y"], handling[1]["text"])) == {"市容环境": "291.0h / 518.6h  (2)",
                                                                  "街面秩序": "0.8h / 0.8h  (1)"}
+    by_category = cb.update_handling(view, *PERIOD, "category", *LIVE)[0]["data"][1]
+    assert dict(zip(by_category["y"], by_category["text"])) == {"暴露垃圾": "291.0h / 518.6h  (2)",  # 0102: 2, 7
+                                                                 "机动车乱停放": "0.8h / 0.8h  (1)"}  # 0505: 1
     exceptions = cb.update_exceptions(view, *PERIOD, "department", *LIVE)[0]["data"][0]
     assert exceptions["y"] == ["东城区城管执法局"] and exceptions["text"] == [["0.0% · 0/3"] * 3]
 
