@@ -28,6 +28,7 @@ from dashboard.contract import (
 )
 from dashboard.heat import h3_cells
 from dashboard.worktime import WorkCalendar
+from queries import desk as desk_queries
 from queries import ingest as q
 from queries import tokens
 from queries import users as audit_queries
@@ -237,6 +238,19 @@ class Ingestor:
             "log": [{"at": iso(r.occurred_at), "action": r.action, "from": r.from_status, "to": r.to_status,
                      "actor": r.actor, "note": r.note, "department": r.department_code,
                      "deadline_at": iso(r.deadline_at)} for r in log],
+            "desk": self._marks(row, conn),
+        }
+
+    def _marks(self, row, conn) -> dict:
+        """Return the desk's marks on an event (docs/desk.md) and its whistle calls, by department."""
+        iso = self._iso
+        calls = desk_queries.calls_of(conn, ids=[row.id]).get(row.id, {})
+        return {
+            "urge_count": getattr(row, "urge_count", None) or 0, "last_urged_at": iso(getattr(row, "last_urged_at", None)),
+            **{name: iso(getattr(row, name, None)) for name in (
+                "supervised_until", "extension_requested_at", "extension_requested_until", "whistled_at")},
+            "whistle_calls": [{"department": c.department_code, "called_at": iso(c.called_at), "called_by": c.called_by,
+                               "answered_at": iso(c.answered_at), "answer": c.answer} for c in calls.values()],
         }
 
     def _iso(self, value: datetime | None) -> str | None:

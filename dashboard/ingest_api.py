@@ -195,6 +195,8 @@ def _answer(read):
         event["description"] = mask_numbers(event["description"])
         for step in event["log"]:  # a handler's note may quote a phone or ID number
             step["note"] = mask_numbers(step["note"])
+        for call in event["desk"]["whistle_calls"]:  # so may a department's answer (报到)
+            call["answer"] = mask_numbers(call["answer"])
     return flask.jsonify(event)
 
 

@@ -151,3 +151,24 @@ def test_act010_a_department_reports_back_over_http(hand_app, engine):
     answer = signed_in(hand_app, "dept_city").post(URL, json={"ids": [3], "action": "report_back",
                                                               "reason": "已到场处置"})
     assert answer.status_code == 200 and answer.get_json()["done"] == 1
+
+
+def test_act011_the_event_view_carries_the_marks_and_masks_an_answer(hand_app, engine):
+    center = signed_in(hand_app, "dongcheng")
+    center.post(URL, json={"ids": [3], "action": "urge", "reason": REASON})
+    center.post(URL, json={"ids": [3], "action": "whistle", "reason": "联合", "departments": ["329900-12"]})
+    signed_in(hand_app, "dept_city").post(URL, json={"ids": [3], "action": "report_back",
+                                                     "reason": "已到场，联系人 13812345678"})
+    marks = center.get("/api/v1/events/3").get_json()["desk"]
+    at = "2026-11-20T15:00:00+08:00"
+    assert marks == {"urge_count": 1, "last_urged_at": at, "supervised_until": None, "extension_requested_at": None,
+                     "extension_requested_until": None, "whistled_at": at,
+                     "whistle_calls": [{"department": "329900-12", "called_at": at, "called_by": "dongcheng",
+                                        "answered_at": at, "answer": marks["whistle_calls"][0]["answer"]}]}
+    # A person reads a phone number in a department's answer masked, as in a log note.
+    assert "13812345678" not in marks["whistle_calls"][0]["answer"]
+    assert marks["whistle_calls"][0]["answer"].startswith("已到场，联系人 138")
+    untouched = center.get("/api/v1/events/4").get_json()["desk"]
+    assert untouched == {"urge_count": 0, "last_urged_at": None, "supervised_until": None,
+                         "extension_requested_at": None, "extension_requested_until": None, "whistled_at": None,
+                         "whistle_calls": []}
