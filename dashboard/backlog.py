@@ -348,7 +348,7 @@ def _filter_values(frame: pd.DataFrame, col: str, as_of: datetime, lit: pd.Serie
     if col == "deadline":
         return frame["deadline_at"]
     if col == "light":
-        return lit.map(lambda light: light_label(light, lang))
+        return lit.map({light: light_label(light, lang) for light in ("green", "yellow", "red")}).fillna("—")
     return frame[{"category": "category_text", "department": "department_text"}.get(col, col)]
 
 
