@@ -10,8 +10,8 @@ its own in its ``Outcome`` while the others go through.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from dashboard.contract import MAX_ACTOR, MAX_DEADLINE_AHEAD, _is_text, parse_instant
 from dashboard.ingest import _log_row, _state_columns
@@ -239,8 +239,7 @@ def _apply(ingestor, conn, request: _Request, *, scope, audit_from: str | None) 
     for event_id in ids:
         row = rows.get(event_id)
         if row is None:
-            outcomes.append(Outcome(event_id, False, "this case was not whistled to your department", key="act.why.not_called")
-                            if request.action == "report_back" else
+            outcomes.append(_not_called(event_id) if request.action == "report_back" else
                             Outcome(event_id, False, "no such case in your scope", key="act.why.not_found"))
             continue
         state = ingestor.state(row, conn)
@@ -283,6 +282,11 @@ def _apply(ingestor, conn, request: _Request, *, scope, audit_from: str | None) 
                          "detail": request.reason if o.ok else f"{o.reason} — {request.reason}"}
                         for o in outcomes])
     return ActResult(version, tuple(outcomes))
+
+
+def _not_called(event_id: int) -> Outcome:
+    """Refuse a report back on a case not whistled to the department (or not in its district: the same words)."""
+    return Outcome(event_id, False, "this case was not whistled to your department", key="act.why.not_called")
 
 
 def _steps(request: _Request, row, state, at: datetime, called: dict, ref) -> list[Transition]:

@@ -246,7 +246,8 @@ class Ingestor:
         iso = self._iso
         calls = desk_queries.calls_of(conn, ids=[row.id]).get(row.id, {})
         return {
-            "urge_count": getattr(row, "urge_count", None) or 0, "last_urged_at": iso(getattr(row, "last_urged_at", None)),
+            "urge_count": getattr(row, "urge_count", None) or 0,
+            "last_urged_at": iso(getattr(row, "last_urged_at", None)),
             **{name: iso(getattr(row, name, None)) for name in (
                 "supervised_until", "extension_requested_at", "extension_requested_until", "whistled_at")},
             "whistle_calls": [{"department": c.department_code, "called_at": iso(c.called_at), "called_by": c.called_by,

@@ -364,6 +364,7 @@ def steps_from_stamps(record: dict, *, department_code: str | None, actor: str |
 
 
 __all__ = [
-    "ACTIONS", "LOOP_ACTIONS", "MARKS", "MAX_FOLLOW_UP", "MAX_WHISTLE", "TRANSITIONS", "STAGES", "TERMINAL", "CLOCK_SKEW", "EventState", "Limit", "Refused", "SlaClock",
+    "ACTIONS", "LOOP_ACTIONS", "MARKS", "MAX_FOLLOW_UP", "MAX_WHISTLE", "TRANSITIONS", "STAGES", "TERMINAL",
+    "CLOCK_SKEW", "EventState", "Limit", "Refused", "SlaClock",
     "Transition", "apply", "replay", "steps_from_stamps", "traffic_light",
 ]

@@ -140,15 +140,6 @@ def audit_many(conn: Connection, rows: list[dict]) -> None:
         insert_rows(conn, audit_log, [dict(row, id=i) for i, row in zip(ids, rows)], bulk_from=BULK_FROM)
 
 
-def case_calls(conn: Connection, *, scope: Scope, event_id: int, limit: int = 100) -> list:
-    """Return the whistle calls of one event in ``scope``'s area, by department (an event detail's list)."""
-    area = Scope(scope.area_code, scope.level)
-    stmt = (select(whistle_calls).join(events, events.c.id == whistle_calls.c.event_id)
-            .where(whistle_calls.c.event_id == event_id, area.events_clause(events))
-            .order_by(whistle_calls.c.department_code).limit(limit))
-    return conn.execute(stmt).fetchall()
-
-
 # -- the demo's marks (dashboard/seed/marks.py) ----------------------------------------------------------------
 def open_cases(conn: Connection, *, now: datetime, limit: int = 5_000_000) -> pd.DataFrame:
     """Return the open, unparked cases a desk could mark at ``now``: id, status, district, department, times."""
@@ -185,5 +176,6 @@ def insert_calls(conn: Connection, rows: list[dict]) -> None:
     insert_rows(conn, whistle_calls, rows)
 
 
-__all__ = ["add_calls", "audit_many", "department_codes", "insert_calls", "insert_log", "open_cases", "set_marks", "answer_calls", "append_log", "calls_of", "case_calls", "event_rows", "replace_projections",
-           "update_events", "whistled_to"]
+__all__ = ["add_calls", "answer_calls", "append_log", "audit_many", "calls_of", "department_codes",
+           "event_rows", "insert_calls", "insert_log", "open_cases", "replace_projections", "set_marks", "update_events",
+           "whistled_to"]

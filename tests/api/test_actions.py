@@ -142,7 +142,8 @@ def test_act009_the_transitions_route_points_marks_to_this_route(hand_app, engin
     client = signed_in(hand_app, "dongcheng")
     answer = client.post("/api/v1/events/3/transitions", json={"action": "urge"})
     assert answer.status_code == 422
-    assert answer.get_json()["problems"][0]["reason"] == "'urge' is a desk action: send it to POST /api/v1/events/actions"
+    assert answer.get_json()["problems"][0]["reason"] == \
+        "'urge' is a desk action: send it to POST /api/v1/events/actions"
 
 
 def test_act010_a_department_reports_back_over_http(hand_app, engine):

@@ -250,7 +250,8 @@ def test_desk_marks_on_open_cases(events, log, tables, now):
     assert len(pending) > 0 and (pending.extension_requested_until > pending.deadline_at).all()
     supervised = ev[ev.supervised_until.notna()]
     assert len(supervised) > 0 and (supervised.supervised_until > now).all()
-    assert not ev.loc[ev.closed_at.notna() | ev.is_void, ["urge_count", "supervised_until", "whistled_at"]].notna().any().any()
+    finished = ev.closed_at.notna() | ev.is_void
+    assert not ev.loc[finished, ["urge_count", "supervised_until", "whistled_at"]].notna().any().any()
     marks = log[log.action.isin(sorted(MARKS))]
     per_case = marks.groupby("event_id").action.value_counts().unstack(fill_value=0)
     assert (per_case["urge"].reindex(urged.index) == urged.urge_count).all()
