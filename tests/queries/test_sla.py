@@ -453,3 +453,22 @@ def test_sla023_clock_limits_in_whole_minutes(hand_conn, accepted_at, over):
     sets = sla.case_sets(hand_conn, scope=CITY, area=nanyuan, limits=LIMITS, calendar=CALENDAR,
                          selector=sla.Selector("funnel", "over_limit", stage="accept"), **window())
     assert sla.case_page(hand_conn, sets=sets, offset=0, limit=10)[0] == over
+
+
+def test_sla033_an_older_store_is_upgraded_once(hand_engine):
+    """A store from before the SLA columns: the upgrade adds them empty, fills them from events, marks it done."""
+    from sqlalchemy import select
+
+    from dashboard.store import CLOSURES_SLA_FILLED, init_schema
+    from queries.meta import get_meta
+
+    with hand_engine.begin() as conn:
+        for name in ("handled_at", "deadline_at", "extension_count", "return_count", "rework_count"):
+            conn.exec_driver_sql(f"ALTER TABLE closures DROP COLUMN {name}")
+    added = init_schema(hand_engine)
+    assert {"closures.handled_at", "closures.rework_count"} <= set(added)
+    with hand_engine.connect() as conn:
+        assert get_meta(conn, CLOSURES_SLA_FILLED) == "1" and not closures_missing_sla(conn)
+        assert conn.execute(select(closures.c.deadline_at).where(closures.c.event_id == 7)).scalar() == datetime(
+            2026, 10, 9, 10, 30)
+        assert pair(sla.split(conn, scope=CITY, area=area(conn, "329900"), by="area", **window())[0].close) == (1, 4)
