@@ -132,7 +132,8 @@ def _head(period: str, lang: str) -> html.Div:
             html.Span(t("sla.period", lang), className="sla-period-label"),
             _radios(PERIOD, PERIODS, period, "sla.period", lang),
             html.Div(id=DATES_WRAP, hidden=period != "custom", className="sla-dates", children=dcc.DatePickerRange(
-                id=DATES, display_format="YYYY-MM-DD", minimum_nights=0, clearable=False,
+                id=DATES, display_format="YYYY-MM-DD", month_format="YYYY年M月" if lang == "zh" else "MMMM YYYY",
+                minimum_nights=0, clearable=False,
                 start_date_placeholder_text=t("sla.from", lang), end_date_placeholder_text=t("sla.to", lang),
                 first_day_of_week=1)),
         ]),
