@@ -122,7 +122,7 @@ def _default_order(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` in the default order with its text ranks worked out."""
     frame = frame.sort_values(["deadline_at", "id"], na_position="last", kind="mergesort").reset_index(drop=True)
     for rank, column in RANKED.items():
-        frame[rank] = np.unique(frame[column].to_numpy(dtype=str), return_inverse=True)[1] if len(frame) else 0
+        frame[rank] = pd.factorize(frame[column].to_numpy(dtype=object), sort=True)[0] if len(frame) else 0
     return frame
 
 
