@@ -97,9 +97,13 @@ def update_view(state, _crumbs, child, lang):
     trigger = dash.ctx.triggered_id
     asked = state.get("area") if isinstance(state, dict) else None
     if isinstance(trigger, dict) and trigger.get("type") == ids.CRUMB:
-        asked = trigger.get("code") if dash.ctx.triggered[0].get("value") else None
+        if not dash.ctx.triggered[0].get("value"):  # crumbs drawn anew, not clicked
+            return (no_update,) * 5
+        asked = trigger.get("code")
     elif trigger == ids.CHILD:
-        asked = child or None
+        if not child:  # the list's own "go down to…" line
+            return (no_update,) * 5
+        asked = child
     asked = asked if isinstance(asked, str) and asked else None
     chain = (data.lineage(scope, asked) if asked and len(asked) <= 32 else None) or data.lineage(scope, scope.area_code)
     view = maps.view_state(chain)

@@ -96,6 +96,20 @@ def test_sla203_a_tile_opens_its_cases_and_english(sla_page):
     assert watch.offsite == [] and watch.errors == []
 
 
+def test_sla207_drill_down_and_back(sla_page):
+    page, watch, base = sla_page
+    open_sla(page, base)
+    page.select_option("#sla-child", "329902")
+    current = page.locator("#sla-breadcrumb .ovw-crumb-current .ovw-crumb-name")
+    expect()(current).to_have_text("东城区", timeout=LOAD_MS)
+    expect()(tile(page, "red")).to_have_text("1", timeout=LOAD_MS)  # 东城区: 3 (9 is 西城区's)
+    assert "area=329902" in page.url
+    page.locator("#sla-breadcrumb button.ovw-crumb").first.click()
+    expect()(current).to_have_text("云州市", timeout=LOAD_MS)
+    expect()(tile(page, "red")).to_have_text("2", timeout=LOAD_MS)
+    assert watch.offsite == [] and watch.errors == []
+
+
 def test_sla204_a_street_operator_cannot_look_at_another_district(browser, live_url):
     context, page, watch = open_watched(browser)
     try:

@@ -98,6 +98,14 @@ def test_sla102_drill_by_child_list_and_back_by_crumb(in_app):
     assert back["code"] == handcity.CITY
 
 
+def test_sla102b_crumbs_drawn_anew_or_the_list_header_do_not_move(in_app):
+    crumb = json.dumps({"code": handcity.CITY, "type": ids.CRUMB}, separators=(",", ":")) + ".n_clicks"
+    with triggered(crumb, 0):
+        assert cb.update_view({"area": EAST}, [0], "", "zh") == (no_update,) * 5
+    with triggered(f"{ids.CHILD}.value", ""):
+        assert cb.update_view({"area": EAST}, [0], "", "zh") == (no_update,) * 5
+
+
 @pytest.mark.parametrize("asked", [WEST, "329903001", "999999", "x" * 5000, "' OR 1=1 --"])
 def test_sla103_street_operator_is_clamped_to_their_street(in_app, asked):
     as_user(in_app, "dongjie")
