@@ -529,6 +529,33 @@ def test_finding_a_foreign_event_by_its_senders_id_tells_nothing_of_it(fresh_app
     assert foreign.get_json() == json.loads(missing.get_data(as_text=True).replace("W-NEVER1", "W-SECRET"))
 
 
+# -- the desk's actions (docs/desk.md) ----------------------------------------------------------------------
+@pytest.mark.parametrize("user", c.USERS)
+def test_desk_actions_on_foreign_events_are_refused_as_unknown_and_change_nothing(shared_app, clients, user):
+    """Each user's own desk action on every event outside their area: refused one by one, as ids never used."""
+    from dashboard import desk
+
+    client = clients(user)  # its session first: the snapshot holds the sessions too
+    engine = shared_app.server.extensions["gridcc"].engine
+    before, audit_before = c.snapshot(engine), c.audit_rows(engine)
+    allowed = desk.allowed(handcity.USERS[user][0])
+    action = next((a for a in ("urge", "report_back") if a in allowed), "urge")
+    foreign = c.foreign_events(user)
+    answer = client.post("/api/v1/events/actions", json={
+        "ids": [*foreign, c.NOWHERE_EVENT], "action": action, "reason": "probe"})
+    if user not in c.ACTING:
+        assert answer.status_code == 403, (user, answer.status_code)
+    else:
+        assert answer.status_code == 200, (user, answer.status_code, answer.data[:300])
+        outcomes = answer.get_json()["outcomes"]
+        assert [o["id"] for o in outcomes] == [*foreign, c.NOWHERE_EVENT]
+        # A foreign event is refused in the very words of an id that does not exist: nothing is learnt.
+        assert {(o["ok"], o["reason"], o["status"]) for o in outcomes} == {(False, outcomes[-1]["reason"], None)}
+        assert answer.get_json()["data_version"] is None
+    assert c.snapshot(engine) == before, user
+    assert all(row[4] != "ok" for row in c.new_audit_rows(engine, audit_before)), user
+
+
 # -- every route is in this matrix --------------------------------------------------------------------------
 # rule: where it is checked (in this module or tests/security/test_break_in.py)
 COVERED = {
@@ -551,6 +578,7 @@ COVERED = {
     "/api/v1/live/poll": "live poll (below)",
     "/api/v1/live/stream": "tests/test_live.py: the same message() as the poll (liv005, liv010), a caller needed (liv016)",
     "/api/v1/alerts/firings": "alert firings (below); tests/callbacks/test_rule_banner.py",
+    "/api/v1/events/actions": "desk actions on foreign events (above); tests/api/test_actions.py",
 }
 
 
