@@ -25,6 +25,7 @@ AGE_COLOURS = ("#a6dba0", "#5aae61", "#e69f00", "#d55e00", "#8c1d04")
 STRIP_SCALE = [[0.0, "rgba(86,180,233,0.04)"], [0.25, "rgba(86,180,233,0.35)"], [1.0, "rgba(86,180,233,1)"]]
 EXCEPTION_SCALE = [[0.0, "rgba(230,159,0,0.05)"], [0.3, "rgba(230,159,0,0.45)"], [1.0, "rgba(213,94,0,1)"]]
 ROW_PX = 30  # one bar or strip row: long lists scroll in their card instead of squeezing
+SPLIT_ROW_PX = 48  # a row of the split: two bars
 EXCEPTION_KINDS = ("extension", "returned", "rework", "void")
 # The selector figure of each exception rate (queries/sla.py Selector); a click lists the exceptional cases.
 EXCEPTION_FIGURES = {"extension": "extension", "returned": "return", "rework": "rework", "void": "void"}
@@ -151,10 +152,10 @@ def split_figure(rows: Sequence, by: str, lang: str, limit: int = SPLIT_LIMIT) -
     low = _percent_range([_rate(r.handle) for r in rows] + [_rate(r.close) for r in rows])[0]
     return {"data": traces, "layout": {
         "template": TEMPLATE, "showlegend": True, "barmode": "group", "bargap": 0.25, "bargroupgap": 0.05,
-        "height": max(240, len(rows) * ROW_PX * 1.6 + 70), "clickmode": "event",
+        # Two bars a row, each tall enough for its rate and parts at 11 px (else plotly shrinks the text away).
+        "height": max(240, len(rows) * SPLIT_ROW_PX + 70), "clickmode": "event",
         # No axis: each bar says its rate and parts (an axis from e.g. 90 % would only crowd the legend).
         "xaxis": {"domain": [0, 0.84], "range": [low, 100 + (100 - low) * 0.55], "visible": False},
-        "uniformtext": {"mode": "hide", "minsize": 9},
         "xaxis2": {"domain": [0.88, 1], "range": [-1, 1], "visible": False},
         "yaxis": {"tickfont": {"size": 12}, "automargin": True},
         "annotations": [{"text": overdue_name, "xref": "paper", "yref": "paper", "x": 0.94, "y": 1, "yanchor": "bottom",

@@ -151,8 +151,9 @@ def _card(title_key: str, lang: str, body, extra_class: str, tools=None) -> html
 
 def _graph(graph_id: str, scroll: bool = False):
     """Return a graph filling its card; a long one (many departments) scrolls inside the card."""
-    graph = dcc.Graph(id=graph_id, config=GRAPH_CONFIG, className="sla-graph",
-                      style={} if scroll else {"height": "100%"})
+    # A list's figure sets its own height (rows × a row's height): not "responsive", which would drop it.
+    graph = dcc.Graph(id=graph_id, config={**GRAPH_CONFIG, "responsive": False} if scroll else GRAPH_CONFIG,
+                      className="sla-graph", style={} if scroll else {"height": "100%"})
     return html.Div(graph, className="sla-scroll" if scroll else "sla-fill")
 
 
