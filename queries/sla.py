@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     Boolean, Connection, Date, Integer, String, Table, and_, case, cast, column, extract, false, func, literal,
-    literal_column, not_, null, or_, select, true, union_all, values,
+    literal_column, not_, null, or_, select, text, true, union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -495,7 +495,7 @@ def _light_parts(conn: Connection, table: Table, where, as_of: datetime, calenda
                                max(high, as_of).date() + timedelta(days=1))
         cum = {}
         for name, stamp in (("s", started), ("d", table.c.deadline_at), ("u", until)):
-            day = days.alias(f"light_day_{name}")
+            day = days.subquery(f"light_day_{name}")
             source = source.outerjoin(day, day.c.d == day_number(stamp))
             cum[name] = day.c.base + _within_day(stamp, calendar.periods, day.c.work)
         work_allowed, work_remaining = cum["d"] - cum["s"], cum["d"] - cum["u"]
@@ -540,7 +540,8 @@ def day_number(stamp):
 
 
 def work_days_table(calendar, first: date, last: date):
-    """Return a VALUES table (d, base, work): each day's number, working minutes before it, and whether it is worked.
+    """Return a SELECT (``.subquery(name)`` it) of rows (d, base, work): each day's number, working minutes
+    before it, and whether it is worked.
 
     Its rows are written into the statement (integers and booleans we computed, never input): as bound
     parameters, a year of days three times over cost more to bind than the query takes to run.
@@ -552,8 +553,11 @@ def work_days_table(calendar, first: date, last: date):
         rows.append(((day - _EPOCH).days, base, work))
         base += per_day if work else 0
         day += timedelta(days=1)
-    return values(column("d", Integer), column("base", Integer), column("work", Boolean), name="workdays",
-                  literal_binds=True).data(rows)
+    # As SQL text, not a VALUES construct: SQLAlchemy builds a cache key over every row of one and compiles
+    # it value by value, ~30 ms of Python per lights call for a few hundred days; text is a string.
+    body = ", ".join(f"({d}, {b}, {'TRUE' if w else 'FALSE'})" for d, b, w in rows)
+    return text(f"SELECT d, base, work FROM (VALUES {body}) AS workdays (d, base, work)").columns(
+        column("d", Integer), column("base", Integer), column("work", Boolean))
 
 
 def _within_day(stamp, periods, work) -> ColumnElement:
@@ -621,7 +625,7 @@ def _funnel_from(limits: StageLimits, calendar, since: datetime, as_of: datetime
         days = work_days_table(calendar, since.date() - timedelta(days=1), as_of.date() + timedelta(days=1))
         for stage in work_stages:
             previous, stamp, _ = _stage_span(stage, as_of)
-            d1, d2 = days.alias(f"wd_{stage}_a"), days.alias(f"wd_{stage}_b")
+            d1, d2 = days.subquery(f"wd_{stage}_a"), days.subquery(f"wd_{stage}_b")
             source = source.outerjoin(d1, d1.c.d == day_number(previous)).outerjoin(d2, d2.c.d == day_number(stamp))
             day_of[stage] = (d1, d2)
     return source, day_of
