@@ -750,21 +750,28 @@ def handling(conn: Connection, *, scope, area: Area, by: str, since: datetime, u
         return []
     key, minutes = _key_column(by, closures, area), closures.c.handling_minutes
     hour_bin = _hour_bin(minutes)
+    where = and_(_closed_window(scope, area, since, until, as_of), minutes.is_not(None))
     # Both percentiles from one ordered-set aggregate: one sort per key, not two.
     both = literal_column("CAST(ARRAY[0.5, 0.9] AS DOUBLE PRECISION[])")
-    stmt = (select(key, func.count(), func.percentile_cont(both).within_group(minutes),
-                   *(func.count().filter(hour_bin == i) for i in range(len(HOUR_BIN_KEYS))))
-            .where(_closed_window(scope, area, since, until, as_of), minutes.is_not(None))
-            .group_by(key))
+    stmt = select(key, func.count(), func.percentile_cont(both).within_group(minutes)).where(where).group_by(key)
     found = {row[0]: row[1:] for row in conn.execute(stmt).all()}
+    # The bins: each case's bin computed once in a subquery (its edges are bound parameters, which PostgreSQL
+    # would not match in GROUP BY), then counted per (key, bin); nine count FILTERs evaluated the CASE nine
+    # times per case, twice the cost of the percentiles.
+    binned = select(key.label("key"), hour_bin.label("bin")).where(where).subquery()
+    bins: dict = {}
+    for k, b, n in conn.execute(select(binned.c.key, binned.c.bin, func.count())
+                                .group_by(binned.c.key, binned.c.bin)).all():
+        bins.setdefault(k, [0] * len(HOUR_BIN_KEYS))[int(b)] = int(n)
     keys = _ordered(found, [])
     named = names(conn, by=by, keys=keys)
     out = []
     for k in keys:
-        n, pair, *bins = found[k]
+        n, pair = found[k]
         median_, p90 = pair if pair is not None else (None, None)
         out.append(Distribution(k or "", named.get(k, k or ""), int(n), None if median_ is None else median_ / 60.0,
-                                None if p90 is None else p90 / 60.0, tuple(int(b or 0) for b in bins)))
+                                None if p90 is None else p90 / 60.0,
+                                tuple(bins.get(k, [0] * len(HOUR_BIN_KEYS)))))
     return sorted(out, key=lambda d: (-d.n, d.key))
 
 
