@@ -3,8 +3,10 @@
  *
  * The server's messages (dashboard/live.py): {v: data version, at: data time, now: server time,
  * areas: grid codes changed inside the caller's scope, or ["*"]}. The page's own callbacks fetch the
- * data: this file only decides *when* (dcc.Store "shell-live" gets each message; a page's
- * clientside callback decides whether its area in view is touched).
+ * data: this file only decides *when*. dcc.Store "shell-live" gets each message, and each page that
+ * listens (window.gridccPageTicks, below) has its tick store set when the message concerns it — in
+ * plain JS, not a Dash callback on shell-live: such a callback exists on every page, so a State or
+ * Input of one page would be an error on all the others.
  */
 (function () {
     "use strict";
@@ -32,8 +34,7 @@
     };
 
     /* A dcc.Store has no element on the page: it is known to be there by an element that is ("anchor"). */
-    var ANCHORS = {"shell-live": "shell-as-of", "overview-tick": "overview-map-wrap",
-        "overview-scope-tick": "overview-map-wrap", "backlog-tick": "backlog-grid-wrap"};
+    var ANCHORS = {"shell-live": "shell-as-of"};
 
     function setProps(id, props) {
         if (window.dash_clientside && window.dash_clientside.set_props &&
@@ -103,6 +104,7 @@
         renderBadge();
         if (moved && message.areas && message.areas.length) {
             setProps("shell-live", {data: {v: message.v, areas: message.areas, t: Date.now()}});
+            tellPages(message);
         }
     }
 
@@ -250,7 +252,7 @@
      * It carries the version announced: the server may answer from a cache at least that new. */
     var JITTER_MS = config.jitterMs === undefined ? 300 : config.jitterMs;
 
-    function throttled(id) {
+    function throttled(id, anchor) {
         var last = 0;
         var pending = null;
         var version = null;
@@ -263,12 +265,50 @@
             pending = window.setTimeout(function () {
                 last = Date.now();
                 pending = null;
-                setProps(id, {data: {v: version, t: last}});
+                // Only while the page is still shown (its store lives in it): a tick may outlive a navigation.
+                if (window.dash_clientside && window.dash_clientside.set_props && document.getElementById(anchor)) {
+                    window.dash_clientside.set_props(id, {data: {v: version, t: last}});
+                }
             }, wait);
         };
     }
 
-    var ticks = {};
+    /* The pages that refresh on a change, each {anchor: the id of an element only that page has, store: the
+     * id of its tick dcc.Store, wants(message): whether the change concerns what it shows}. A page's own
+     * asset file may add itself (window.gridccPageTicks.push(…)), before or after this file loads. */
+    var pageTicks = window.gridccPageTicks = window.gridccPageTicks || [];
+
+    function tellPages(message) {
+        pageTicks.forEach(function (page) {
+            if (!document.getElementById(page.anchor) || !page.wants(message)) {
+                return;
+            }
+            page.fire = page.fire || throttled(page.store, page.anchor);
+            page.fire(message.v);
+        });
+    }
+
+    /* The area in view, as a page's breadcrumb names it (a building's code: its grid's). */
+    function crumbInView(breadcrumb) {
+        var current = document.querySelector("#" + breadcrumb + " .ovw-crumb-current");
+        var code = current && current.getAttribute("title");
+        return code && code.length > 15 ? code.slice(0, 15) : code;
+    }
+
+    function anyChange(message) {
+        return Boolean(message.areas && message.areas.length);
+    }
+
+    pageTicks.push(
+        // The overview's alerts are the scope's, whatever the view or the replay …
+        {anchor: "overview-map-wrap", store: "overview-scope-tick", wants: anyChange},
+        // … its panels the area in view's, and not while it replays the past.
+        {anchor: "overview-map-wrap", store: "overview-tick", wants: function (message) {
+            return !live.paused && touches(message, crumbInView("overview-breadcrumb"));
+        }},
+        // The backlog desk: every message names only grids in the caller's scope, so any change counts.
+        {anchor: "backlog-grid-wrap", store: "backlog-tick", wants: anyChange}
+    );
 
     /* -- playback -------------------------------------------------------------------------------------- */
     var STEP_MIN = 10;  // the slider's step (layouts/overview.py PLAY_STEP_MIN)
@@ -419,26 +459,6 @@
                     beep();
                 }
                 window.gridcc.live.lastAlerts = {ids: knownAlerts, fresh: fresh, beeped: Boolean(fresh.length && soundOn)};
-            },
-            /* The backlog desk's tick: every message names only grids in the caller's scope, so any change counts. */
-            backlogTick: function (message) {
-                if (message && message.areas && message.areas.length) {
-                    ticks.backlog = ticks.backlog || throttled("backlog-tick");
-                    ticks.backlog(message.v);
-                }
-                return window.dash_clientside.no_update;
-            },
-            /* The overview's tick: fire (throttled) when a message touches the area in view, unless replaying. */
-            tick: function (message, view, replay) {
-                if (message && message.areas && message.areas.length) {
-                    ticks.scope = ticks.scope || throttled("overview-scope-tick");
-                    ticks.scope(message.v);  // the alerts are the scope's, whatever the view or the replay
-                }
-                if (!(replay && replay.on) && touches(message, view && view.code)) {
-                    ticks.view = ticks.view || throttled("overview-tick");
-                    ticks.view(message.v);
-                }
-                return window.dash_clientside.no_update;
             }
         }
     });

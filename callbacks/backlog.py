@@ -192,16 +192,8 @@ def register(app: dash.Dash) -> None:
         State(ids.LANG, "data"),
         prevent_initial_call=True,
     )(act)
-    # In the browser: the live tick refreshes the blocks in view; a new search or quick filter starts over;
+    # In the browser: the live tick (set by assets/gridcc-live.js) refreshes the blocks in view; a new search or quick filter starts over;
     # the column choice shows and hides columns; the export link follows the view.
-    # Dash names a callback without outputs by its inputs: the page's own (constant) lang store keeps this
-    # one apart from any other page's tick on the shell's store alone.
-    app.clientside_callback(
-        ClientsideFunction("gridcc_live", "backlogTick"),
-        Input("shell-live", "data"),
-        Input(ids.LANG, "data"),
-        prevent_initial_call=True,
-    )
     app.clientside_callback(
         ClientsideFunction("gridcc_backlog", "refresh"),
         Input(ids.TICK, "data"),

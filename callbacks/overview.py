@@ -314,14 +314,8 @@ def register(app: dash.Dash) -> None:
         Input(ids.METRIC, "value"),
         prevent_initial_call=True,
     )
-    # The live tick: a change that touches the area in view (or, for the alerts, anything in scope).
-    app.clientside_callback(
-        ClientsideFunction("gridcc_live", "tick"),
-        Input("shell-live", "data"),
-        State(ids.VIEW, "data"),
-        State(ids.PLAYBACK, "data"),
-        prevent_initial_call=True,
-    )
+    # The live ticks (overview-tick: the area in view; overview-scope-tick: the alerts) are set by
+    # assets/gridcc-live.js, not by a callback on shell-live (which would exist on every page).
     app.callback(
         Output(ids.VIEW, "data"),
         Output(ids.MAP, "viewport"),

@@ -276,14 +276,6 @@ def register(app: dash.Dash) -> None:
         Input(ids.VIEW, "data"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
-        ClientsideFunction("gridcc_sla", "tick"),
-        Input("shell-live", "data"),  # no State of this page: shell-live changes on every page
-        # Dash names a callback without outputs by its inputs: a second input (constant) keeps this one from
-        # replacing another page's tick on shell-live alone.
-        Input("shell-labels", "data"),
-        prevent_initial_call=True,
-    )
     app.callback(
         Output(ids.VIEW, "data"),
         Output(ids.BREADCRUMB, "children"),

@@ -51,7 +51,6 @@ SELECTOR = "sla-selector"  # the selector of the list shown (JSON) and its title
 DETAIL = "sla-detail"  # a case's detail (layouts/event_detail.py), opened by a click on its id in the list
 DETAIL_BODY = "sla-detail-body"
 
-OVERVIEW_VIEW, OVERVIEW_PLAYBACK = "overview-view", "overview-playback"  # see layout()
 MINUTE_MS = 60_000
 PERIODS = ("7d", "30d", "month", "last_month", "custom")
 DEFAULT_PERIOD = "30d"
@@ -83,9 +82,6 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
         dcc.Store(id=SELECTOR),
         dcc.Interval(id=MINUTE, interval=MINUTE_MS),
         *[dcc.Store(id={"type": DIGEST, "panel": name}) for name in DIGEST_PANELS],
-        # The overview's live tick (callbacks/overview.py) reads these two stores as State; missing, each live
-        # message is a Dash ReferenceError that also stops this page's own tick. Empty here: it does nothing.
-        dcc.Store(id=OVERVIEW_VIEW), dcc.Store(id=OVERVIEW_PLAYBACK),
         _head(period, lang),
         html.Div(id=NOTICE, className="ovw-notice sla-notice", role="status"),
         html.Section(className="gcc-card sla-lights-card", children=[

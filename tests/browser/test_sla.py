@@ -150,6 +150,5 @@ def test_sla205_a_new_event_reaches_the_open_page(sla_page, hand_app):
     # No reload: the live message ticks the page, the lights' callback answers anew.
     expect()(tile(page, "none")).to_have_text("2", timeout=LOAD_MS)
     expect()(tile(page, "red")).to_have_text("2")
-    # The overview's tick (State overview-view) and the backlog's (shell-live alone) are bound too: neither may
-    # log an error here nor take this page's tick's place.
+    # Every page's tick is set by assets/gridcc-live.js: none may log an error here or take this page's place.
     assert watch.offsite == [] and watch.errors == []
