@@ -288,11 +288,13 @@ def _grouped(conn: Connection, key, table: Table, where, *aggregates) -> dict:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def _rate_parts(conn: Connection, sets: _Sets, key_of) -> dict:
+def _rate_parts(conn: Connection, sets: _Sets, key_of, overdue_all: bool = False) -> dict:
     """Return {key: [handled_on_time, handled, closed_on_time, closed, overdue, overdue_all]}; ``key_of(table, stamp)``.
 
     Two scans: closures (handled and closed in the window, grouped by both keys at once) and the open cases
     (handled in the window, and overdue with the deadline in it); the few (key, key) pairs are summed here.
+    ``overdue_all`` (a split, whose key does not depend on the stamp): the open scan also counts every case
+    overdue unhandled at as_of, whatever its deadline, per the deadline's key.
     """
     out: dict = {}
 
@@ -316,16 +318,18 @@ def _rate_parts(conn: Connection, sets: _Sets, key_of) -> dict:
         add(k1, 2, closed_ok, closed)
     t = sets.table
     handled_key, deadline_key = key_of(t, t.c.handled_at).label("k1"), key_of(t, t.c.deadline_at).label("k2")
+    late = overdue_at(t, sets.as_of) if overdue_all else false()
     stmt = (select(handled_key, deadline_key,
                    func.count().filter(and_(sets.handled_open_window, sets.handled_ok)),
-                   func.count().filter(sets.handled_open_window), func.count().filter(sets.overdue_window))
-            .where(sets.open_now, or_(sets.handled_open_window, sets.overdue_window))
+                   func.count().filter(sets.handled_open_window), func.count().filter(sets.overdue_window),
+                   func.count().filter(late))
+            .where(sets.open_now, or_(sets.handled_open_window, sets.overdue_window, late))
             .group_by(handled_key, deadline_key))
-    for k1, k2, handled_ok, handled, overdue in conn.execute(stmt).all():
+    for k1, k2, handled_ok, handled, overdue, overdue_any in conn.execute(stmt).all():
         if handled:
             add(k1, 0, handled_ok, handled)
-        if overdue:
-            add(k2, 4, overdue)
+        if overdue or overdue_any:
+            add(k2, 4, overdue, overdue_any)
     return out
 
 
@@ -403,10 +407,7 @@ def split(conn: Connection, *, scope, area: Area, by: str, since: datetime, unti
     if not scope.covers(area.code):
         return []
     sets = _Sets(conn, scope, area, since, until, as_of)
-    found = _rate_parts(conn, sets, lambda t, stamp: _key_column(by, t, area))
-    table, where, _, _ = sets.overdue_all
-    for key, (n,) in _grouped(conn, _key_column(by, table, area), table, where, func.count()).items():
-        found.setdefault(key, [0] * 6)[5] = int(n)
+    found = _rate_parts(conn, sets, lambda t, stamp: _key_column(by, t, area), overdue_all=True)
     keys = _ordered(found, split_keys(conn, scope=scope, area=area, by=by))
     named = names(conn, by=by, keys=keys)
     rows = []
