@@ -174,15 +174,6 @@ HANDLE_PARTS = ("on_time", "late", "handled", "overdue", "all")
 CLOSE_PARTS = ("on_time", "late", "closed", "overdue", "all")
 
 
-def _bucket(stamp, grain: str):
-    """Return the SQL bucket of a naive local timestamp: its day, its week's Monday, its month's 1st."""
-    if grain == "day":
-        return day_bucket(stamp)
-    # A constant from GRAINS, never input: a bound parameter here would differ between SELECT and GROUP BY
-    # on PostgreSQL.
-    return func.date_trunc(literal_column({"week": "'week'", "month": "'month'"}[grain]), stamp)
-
-
 def _as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
@@ -347,7 +338,15 @@ def trend(conn: Connection, *, scope, area: Area, grain: str, since: datetime, u
     if not scope.covers(area.code):
         return []
     sets = _Sets(conn, scope, area, since, until, as_of)
-    found = {_as_date(k): v for k, v in _rate_parts(conn, sets, lambda t, stamp: _bucket(stamp, grain)).items()}
+    # Grouped by day in SQL (a cast; date_trunc to weeks or months of two stamps per case cost more than the
+    # rest of the scan) and the few (day, day) rows folded into weeks or months here.
+    found: dict = {}
+    for k, parts in _rate_parts(conn, sets, lambda t, stamp: day_bucket(stamp)).items():
+        if k is None:
+            continue
+        slot = found.setdefault(bucket_start(_as_date(k), grain), [0] * 6)
+        for i, n in enumerate(parts):
+            slot[i] += n
     points = []
     for day in every:
         handle, close = _rates(day.isoformat(), day.isoformat(), found.get(day, [0] * 6))
