@@ -42,6 +42,9 @@
         var days = Math.floor(m / 1440);
         var hours = Math.floor((m % 1440) / 60);
         var mins = m % 60;
+        if (days >= 10 && labels["desk.dur.long_days"]) {
+            return fill(labels["desk.dur.long_days"], {d: days});  // "已超期 364天": fits the column
+        }
         if (days) {
             return fill(labels["desk.dur.days"], {d: days, h: hours});
         }

@@ -431,10 +431,12 @@ def light_label(light: str | None, lang: str) -> str:
 
 
 def duration_text(minutes: float, lang: str) -> str:
-    """Return a span of minutes as "1天3时" (a day or more), "2时13分" (less), "0分" at most."""
+    """Return a span of minutes as "12天" (ten days or more), "1天3时" (a day or more), "2时13分" (less), "0分" at most."""
     minutes = max(0, int(minutes))
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
+    if days >= 10:
+        return t("desk.dur.long_days", lang, d=days)
     if days:
         return t("desk.dur.days", lang, d=days, h=hours)
     if hours:

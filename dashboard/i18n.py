@@ -467,6 +467,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "desk.left": ("剩余 {span}", "{span} left"),
     "desk.over": ("已超期 {span}", "{span} late"),
     "desk.dur.days": ("{d}天{h}时", "{d}d {h}h"),
+    "desk.dur.long_days": ("{d}天", "{d}d"),  # ten days and more: the hours no longer matter
     "desk.dur.hours": ("{h}时{m}分", "{h}h {m}m"),
     "desk.dur.minutes": ("{m}分", "{m}m"),
     "desk.dur.seconds": ("{h}时{m}分{s}秒", "{h}h {m}m {s}s"),

@@ -134,7 +134,7 @@ def action_bar(actions: tuple[str, ...], departments, lang: str) -> html.Section
 
 def labels(lang: str) -> dict:
     """Return what the browser's renderers need: the countdown's words and the lights' in ``lang``."""
-    keys = ("desk.left", "desk.over", "desk.dur.days", "desk.dur.hours", "desk.dur.minutes", "desk.dur.seconds",
+    keys = ("desk.left", "desk.over", "desk.dur.days", "desk.dur.long_days", "desk.dur.hours", "desk.dur.minutes", "desk.dur.seconds",
             "light.green", "light.yellow", "light.red")
     return {key: t(key, lang) for key in keys}
 

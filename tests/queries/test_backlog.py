@@ -7,7 +7,7 @@ open_events holds the cases open at 16:00 (STATE_AS_OF): 3, 4 (东街街道), 6 
   4  0505 2 work hours, dispatched 14:05, deadline 16:05 → 55 of 120 min used = 0.458, green; 65 min left
   6  0401 2 hours, dispatched 10:10, handled 11:10 (clock stopped) → 60/120 = 0.5, green; no countdown
   8  parked → no light, no countdown
-  9  0601, deadline 09-04 09:30 → red, 77天5时30分 late
+  9  0601, deadline 09-04 09:30 → red, 77天5时30分 late → "已超期 77天"
   10 not dispatched → no light
 At 15:50 case 4 has used 105 of 120 work minutes = 0.875: yellow, 15 minutes left.
 """
@@ -100,11 +100,11 @@ def test_bkl005_lights_countdowns_and_ages_at_now(hand_conn, calendar):
     assert {i: r["light"] for i, r in by_id.items()} == {9: "red", 3: "red", 6: "green", 8: None, 4: "green",
                                                          10: None}
     assert by_id[3]["countdown"] == "已超期 3天5时" and by_id[3]["minutes_left"] == -(3 * 1440 + 5 * 60 + 30)
-    assert by_id[9]["countdown"] == "已超期 77天5时"
+    assert by_id[9]["countdown"] == "已超期 77天"  # ten days and more: whole days (the column stays narrow)
     assert by_id[4]["countdown"] == "剩余 1时5分" and by_id[4]["minutes_left"] == 65 and by_id[4]["running"]
     assert by_id[6]["countdown"] == "" and not by_id[6]["running"]  # handled: its clock stopped
     assert by_id[8]["countdown"] == "" and by_id[8]["light_label"] == "—"  # parked
-    assert by_id[4]["age"] == "1时0分" and by_id[3]["age"] == "10天6时"
+    assert by_id[4]["age"] == "1时0分" and by_id[3]["age"] == "10天"
     assert by_id[3]["place"] == "东街社区 / 东街第01网格" and by_id[3]["stage"] == "已派遣"
     assert by_id[3]["deadline_iso"] == "2026-11-17T09:30:00"
 
