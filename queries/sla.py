@@ -403,7 +403,8 @@ def split(conn: Connection, *, scope, area: Area, by: str, since: datetime, unti
     """Return the two on-time rates per class, department, child area or street, with open overdue counts."""
     if by not in SPLITS:
         raise ValueError(f"unknown split {by!r}; expected one of {', '.join(SPLITS)}")
-    if not scope.covers(area.code):
+    # Below a street there is no street to split by (its one street is above the caller's view: never named).
+    if not scope.covers(area.code) or by == "street" and area.level > STREET:
         return []
     sets = _Sets(conn, scope, area, since, until, as_of)
     found = _rate_parts(conn, sets, lambda t, stamp: _key_column(by, t, area), overdue_all=True)

@@ -579,7 +579,61 @@ COVERED = {
     "/api/v1/live/stream": "tests/test_live.py: the same message() as the poll (liv005, liv010), a caller needed (liv016)",
     "/api/v1/alerts/firings": "alert firings (below); tests/callbacks/test_rule_banner.py",
     "/api/v1/events/actions": "desk actions on foreign events (above); tests/api/test_actions.py",
+    "/api/v1/sla": "SLA figures (below); tests/api/test_sla_api.py",
+    "/api/v1/sla/cases": "SLA cases (below); tests/api/test_sla_api.py",
+    "/backlog/export.xlsx": "backlog export (below); tests/callbacks/test_backlog.py",
 }
+
+
+# -- the SLA page's JSON and the backlog desk's export (issue 6) ------------------------------------------------
+@pytest.mark.parametrize("user", c.USERS)
+def test_the_sla_figures_and_their_cases_are_of_the_users_area_only(clients, user):
+    client = clients(user)
+    answer = client.get("/api/v1/sla?from=2026-01-01T00:00:00%2B08:00")
+    assert answer.status_code == 200, (user, answer.status_code)
+    assert c.inside(user, answer.get_json()["area"]["code"])
+    forbidden = c.foreign_areas(user) + c.foreign_buildings(user)
+    # The departments handling the user's cases are named ("东城区城管执法局" holds the district's name).
+    text = c.decoded(answer)
+    for name in c.DEPARTMENT_NAMES.values():
+        text = text.replace(name, "")
+    assert not c.leaks(text, codes=forbidden, names=c.names_not_seen(user)), user
+    seen = set()
+    for key in ("green", "yellow", "red", "none", "turning_red_2h"):
+        cases = client.get(f"/api/v1/sla/cases?figure=light&key={key}&limit=200")
+        assert cases.status_code == 200, (user, key, cases.get_data(as_text=True))
+        seen |= {row["id"] for row in cases.get_json()["cases"]}
+    assert seen <= c.visible_events(user), (user, seen - c.visible_events(user))
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_an_sla_area_outside_the_scope_is_a_404_like_one_that_does_not_exist(clients, user):
+    client = clients(user)
+    for code in _sample(c.foreign_areas(user)):
+        nowhere = c.nowhere_like(code)
+        for route in ("/api/v1/sla?area={}", "/api/v1/sla/cases?area={}&figure=light&key=red"):
+            missing = client.get(route.format(nowhere))
+            foreign = client.get(route.format(code))
+            assert foreign.status_code == missing.status_code == 404, (user, route, code)
+            assert foreign.get_json() == json.loads(c.swap(missing.get_data(as_text=True), nowhere, code))
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_the_backlog_export_holds_only_the_users_cases(clients, user):
+    import io
+
+    import openpyxl
+
+    answer = clients(user).get("/backlog/export.xlsx")
+    assert answer.status_code == 200, (user, answer.status_code, answer.get_data(as_text=True)[:200])
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.data), read_only=True).active
+    ids = {int(row[0]) for row in sheet.iter_rows(min_row=2, values_only=True) if row and row[0] is not None}
+    assert ids <= c.visible_events(user), (user, ids - c.visible_events(user))
+    text = "\n".join(str(v) for row in openpyxl.load_workbook(io.BytesIO(answer.data), read_only=True).active
+                     .iter_rows(values_only=True) for v in row if v is not None)
+    for name in c.DEPARTMENT_NAMES.values():
+        text = text.replace(name, "")
+    assert not c.leaks(text, codes=c.foreign_areas(user), names=c.names_not_seen(user)), user
 
 
 def test_the_alert_firings_of_each_user_are_of_their_area_only(fresh_app):
