@@ -12,6 +12,20 @@ if TYPE_CHECKING:
     from dashboard.worktime import WorkCalendar
 
 
+def _number(env, name: str, kind, default=None):
+    """Return the number in environment variable ``name`` (``default`` when unset), or say which one is wrong."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name}={text[:40]!r} is not a {'whole ' if kind is int else ''}number") from None
+    if value != value or value < 0 or value in (float("inf"),):
+        raise ValueError(f"{name}={text[:40]!r} must be a finite number of at least 0")
+    return value
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("GRIDCC_DATA_DIR", Path.cwd() / "data"))
 
@@ -136,16 +150,16 @@ def from_env(environ: dict | None = None) -> Settings:
     if env.get("GRIDCC_PUBLIC_WALL"):
         kw["public_wall"] = env["GRIDCC_PUBLIC_WALL"] == "1"
     if env.get("GRIDCC_SESSION_HOURS"):
-        kw["session_lifetime"] = timedelta(hours=float(env["GRIDCC_SESSION_HOURS"]))
+        kw["session_lifetime"] = timedelta(hours=_number(env, "GRIDCC_SESSION_HOURS", float))
     if env.get("GRIDCC_SESSION_RECHECK_S"):
-        kw["session_recheck_s"] = float(env["GRIDCC_SESSION_RECHECK_S"])
+        kw["session_recheck_s"] = _number(env, "GRIDCC_SESSION_RECHECK_S", float)
     if env.get("GRIDCC_SESSION_IDLE_MINUTES"):
-        kw["session_idle"] = timedelta(minutes=float(env["GRIDCC_SESSION_IDLE_MINUTES"]))
+        kw["session_idle"] = timedelta(minutes=_number(env, "GRIDCC_SESSION_IDLE_MINUTES", float))
     if env.get("GRIDCC_LIVE_MAX_STREAMS"):
-        kw["live_max_streams"] = int(env["GRIDCC_LIVE_MAX_STREAMS"])
+        kw["live_max_streams"] = _number(env, "GRIDCC_LIVE_MAX_STREAMS", int)
     kw["alert_rules"] = env.get("GRIDCC_ALERT_RULES", "")
     kw["webhooks"] = env.get("GRIDCC_WEBHOOKS", "")
-    kw["alert_every_s"] = float(env.get("GRIDCC_ALERT_EVERY_S") or 30)
-    kw["webhook_tries"] = int(env.get("GRIDCC_WEBHOOK_TRIES") or 6)
+    kw["alert_every_s"] = _number(env, "GRIDCC_ALERT_EVERY_S", float, 30)
+    kw["webhook_tries"] = _number(env, "GRIDCC_WEBHOOK_TRIES", int, 6)
     kw["alert_link_base"] = env.get("GRIDCC_ALERT_LINK_BASE", "")
     return Settings(**kw)
