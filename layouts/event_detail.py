@@ -114,6 +114,14 @@ def _timeline(stages: Sequence[Stage], lang: str) -> html.Section:
     return _section("evd.timeline", lang, [html.Ol(items, id=TIMELINE, className="evd-timeline"), *note], "lifecycle")
 
 
+
+def _stage_name(key: str, lang: str) -> str:
+    """Return a timeline step's name: a loop stage's, a desk mark's (催办, 督办 …), or the key itself."""
+    for label in (f"evd.stage.{key}", f"act.step.{key}"):
+        if label in CATALOGUE:
+            return t(label, lang)
+    return key
+
 def _stage(stage: Stage, lang: str) -> html.Li:
     classes = ["evd-stage", f"evd-stage-{stage.key}"]
     if stage.exception:
@@ -137,8 +145,7 @@ def _stage(stage: Stage, lang: str) -> html.Li:
         lines.append(html.Span(t(key, lang, at=_when(stage.deadline_at)), className="evd-deadline"))
     if stage.actor:
         lines.append(html.Span(t("evd.actor", lang, actor=stage.actor), className="evd-actor"))
-    head = [html.Span(t(f"evd.stage.{stage.key}", lang) if f"evd.stage.{stage.key}" in CATALOGUE else stage.key,
-                      className="evd-stage-name")]
+    head = [html.Span(_stage_name(stage.key, lang), className="evd-stage-name")]
     if stage.current:
         head.append(html.Span(t("evd.current", lang), className="evd-badge evd-current-badge"))
     verdict = verdict_badge(stage, lang)

@@ -222,3 +222,12 @@ def test_evd008_limits_and_exceptions(clock):
     (current,) = by_class(tree, "evd-current")
     assert texts(current)[:3] == ["处置", "当前环节", "已暂停（挂账）"]
     assert "gcc-light-none" in by_class(current, "evd-verdict")[0].className
+
+
+def test_evd020_a_desk_mark_is_named_on_the_timeline(clock):
+    # Event 2 urged (催办) at 11-19 14:00, between its dispatch and its handling: the mark is named in words.
+    log = (LogStep(2, "report", _d("11-19 10:00"), None, "reported", None, None, "hand", None),
+           LogStep(3, "urge", _d("11-19 14:00"), "dispatched", "dispatched", None, None, "dongjie", "请尽快处置"))
+    for lang, word in (("zh", "催办"), ("en", "Urged")):
+        names = texts(by_class(body(clock, lang=lang, log=log), "evd-stage-name"))
+        assert word in names and "urge" not in names, (lang, names)
