@@ -930,25 +930,28 @@ def case_page(conn: Connection, *, sets: list[tuple], offset: int, limit: int) -
     """Return (how many cases the sets hold, one page of their rows oldest report first, names joined)."""
     if not sets:
         return 0, []
-    parts = [_projection(source, where) for source, where in sets]
+    # Each case tagged with its set (a constant we write, never input), so the page's rows are read by id.
+    parts = [_projection(source, where).add_columns(literal_column(str(i), Integer).label("part"))
+             for i, (source, where) in enumerate(sets)]
     u = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("cases")
     # The count rides on the page (a window over every case, taken before the LIMIT): the sets are read once,
     # not twice (a light's set lights every open case each time). Past the last page: counted on its own.
-    page = (select(u.c.id, func.count().over().label("total")).order_by(u.c.reported_at, u.c.id)
+    page = (select(u.c.id, u.c.part, func.count().over().label("total")).order_by(u.c.reported_at, u.c.id)
             .offset(offset).limit(min(limit, CASE_PAGE_LIMIT)))
     found = conn.execute(page).all()
     if found:
         total = int(found[0].total)
     else:
         total = 0 if offset == 0 else int(conn.execute(select(func.count()).select_from(u)).scalar() or 0)
-    ids = [r.id for r in found]
-    if len(sets) == 1 and ids:
-        # One set: its page's ids are its own, and ids are unique in its table, so the rows are read by id,
-        # not through the set's clause again (a light's would light every open case once more).
-        source, _ = sets[0]
-        table = source[1] if isinstance(source, tuple) else source
-        sets = [(table, (closures.c.event_id if table is closures else table.c.id).in_(ids))]
-    return total, case_rows(conn, sets=sets, ids=ids)
+    # The page's rows are read by id from the table of the set each came from (ids are unique in a table), not
+    # through the sets' clauses again (a light's would light every open case once more).
+    by_id = []
+    for i, (source, _) in enumerate(sets):
+        mine = [r.id for r in found if r.part == i]
+        if mine:
+            table = source[1] if isinstance(source, tuple) else source
+            by_id.append((table, (closures.c.event_id if table is closures else table.c.id).in_(mine)))
+    return total, case_rows(conn, sets=by_id, ids=[r.id for r in found])
 
 
 def case_rows(conn: Connection, *, sets: list[tuple], ids: Sequence[int]):
