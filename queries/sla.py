@@ -471,6 +471,21 @@ def _minute(stamp):
     return func.date_trunc(literal_column("'minute'"), stamp)
 
 
+def _clock_ends(table: Table, as_of: datetime):
+    """Return (start, end) of an open case's clock: the limit's start (else the dispatch), the handling (if by
+    as_of) else as_of."""
+    started = func.coalesce(table.c.clock_started_at, table.c.dispatched_at)
+    handled_by = and_(table.c.handled_at.is_not(None), table.c.handled_at <= as_of)
+    return started, case((handled_by, table.c.handled_at), else_=literal(as_of))
+
+
+def _red(table: Table, as_of: datetime) -> ColumnElement[bool]:
+    """Return 'lit red at as_of' (as _light_parts lights it): a clock whose end's minute is past the deadline's."""
+    started, until = _clock_ends(table, as_of)
+    return and_(started.is_not(None), table.c.deadline_at.is_not(None),
+                _minute(until) > _minute(table.c.deadline_at))
+
+
 def _light_parts(conn: Connection, table: Table, where, as_of: datetime, calendar):
     """Return (FROM clause, light expression) lighting each open case of ``table`` in SQL, as dashboard/lights.py.
 
@@ -479,9 +494,7 @@ def _light_parts(conn: Connection, table: Table, where, as_of: datetime, calenda
     of the time allowed is used (5 · remaining > allowed), yellow up to the deadline, red past it, NULL with
     no clock. tests/queries/test_sla.py checks it against dashboard/lights.py.
     """
-    started = func.coalesce(table.c.clock_started_at, table.c.dispatched_at)
-    handled_by = and_(table.c.handled_at.is_not(None), table.c.handled_at <= as_of)
-    until = case((handled_by, table.c.handled_at), else_=literal(as_of))
+    started, until = _clock_ends(table, as_of)
     # Only cases not yet late need working minutes (a late one is red on the clock alone): the days from
     # the earliest start to the latest deadline among them, a month or two, not every stuck case's year.
     late = _minute(until) > _minute(table.c.deadline_at)
@@ -869,6 +882,10 @@ def case_sets(conn: Connection, *, scope, area: Area, selector: Selector, since:
         where = and_(_where(scope, area, table), open_at(table, current, as_of))
         if selector.key == "turning_red_2h":
             return [(table, and_(where, turning_red_where(table, as_of)))]
+        if selector.key == "red":
+            # Red is the clock alone on every unit (_light_parts: a clock, and its end's minute past the
+            # deadline's): no working days to join, no light to compute for every open case.
+            return [(table, and_(where, _red(table, as_of)))]
         source, light = _light_parts(conn, table, where, as_of, calendar)
         return [((source, table), and_(where, light.is_(None) if selector.key == "none" else light == selector.key))]
     if f == "turning_red":
