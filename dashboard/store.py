@@ -91,9 +91,10 @@ def _fill_closure_sla_once(engine: Engine) -> None:
         if get_meta(conn, CLOSURES_SLA_FILLED, "") == "1":
             return
     started = perf_counter()
-    with engine.begin() as conn:
-        filled = fill_closure_sla(conn) if closures_missing_sla(conn) else 0
-        set_meta(conn, CLOSURES_SLA_FILLED, "1")
+    with engine.connect() as conn:  # a commit per window of closing dates (queries.state.rebuild_closures)
+        filled = fill_closure_sla(conn, commit_each=True) if closures_missing_sla(conn) else 0
+        set_meta(conn, CLOSURES_SLA_FILLED, "1")  # only once every window is in
+        conn.commit()
     if filled:
         log.info("store: filled closures' SLA columns for %d rows in %.1f s", filled, perf_counter() - started)
 

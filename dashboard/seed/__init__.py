@@ -106,7 +106,7 @@ def seed_store(engine: Engine, *, events: int = 1_000_000, seed: int = 42, now: 
         conn.commit()
         # The projections: the current state (and its store_meta 'state_as_of') as of now, and closures.
         n_open = rebuild_open_events(conn, as_of=now)
-        rebuild_closures(conn)
+        rebuild_closures(conn, commit_each=True)
         restart_sequence(conn, schema.event_id_seq, n_events + 1)
         restart_sequence(conn, schema.event_log_id_seq, n_log + 1)
         set_meta(conn, "seeded_at", now.isoformat())

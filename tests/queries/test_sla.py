@@ -472,3 +472,19 @@ def test_sla033_an_older_store_is_upgraded_once(hand_engine):
         assert conn.execute(select(closures.c.deadline_at).where(closures.c.event_id == 7)).scalar() == datetime(
             2026, 10, 9, 10, 30)
         assert pair(sla.split(conn, scope=CITY, area=area(conn, "329900"), by="area", **window())[0].close) == (1, 4)
+
+
+def test_sla033_closures_rebuilt_a_window_at_a_time_are_the_same_rows_in_close_order(hand_conn):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    def rows():
+        return [tuple(r) for r in hand_conn.execute(select(closures))]  # in stored order: close order
+
+    rebuild_closures(hand_conn)
+    whole = rows()
+    # Closed 1 (11-20 10:30), 2 (11-19 17:00), 7: one window per hour puts each in a window of its own.
+    assert rebuild_closures(hand_conn, window=timedelta(hours=1)) == len(whole) == 3
+    assert rows() == whole
+    assert [r[1] for r in whole] == sorted(r[1] for r in whole)  # close order
