@@ -18,3 +18,13 @@ def test_seedh3001_every_event_has_the_cell_of_its_point(seeded):
     assert frame["h3"].nunique() < len(frame)
     with engine.connect() as conn:
         assert get_meta(conn, H3_FILLED) == "1"
+
+
+def test_seedh3002_a_seeded_store_needs_no_closures_backfill(seeded):
+    # The seeder rebuilds closures with their SLA columns: opening the store afterwards writes nothing.
+    from dashboard.store import CLOSURES_SLA_FILLED
+    from queries.state import closures_missing_sla
+
+    engine, _, _ = seeded
+    with engine.connect() as conn:
+        assert get_meta(conn, CLOSURES_SLA_FILLED) == "1" and not closures_missing_sla(conn)
