@@ -294,15 +294,18 @@ def _quick_mask(frame: pd.DataFrame, quick: Sequence[str], as_of: datetime) -> n
 
 
 def _text_match(values: pd.Series, cond: dict) -> np.ndarray:
-    # Plain Python over the strings: several times faster than pandas' .str methods on 50,000 rows.
+    # Tested once per distinct value (a desk's text columns hold tens to thousands of distinct values over
+    # tens of thousands of cases), in plain Python: pandas' .str methods were the slow part at 67,000 rows.
     needle = cond.get("filter", "").lower()
     cased = needle != needle.upper()  # only a needle with letters needs the values lower-cased
-    texts = [(v.lower() if cased else v) if isinstance(v, str) else "" for v in values.to_numpy(dtype=object)]
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    texts = [(v.lower() if cased else v) if isinstance(v, str) else "" for v in distinct]
     test = {"blank": lambda v: v == "", "notBlank": lambda v: v != "", "contains": lambda v: needle in v,
             "notContains": lambda v: needle not in v, "equals": lambda v: v == needle,
             "notEqual": lambda v: v != needle, "startsWith": lambda v: v.startswith(needle),
             "endsWith": lambda v: v.endswith(needle)}[cond["type"]]
-    return np.fromiter((test(v) for v in texts), dtype=bool, count=len(texts))
+    hits = np.fromiter((test(v) for v in texts), dtype=bool, count=len(texts))
+    return hits[codes] if len(codes) else np.zeros(0, dtype=bool)
 
 
 def _number_match(values: pd.Series, cond: dict) -> np.ndarray:
