@@ -384,9 +384,6 @@ def backlog_table(scope: Scope, lang: str):
     After a change, only the rows of the grids it touched are read again (the live hub names them) and
     put in place of the old ones: an action on one case costs a query of one grid, not of the scope.
     """
-    from dashboard import backlog
-    from queries import backlog as backlog_queries
-
     ctx = context.current()
     version = _version(ctx)
     needed = _needed(version)
@@ -396,25 +393,40 @@ def backlog_table(scope: Scope, lang: str):
         if hit is not None and hit[0] >= needed:
             _backlog_frames[key] = _backlog_frames.pop(key)  # most recently used last
             return hit[1]
-        lock = _computing.setdefault(f"backlog:{key!r}", threading.Lock())
-    with lock:
-        with _backlog_lock:
-            hit = _backlog_frames.get(key)
-        if hit is not None and hit[0] >= needed:
-            return hit[1]
-        grids = _backlog_delta(ctx, scope, hit[0], version) if hit is not None else None
-        with ctx.connect() as conn:
-            if grids is not None:
-                fresh = backlog.table(backlog_queries.open_cases(conn, scope=scope, grids=sorted(grids)), lang)
-                frame = backlog.replace_grids(hit[1], fresh, grids)
-            else:
-                frame = backlog.table(backlog_queries.open_cases(conn, scope=scope), lang)
-        with _backlog_lock:
-            old = _backlog_frames.pop(key, None)
-            _backlog_frames[key] = (version, frame) if old is None or old[0] <= version else old
-            while len(_backlog_frames) > _BACKLOG_FRAMES_MAX:
-                _backlog_frames.pop(next(iter(_backlog_frames)))
-        return frame
+    computing = f"backlog:{key!r}"
+    with _computing_lock:  # one request builds a scope's frame; the others wait for it (as `cached`)
+        lock = _computing.setdefault(computing, threading.Lock())
+    try:
+        with lock:
+            return _backlog_build(ctx, scope, lang, key, version, needed)
+    finally:
+        with _computing_lock:
+            if _computing.get(computing) is lock and not lock.locked():
+                del _computing[computing]
+
+
+def _backlog_build(ctx, scope: Scope, lang: str, key: tuple, version: int, needed: int):
+    """Return the frame of ``key``, built or brought up to ``version`` (under the key's computing lock)."""
+    from dashboard import backlog
+    from queries import backlog as backlog_queries
+
+    with _backlog_lock:
+        hit = _backlog_frames.get(key)
+    if hit is not None and hit[0] >= needed:
+        return hit[1]
+    grids = _backlog_delta(ctx, scope, hit[0], version) if hit is not None else None
+    with ctx.connect() as conn:
+        if grids is not None:
+            fresh = backlog.table(backlog_queries.open_cases(conn, scope=scope, grids=sorted(grids)), lang)
+            frame = backlog.replace_grids(hit[1], fresh, grids)
+        else:
+            frame = backlog.table(backlog_queries.open_cases(conn, scope=scope), lang)
+    with _backlog_lock:
+        old = _backlog_frames.pop(key, None)
+        _backlog_frames[key] = (version, frame) if old is None or old[0] <= version else old
+        while len(_backlog_frames) > _BACKLOG_FRAMES_MAX:
+            _backlog_frames.pop(next(iter(_backlog_frames)))
+    return frame
 
 
 _backlog_shares: dict[tuple, object] = {}
