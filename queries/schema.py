@@ -116,6 +116,21 @@ workers = Table(
     Column("grid_code", String(15), nullable=False),
 )
 
+def _desk_marks() -> list[Column]:
+    """Return the backlog desk's marks on a case (issue 6; docs/desk.md), kept on events and open_events alike.
+
+    Nullable: a store from before them gets the columns added empty, and readers take empty as "none".
+    """
+    return [
+        Column("urge_count", SmallInteger),  # 催办: how often the handler was urged
+        Column("last_urged_at", DateTime),
+        Column("supervised_until", DateTime),  # 督办: under supervision, next follow-up due at this time
+        Column("extension_requested_at", DateTime),  # a department's pending request for more time (申请延期)
+        Column("extension_requested_until", DateTime),  # the deadline the request asks for
+        Column("whistled_at", DateTime),  # 吹哨: escalated to the district; whistle_calls says to whom
+    ]
+
+
 event_id_seq = Sequence("events_id_seq")
 events = Table(
     "events",
@@ -157,14 +172,7 @@ events = Table(
     # The H3 cell (resolution H3_RESOLUTION, as an integer) of the event's point, or of its building's or
     # grid's centroid when it came without one: what the heat layer counts (docs/heat.md).
     Column("h3", BigInteger),
-    # The backlog desk's marks on a case (issue 6; docs/desk.md). Nullable: a store from before them
-    # gets the columns added empty, and readers take empty as "none".
-    Column("urge_count", SmallInteger),  # 催办: how often the handler was urged
-    Column("last_urged_at", DateTime),
-    Column("supervised_until", DateTime),  # 督办: under supervision, next follow-up due at this time
-    Column("extension_requested_at", DateTime),  # a department's pending request for more time (申请延期)
-    Column("extension_requested_until", DateTime),  # the deadline the request asks for
-    Column("whistled_at", DateTime),  # 吹哨: escalated to the district; whistle_calls says to whom
+    *_desk_marks(),
     UniqueConstraint("source", "external_id", name="uq_events_source_external"),
 )
 _pg_only(Index("ix_events_reported", events.c.reported_at))
@@ -195,14 +203,7 @@ open_events = Table(
     Column("department_code", String(16)),
     Column("is_parked", Boolean, nullable=False, default=False),
     Column("clock_started_at", DateTime),
-    # The backlog desk's marks on a case (issue 6; docs/desk.md). Nullable: a store from before them
-    # gets the columns added empty, and readers take empty as "none".
-    Column("urge_count", SmallInteger),  # 催办: how often the handler was urged
-    Column("last_urged_at", DateTime),
-    Column("supervised_until", DateTime),  # 督办: under supervision, next follow-up due at this time
-    Column("extension_requested_at", DateTime),  # a department's pending request for more time (申请延期)
-    Column("extension_requested_until", DateTime),  # the deadline the request asks for
-    Column("whistled_at", DateTime),  # 吹哨: escalated to the district; whistle_calls says to whom
+    *_desk_marks(),
 )
 
 # Closures in the order they happened: one row per closed (non-void) event. Events are stored in
