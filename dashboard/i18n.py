@@ -564,6 +564,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rule.ack": ("签收", "Sign"),
     "rule.ack_hint": ("签收此告警（记录签收人和时间）", "Sign for this alert (who and when are recorded)"),
     # == end alert rules ==
+    # == Rankings page (issue 7 §2): keys "rank.*" below this line ==
+    # == end rankings page ==
+    # == Ranking configuration (issue 7 §1): keys "rankcfg.*" and "ind.*" below this line ==
+    # == end ranking configuration ==
+    # == Field work and 12345 follow-ups (issue 7 §1): keys "field.*" below this line ==
+    # == end field work ==
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Double,
     Index,
@@ -385,6 +386,85 @@ user_prefs = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),  # JSON
     Column("updated_at", DateTime, nullable=False),
+)
+
+# -- Rankings (issue 7; docs/metrics.md "Rankings") --
+# Grid workers' field work: patrols (巡查 check-ins) and household visits (走访). One row per patrol or visit,
+# from the demo or POST /api/v1/fieldwork; ``external_id`` (unique per worker) makes a resend harmless.
+patrol_id_seq = Sequence("patrols_id_seq")
+patrols = Table(
+    "patrols",
+    metadata,
+    Column("id", BigInteger, patrol_id_seq, primary_key=True),
+    Column("worker_id", Integer, nullable=False),
+    Column("grid_code", String(15), nullable=False),  # the grid patrolled (the worker's own, as a rule)
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("checkins", SmallInteger, nullable=False, default=1),  # check-in points touched on the way
+    Column("distance_m", Integer),
+    Column("external_id", String(64)),
+    UniqueConstraint("worker_id", "external_id", name="uq_patrols_worker_external"),
+)
+visit_id_seq = Sequence("visits_id_seq")
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", BigInteger, visit_id_seq, primary_key=True),
+    Column("worker_id", Integer, nullable=False),
+    Column("grid_code", String(15), nullable=False),
+    Column("building_code", String(18), nullable=False),
+    Column("visited_at", DateTime, nullable=False),
+    Column("households", SmallInteger, nullable=False, default=1),  # households met on this visit
+    Column("external_id", String(64)),
+    UniqueConstraint("worker_id", "external_id", name="uq_visits_worker_external"),
+)
+# 12345 回访: the hotline's follow-up of a ticket (an event of source 'hotline'), one per event, the latest.
+hotline_followups = Table(
+    "hotline_followups",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("followed_at", DateTime, nullable=False),
+    Column("valid", Boolean, nullable=False, default=True),  # 有效回访 (reached, not a duplicate or abuse)
+    Column("contacted", Boolean, nullable=False, default=False),  # 响应: the unit contacted the caller in time
+    Column("resolved", Boolean, nullable=False, default=False),  # 解决
+    Column("satisfaction", String(16), nullable=False),  # satisfied / basic / dissatisfied / unknown
+)
+# A city's ranking configuration (weights, counted items, minimum volumes, grade bands): versions, each
+# effective from the first day of a month on; the file's configuration is the version before the first row.
+rank_config_id_seq = Sequence("rank_configs_id_seq")
+rank_configs = Table(
+    "rank_configs",
+    metadata,
+    Column("id", Integer, rank_config_id_seq, primary_key=True),
+    Column("effective_from", Date, nullable=False),
+    Column("body", Text, nullable=False),  # JSON, validated by dashboard/rank_config.py
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("note", Text),
+)
+# A month whose rankings are frozen (closed): its counts and the configuration it is scored with never change.
+rank_periods = Table(
+    "rank_periods",
+    metadata,
+    Column("month", Date, primary_key=True),  # the month's first day
+    Column("frozen_at", DateTime, nullable=False),
+    Column("as_of", DateTime, nullable=False),  # the instant its counts are as of (the month's end)
+    Column("config", Text, nullable=False),  # JSON: the configuration its scores use, resolved when frozen
+)
+# The counts of a frozen month, one row per unit of each level (docs/metrics.md names every count).
+RANK_COUNTS = (
+    "reports", "valid_reports", "to_verify", "verified_on_time", "to_check", "checked_on_time",
+    "grid_registered", "missed", "patrol_days", "work_days", "grid_buildings", "buildings_visited", "visits",
+    "handled", "handled_on_time", "overdue_open", "closed", "closed_on_time", "reworked", "extended",
+    "registered", "public_registered", "followups", "contacted", "resolved", "satisfied", "basically_satisfied",
+)
+rank_facts = Table(
+    "rank_facts",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("level", String(12), primary_key=True),  # district / street / community / grid / worker / department
+    Column("unit_code", String(16), primary_key=True),  # an area code, a department code, a worker id as text
+    *(Column(name, Integer, nullable=False, default=0) for name in RANK_COUNTS),
 )
 
 store_meta = Table(
