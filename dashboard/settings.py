@@ -72,6 +72,11 @@ class Settings:
     alert_every_s: float = 0.0
     webhook_tries: int = 6
     alert_link_base: str = ""
+    # Rankings (issue 7; docs/metrics.md): how long a month not frozen yet is counted once and kept (seconds),
+    # and how often the freezer closes months due (seconds; 0: never — a Settings built in code;
+    # GRIDCC_RANK_FREEZE_EVERY_S defaults to 3600).
+    rank_refresh_s: float = 300.0
+    rank_freeze_every_s: float = 0.0
 
     def __post_init__(self):
         if not self.store_url:
@@ -162,4 +167,6 @@ def from_env(environ: dict | None = None) -> Settings:
     kw["alert_every_s"] = _number(env, "GRIDCC_ALERT_EVERY_S", float, 30)
     kw["webhook_tries"] = _number(env, "GRIDCC_WEBHOOK_TRIES", int, 6)
     kw["alert_link_base"] = env.get("GRIDCC_ALERT_LINK_BASE", "")
+    kw["rank_refresh_s"] = _number(env, "GRIDCC_RANK_REFRESH_S", float, 300)
+    kw["rank_freeze_every_s"] = _number(env, "GRIDCC_RANK_FREEZE_EVERY_S", float, 3600)
     return Settings(**kw)

@@ -1,0 +1,426 @@
+"""Rankings (issue 7), end to end: a period → its months → frozen or live counts → scored, ranked rows.
+
+What the rankings page, ``GET /api/v1/rankings`` and the Excel export call; docs/metrics.md ("Rankings") defines
+every count and indicator, docs/rankings.md the page.
+
+- **Counts.** A frozen month (closed: ``settle_days`` after its end) is read from ``rank_facts``; any other month
+  is counted from the events as of ``min(as_of, month end)`` (queries/rankings.py ``facts``). Live months are kept
+  for ``GRIDCC_RANK_REFRESH_S`` seconds (default 300): rankings are for the monthly review, not a live screen, and
+  the header says when the counts are as of. A quarter or a year is the sum of its months; a custom period is
+  counted directly.
+- **Scores.** The period's own rows are scored by ``dashboard.rankings.score_rows`` (each indicator's points);
+  the previous period's ranks and the 12-period sparklines by ``scores_frame`` here, the same rules on whole
+  columns at once (5,000 grid workers × 13 periods would take a second row by row). ``tests/test_rank_service.py``
+  holds the two to the same scores and ranks.
+- **Freezing** runs off the request path: ``freeze_due`` (a thread started with the app, and ``gridcc seed``)
+  closes every month due; a request never waits for it.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from dashboard import context
+from dashboard import rank_config
+from dashboard import rankings as scoring
+from queries import areas as area_queries
+from queries import rankings as rank_queries
+from queries.areas import Area
+from queries.schema import RANK_COUNTS
+from queries.scope import Scope
+
+log = logging.getLogger(__name__)
+
+HISTORY = 12
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One ranked table: the units of ``level`` in ``area`` over ``period``, scored by ``scheme``."""
+
+    level: str
+    scheme: str
+    area: Area
+    period: scoring.Period
+    as_of: datetime  # what was asked (now, when live)
+    cutoff: datetime  # what the counts are as of: the latest of the period's months' cut-offs
+    provisional: bool  # a month of the period is not frozen yet (暂定)
+    config_label: str
+    items: tuple  # the scheme's rank_config.Item rows, in order
+    min_volume: int
+    rows: tuple  # dashboard.rankings.Row, in display order
+    history: tuple = ()  # the sparkline's periods (oldest first), for labels
+
+
+# -- choosing -------------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return context.current().settings.now().replace(second=0, microsecond=0)
+
+
+def _resolve(conn, scope: Scope, level: str, scheme: str | None, area_code: str | None) -> tuple[str, Area]:
+    """Return (scheme, area) after checking level, scheme and area; ValueError / LookupError otherwise."""
+    if level not in rank_queries.LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(rank_queries.LEVELS)}")
+    allowed = rank_queries.levels_for(scope)
+    if level not in allowed:
+        raise ValueError(f"level {level!r} cannot be ranked from your scope; allowed: {', '.join(allowed) or 'none'}")
+    scheme = scheme or scoring.DEFAULT_SCHEME[level]
+    if scheme not in scoring.SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of {', '.join(scoring.SCHEMES)}")
+    if level not in scoring.SCHEME_LEVELS[scheme]:
+        fits = [s for s in scoring.SCHEMES if level in scoring.SCHEME_LEVELS[s]]
+        raise ValueError(f"scheme {scheme!r} does not rank level {level!r}; for {level}: {', '.join(fits)}")
+    code = area_code or scope.area_code
+    if not isinstance(code, str) or len(code) > 15:
+        raise LookupError("no such area in your scope")
+    target = area_queries.get_area(conn, scope=scope, code=code)
+    if target is None:
+        raise LookupError(f"no area {code!r} in your scope")
+    return scheme, target
+
+
+def _months(period: scoring.Period) -> list[tuple[date, datetime, datetime]]:
+    """Return (month, since, until) of each month of ``period``."""
+    out = []
+    for m in period.months:
+        nxt = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        out.append((m, datetime.combine(m, datetime.min.time()), datetime.combine(nxt, datetime.min.time())))
+    return out
+
+
+def _work_days(calendar, since: datetime, cutoff: datetime) -> int:
+    """Return the working days from ``since`` up to ``cutoff`` (a day counts once it has begun)."""
+    day, last, n = since.date(), cutoff.date(), 0
+    if cutoff == datetime.combine(last, datetime.min.time()):
+        last -= timedelta(days=1)
+    while day <= last:
+        n += calendar.is_workday(day)
+        day += timedelta(days=1)
+    return n
+
+
+# -- counts ---------------------------------------------------------------------------------------------------
+
+_live: dict[tuple, tuple[float, datetime, dict]] = {}  # (app, scope, level, area, since, until, explicit cutoff) → (at, cutoff, facts)
+_live_lock = threading.Lock()
+_LIVE_MAX = 256
+
+
+def _refresh_s() -> float:
+    return float(getattr(context.current().settings, "rank_refresh_s", 300) or 0)
+
+
+def _live_facts(conn, scope: Scope, level: str, area: Area, since: datetime, until: datetime, cutoff: datetime,
+                live: bool, config) -> tuple[datetime, dict]:
+    """Return (cut-off, facts) of [since, until) counted from the events; live cut-offs are kept for a while."""
+    ctx = context.current()
+    key = (id(ctx), scope, level, area.code, since, until, None if live else cutoff)
+    with _live_lock:
+        hit = _live.get(key)
+    if hit is not None and (not live or time.monotonic() - hit[0] < _refresh_s()):
+        return hit[1], hit[2]
+    calendar = ctx.settings.calendar()
+    params = rank_config.params(config, _work_days(calendar, since, min(cutoff, until)))
+    found = rank_queries.facts(conn, scope=scope, level=level, area=area, since=since, until=until, cutoff=cutoff,
+                               params=params)
+    with _live_lock:
+        if len(_live) >= _LIVE_MAX:
+            _live.pop(next(iter(_live)))
+        _live[key] = (time.monotonic(), cutoff, found)
+    return cutoff, found
+
+
+@dataclass
+class _Counts:
+    """The counts of the periods a ranking needs, one frame per period, plus what they are as of."""
+
+    frames: dict  # period key → DataFrame indexed by unit code, columns RANK_COUNTS
+    cutoffs: dict  # period key → the latest cut-off of its months
+    provisional: dict  # period key → True when a month of it was counted live
+
+
+def _frame(facts: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
+    if not facts:
+        return pd.DataFrame(columns=list(RANK_COUNTS), dtype="int64")
+    frame = pd.DataFrame.from_dict(facts, orient="index")
+    return frame.reindex(columns=list(RANK_COUNTS), fill_value=0).fillna(0).astype("int64")
+
+
+def _counts(conn, scope: Scope, level: str, area: Area, periods: Sequence[scoring.Period], as_of: datetime,
+            explicit: bool, configs) -> _Counts:
+    """Count every period of ``periods``: frozen months in one read, the others from the events."""
+    frozen = rank_queries.frozen(conn)
+    wanted = sorted({m for p in periods for m in p.months})
+    # A frozen month answers any as_of after its freeze; an earlier as_of is counted as it stood then.
+    usable = [m for m in wanted if m in frozen and as_of >= frozen[m].frozen_at]
+    stored = rank_queries.frozen_facts(conn, scope=scope, level=level, area=area, months=usable) if usable else {}
+    month_frames: dict[date, tuple[pd.DataFrame, datetime, bool]] = {}
+    for p in periods:
+        for m, since, until in _months(p):
+            if m in month_frames:
+                continue
+            if since > as_of:
+                month_frames[m] = (_frame({}), since, False)
+            elif m in stored:
+                month_frames[m] = (_frame(stored[m]), frozen[m].as_of, False)
+            else:
+                cutoff = min(as_of, until)
+                cut, found = _live_facts(conn, scope, level, area, since, until, cutoff,
+                                         live=not explicit and until > as_of, config=configs(m))
+                month_frames[m] = (_frame(found), cut, True)
+    frames, cutoffs, provisional = {}, {}, {}
+    for p in periods:
+        if p.months:
+            parts = [month_frames[m] for m in p.months]
+            frames[p.key] = _sum([f for f, _, _ in parts])
+            cutoffs[p.key] = max(c for _, c, _ in parts)
+            provisional[p.key] = any(live for _, _, live in parts)
+        else:  # custom: counted directly, as of min(as_of, until)
+            cutoff = min(as_of, p.until)
+            if p.since > as_of:
+                frames[p.key], cutoffs[p.key] = _frame({}), p.since
+            else:
+                cut, found = _live_facts(conn, scope, level, area, p.since, p.until, cutoff,
+                                         live=not explicit and p.until > as_of, config=configs(p.since.date()))
+                frames[p.key], cutoffs[p.key] = _frame(found), cut
+            provisional[p.key] = True
+    return _Counts(frames, cutoffs, provisional)
+
+
+def _sum(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _frame({})
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames).groupby(level=0, sort=False).sum()
+
+
+# -- scoring whole columns ------------------------------------------------------------------------------------
+
+
+def _derived(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["to_handle"] = frame["handled"] + frame["overdue_open"]
+    out["to_close"] = frame["closed"] + frame["overdue_open"]
+    return out
+
+
+def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: str) -> pd.DataFrame:
+    """Return score, rank and apart per unit of ``frame`` (counts by unit code), by the rules of score_rows.
+
+    The same rules as ``dashboard.rankings.score_rows``, on whole columns: an item counts when its weight and
+    denominator are above 0; score = 100 × Σ w·s / Σ w; ranked by the score to 2 decimals, then volume (more
+    first), then code; units below ``min_volume`` ranked apart, in their own sequence; no item → no score.
+    """
+    codes = frame.index.astype(str)
+    d = _derived(frame)
+    weighted = np.zeros(len(d))
+    weights = np.zeros(len(d))
+    for item in scheme.items:
+        if item.weight <= 0:
+            continue
+        ind = scoring.INDICATORS[item.indicator]
+        num = sum(d[name].to_numpy(dtype=float) * factor for name, factor in ind.numerator)
+        den = d[ind.denominator].to_numpy(dtype=float)
+        has = den > 0
+        value = np.divide(num, den, out=np.zeros(len(d)), where=has)
+        s = 1.0 - value if ind.lower_is_better else value
+        weighted += np.where(has, item.weight * s, 0.0)
+        weights += np.where(has, item.weight, 0.0)
+    score = np.divide(100.0 * weighted, weights, out=np.full(len(d), np.nan), where=weights > 0)
+    vol = d[volume].to_numpy(dtype=np.int64)
+    out = pd.DataFrame({"code": codes, "score": score, "volume": vol}, index=codes)
+    out["apart"] = vol < min_volume
+    out["rank"] = pd.array([None] * len(out), dtype="Int64")
+    scored = out[~np.isnan(score)].copy()
+    scored["key"] = -np.round(scored["score"], 2)
+    for apart in (False, True):
+        part = scored[scored["apart"] == apart].sort_values(["key", "volume", "code"], ascending=[True, False, True])
+        out.loc[part.index, "rank"] = np.arange(1, len(part) + 1)
+    out["grade"] = [_grade(s, grades) for s in score]
+    return out
+
+
+def _grade(score: float, grades) -> str | None:
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return None
+    for name, floor in grades:
+        if round(score, 2) >= floor:
+            return name
+    return "E"
+
+
+# -- the tables -----------------------------------------------------------------------------------------------
+
+
+def _config_for(conn):
+    cache: dict = {}
+
+    def config(month: date):
+        if month not in cache:
+            cache[month] = rank_config.effective(conn, month)
+        return cache[month][0]
+
+    return config, cache
+
+
+def _as_of(as_of: datetime | None) -> tuple[datetime, bool]:
+    if as_of is None:
+        return _now(), False
+    return as_of.replace(second=0, microsecond=0), True
+
+
+def ranking(scope: Scope, *, level: str, scheme: str | None = None, area: str | None = None, period: str,
+            as_of: datetime | None = None, history: bool = True) -> Ranking:
+    """Return the ranked table of ``level`` for ``period`` (docs/metrics.md); see the module's docstring."""
+    as_of, explicit = _as_of(as_of)
+    p = scoring.parse_period(period, today=as_of.date())
+    with context.current().connect() as conn:
+        scheme, target = _resolve(conn, scope, level, scheme, area)
+        return _ranking(conn, scope, level, scheme, target, p, as_of, explicit, history)
+
+
+def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
+    config_of, seen = _config_for(conn)
+    first = p.months[0] if p.months else p.since.date().replace(day=1)
+    config = config_of(first)
+    label = seen[first][1]
+    sch = config.schemes[scheme]
+    volume = scoring.SCHEME_VOLUME[scheme]
+    units = rank_queries.units(conn, scope=scope, level=level, area=target)
+    prev = scoring.previous(p)
+    hist = scoring.history(p, HISTORY) if with_spark else []
+    periods = {q.key: q for q in [p, prev, *hist]}
+    counts = _counts(conn, scope, level, target, list(periods.values()), as_of, explicit, config_of)
+    codes = [u.code for u in units]
+
+    def counts_of(key: str) -> pd.DataFrame:
+        return counts.frames[key].reindex(codes, fill_value=0)
+
+    def scored(q) -> pd.DataFrame:
+        cfg = config_of(q.months[0] if q.months else q.since.date().replace(day=1))
+        return scores_frame(counts_of(q.key), cfg.schemes[scheme], cfg.grades,
+                            rank_config.min_volume(cfg.schemes[scheme], q), scoring.SCHEME_VOLUME[scheme])
+
+    min_vol = rank_config.min_volume(sch, p)
+    frame = counts_of(p.key)
+    facts = {code: {k: int(v) for k, v in row.items()} for code, row in zip(codes, frame.to_dict("records"))}
+    rows = scoring.score_rows(units, facts, sch, config.grades, min_vol)
+    prev_rows = scored(prev)
+    prev_rank = {c: (None if pd.isna(r) or a else int(r)) for c, r, a in
+                 zip(prev_rows["code"], prev_rows["rank"], prev_rows["apart"])}
+    spark = [dict(zip(s["code"], (None if np.isnan(v) else round(float(v), 2) for v in s["score"])))
+             for s in (scored(q) for q in hist)]
+    rows = [_with_history(r, prev_rank, spark) for r in rows]
+    return Ranking(level=level, scheme=scheme, area=target, period=p, as_of=as_of, cutoff=counts.cutoffs[p.key],
+                   provisional=counts.provisional[p.key], config_label=label, items=tuple(sch.items),
+                   min_volume=min_vol, rows=tuple(rows), history=tuple(hist))
+
+
+def _with_history(row, prev_rank: Mapping[str, int | None], spark: Sequence[Mapping[str, float | None]]):
+    """Return ``row`` with its previous rank, the change (up is positive) and its sparkline (oldest first)."""
+    before = prev_rank.get(row.code)
+    change = None if before is None or row.rank is None or row.apart else before - row.rank
+    return replace(row, prev_rank=before, change=change, spark=tuple(s.get(row.code) for s in spark))
+
+
+def compare(scope: Scope, *, level: str, scheme: str | None = None, area: str | None = None, period: str,
+            other: str, as_of: datetime | None = None) -> tuple[Ranking, Ranking]:
+    """Return the rankings of ``period`` and ``other`` (the same units, level and scheme) to set side by side."""
+    as_of, explicit = _as_of(as_of)
+    p = scoring.parse_period(period, today=as_of.date())
+    q = scoring.parse_period(other, today=as_of.date())
+    with context.current().connect() as conn:
+        scheme, target = _resolve(conn, scope, level, scheme, area)
+        return (_ranking(conn, scope, level, scheme, target, p, as_of, explicit, False),
+                _ranking(conn, scope, level, scheme, target, q, as_of, explicit, False))
+
+
+def case_page(scope: Scope, *, level: str, scheme: str | None = None, area: str | None = None, period: str,
+              as_of: datetime | None = None, unit: str, count: str, offset: int = 0,
+              limit: int = 50) -> tuple[int, list]:
+    """Return (how many, one page of) the cases behind ``count`` of ``unit`` over ``period`` (its numerator's list)."""
+    as_of, _ = _as_of(as_of)
+    p = scoring.parse_period(period, today=as_of.date())
+    if count not in rank_queries.COUNT_SOURCES:
+        raise ValueError(f"unknown count {count!r}")
+    if not isinstance(unit, str) or not unit or len(unit) > 16:
+        raise ValueError("unit must be a unit's code")
+    with context.current().connect() as conn:
+        scheme, target = _resolve(conn, scope, level, scheme, area)
+        if unit not in {u.code for u in rank_queries.units(conn, scope=scope, level=level, area=target)}:
+            raise LookupError(f"no unit {unit!r} of level {level} in this area")
+        config_of, _ = _config_for(conn)
+        config = config_of(p.months[0] if p.months else p.since.date().replace(day=1))
+        cutoff = min(as_of, p.until)
+        params = rank_config.params(config, _work_days(context.current().settings.calendar(), p.since, cutoff))
+        return rank_queries.cases(conn, scope=scope, level=level, area=target, unit=unit, count=count, since=p.since,
+                                  until=p.until, cutoff=cutoff, params=params, offset=max(0, int(offset)),
+                                  limit=max(1, min(int(limit), 200)))
+
+
+# -- freezing -------------------------------------------------------------------------------------------------
+
+_freezing = threading.Lock()
+
+
+def freeze_due(engine, settings, now: datetime | None = None, lock=None) -> list[date]:
+    """Freeze every month due (``settle_days`` after its end), oldest first; return the months frozen.
+
+    One at a time per process, each month in its own transaction under the store's write ``lock`` (the
+    ingestor's); queries.rankings.freeze refuses a month frozen already, so no month is written twice.
+    """
+    if not _freezing.acquire(blocking=False):
+        return []
+    try:
+        now = (now or settings.now()).replace(second=0, microsecond=0)
+        done = []
+        with engine.connect() as conn:
+            base = rank_config.effective(conn, date(now.year, now.month, 1))[0]
+            due = rank_queries.due_months(conn, now=now, settle_days=base.settle_days)
+        calendar = settings.calendar()
+        for month in due:
+            with lock or contextlib.nullcontext(), engine.begin() as conn:
+                config, _ = rank_config.effective(conn, month)
+                _, since, until = _months(scoring.parse_period(month.strftime("%Y-%m"), today=now.date()))[0]
+                params = rank_config.params(config, _work_days(calendar, since, until))
+                if rank_queries.freeze(conn, month=month, now=now, config=config.to_json(), params=params):
+                    done.append(month)
+        if done:
+            log.info("rankings: froze %s", ", ".join(m.strftime("%Y-%m") for m in done))
+        return done
+    finally:
+        _freezing.release()
+
+
+def start_freezer(engine, settings, *, lock=None, every_s: float = 3600.0, stopped=lambda: False):
+    """Start a daemon thread that freezes due months at once and then every ``every_s`` seconds (0: never)."""
+    if not every_s:
+        return None
+
+    def run():
+        while not stopped():
+            try:
+                freeze_due(engine, settings, lock=lock)
+            except Exception:  # tried again next round; the pages count those months live meanwhile
+                log.exception("rankings: freezing failed")
+            for _ in range(int(max(1.0, every_s))):
+                if stopped():
+                    return
+                time.sleep(1.0)
+
+    thread = threading.Thread(target=run, name="gridcc-rank-freezer", daemon=True)
+    thread.start()
+    return thread
