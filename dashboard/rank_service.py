@@ -376,7 +376,7 @@ def case_page(scope: Scope, *, level: str, scheme: str | None = None, area: str 
 _freezing = threading.Lock()
 
 
-def freeze_due(engine, settings, now: datetime | None = None, lock=None) -> list[date]:
+def freeze_due(engine, *, now: datetime, calendar, lock=None) -> list[date]:
     """Freeze every month due (``settle_days`` after its end), oldest first; return the months frozen.
 
     One at a time per process, each month in its own transaction under the store's write ``lock`` (the
@@ -385,12 +385,11 @@ def freeze_due(engine, settings, now: datetime | None = None, lock=None) -> list
     if not _freezing.acquire(blocking=False):
         return []
     try:
-        now = (now or settings.now()).replace(second=0, microsecond=0)
+        now = now.replace(second=0, microsecond=0)
         done = []
         with engine.connect() as conn:
             base = rank_config.effective(conn, date(now.year, now.month, 1))[0]
             due = rank_queries.due_months(conn, now=now, settle_days=base.settle_days)
-        calendar = settings.calendar()
         for month in due:
             with lock or contextlib.nullcontext(), engine.begin() as conn:
                 config, _ = rank_config.effective(conn, month)
@@ -413,7 +412,7 @@ def start_freezer(engine, settings, *, lock=None, every_s: float = 3600.0, stopp
     def run():
         while not stopped():
             try:
-                freeze_due(engine, settings, lock=lock)
+                freeze_due(engine, now=settings.now(), calendar=settings.calendar(), lock=lock)
             except Exception:  # tried again next round; the pages count those months live meanwhile
                 log.exception("rankings: freezing failed")
             for _ in range(int(max(1.0, every_s))):
