@@ -269,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import sla_cases
 
         return sla_cases.main(argv[1:], start=_start, root=ROOT)
+    if argv[:1] == ["rankings"]:  # the rankings (bench/rank_cases.py)
+        from bench import rank_cases
+
+        return rank_cases.main(argv[1:], start=_start, root=ROOT)
     parser = argparse.ArgumentParser(prog="gridcc bench", description=__doc__.splitlines()[0],
                                      epilog="The other benchmarks: gridcc bench ingest --help, gridcc bench access --help, "
                                             "gridcc bench heat --help, gridcc bench live --help.")
