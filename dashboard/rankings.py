@@ -1,0 +1,363 @@
+"""Rankings, the pure part: periods, the indicators, and scoring a level's units (issue 7; docs/metrics.md).
+
+No SQL and no Dash here: counts in (``queries.rankings.facts`` or the frozen ones), ranked rows out. A period is
+[since, until) in naive local time; a month, quarter or year is made of whole months (``months``), a custom period
+of days (``months`` empty).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dashboard.rank_config import Scheme
+
+MAX_CUSTOM_DAYS = 366
+MIN_YEAR = 2000
+MAX_PERIOD_TEXT = 40
+KINDS = ("month", "quarter", "year", "custom")
+
+
+# -- periods ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """A ranking period: its kind, its key as typed ("2026-10", "2026-Q4", "2026", "2026-10-01..2026-10-15")."""
+
+    kind: str
+    key: str
+    since: datetime
+    until: datetime
+    months: tuple[date, ...]  # the first days of its months, oldest first; () for a custom period
+
+    @property
+    def days(self) -> int:
+        """Return the number of days in the period."""
+        return (self.until - self.since).days
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
+_YEAR = re.compile(r"(\d{4})")
+_CUSTOM = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
+
+
+def _add_months(day: date, n: int) -> date:
+    """Return the first day of the month ``n`` months after the month of ``day``."""
+    index = day.year * 12 + day.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _months(first: date, n: int) -> Period:
+    """Return the period of ``n`` whole months from ``first`` (1: a month, 3: a quarter, 12: a year)."""
+    months = tuple(_add_months(first, i) for i in range(n))
+    end = _add_months(first, n)
+    if n == 1:
+        kind, key = "month", f"{first:%Y-%m}"
+    elif n == 3:
+        kind, key = "quarter", f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    else:
+        kind, key = "year", f"{first.year}"
+    return Period(kind, key, _at(first), _at(end), months)
+
+
+def _custom(first: date, last: date) -> Period:
+    return Period("custom", f"{first:%Y-%m-%d}..{last:%Y-%m-%d}", _at(first), _at(last + timedelta(days=1)), ())
+
+
+def _year(text: str, whole: str) -> int:
+    year = int(text)
+    if year < MIN_YEAR:
+        raise ValueError(f"the period {whole!r} is before {MIN_YEAR}: rankings start in {MIN_YEAR}")
+    return year
+
+
+def parse_period(text: str, *, today: date) -> Period:
+    """Return the period ``text`` names: "2026-10", "2026-Q4", "2026" or "2026-10-01..2026-10-15" (inclusive).
+
+    Raise ValueError with a sentence naming the problem: an unknown form, a month 13, a custom period longer
+    than 366 days or ending before it starts, or a period that starts after ``today`` (local date).
+    """
+    if not isinstance(text, str):
+        raise ValueError("the period must be text such as 2026-10, 2026-Q4, 2026 or 2026-10-01..2026-10-15")
+    raw = text.strip()
+    if len(raw) > MAX_PERIOD_TEXT:
+        raise ValueError(f"the period is {len(raw)} characters long; expected a form such as 2026-10 or 2026-Q4")
+    shown = raw if raw.isprintable() else raw.encode("unicode_escape").decode("ascii")
+    if m := _MONTH.fullmatch(raw):
+        year, month = _year(m[1], shown), int(m[2])
+        if not 1 <= month <= 12:
+            raise ValueError(f"the period {shown!r} names month {month}: months run from 01 to 12")
+        period = _months(date(year, month, 1), 1)
+    elif m := _QUARTER.fullmatch(raw):
+        year = _year(m[1], shown)
+        period = _months(date(year, 3 * int(m[2]) - 2, 1), 3)
+    elif m := _YEAR.fullmatch(raw):
+        period = _months(date(_year(m[1], shown), 1, 1), 12)
+    elif m := _CUSTOM.fullmatch(raw):
+        try:
+            first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+        except ValueError:
+            raise ValueError(f"the period {shown!r} holds a date that does not exist") from None
+        _year(str(first.year), shown)
+        if last < first:
+            raise ValueError(f"the period {shown!r} ends before it starts")
+        days = (last - first).days + 1
+        if days > MAX_CUSTOM_DAYS:
+            raise ValueError(f"the period {shown!r} is {days} days long; a custom period is at most "
+                             f"{MAX_CUSTOM_DAYS} days")
+        period = _custom(first, last)
+    else:
+        raise ValueError(f"the period {shown!r} is not a month (2026-10), a quarter (2026-Q4), a year (2026) or "
+                         "a range of dates (2026-10-01..2026-10-15)")
+    if period.since.date() > today:
+        raise ValueError(f"the period {period.key} starts after today ({today:%Y-%m-%d})")
+    return period
+
+
+def previous(p: Period) -> Period:
+    """Return the period of the same kind just before ``p`` (custom: the same number of days just before)."""
+    if p.kind == "custom":
+        first = p.since.date() - timedelta(days=p.days)
+        return _custom(first, p.since.date() - timedelta(days=1))
+    n = len(p.months)
+    return _months(_add_months(p.months[0], -n), n)
+
+
+def history(p: Period, n: int = 12) -> list[Period]:
+    """Return the ``n`` periods ending with ``p``, oldest first; [] for a custom period."""
+    if p.kind == "custom" or n <= 0:
+        return []
+    periods = [p]
+    for _ in range(n - 1):
+        periods.append(previous(periods[-1]))
+    return periods[::-1]
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_label(p: Period, lang: str) -> str:
+    """Return how a period reads: "2026年10月" / "Oct 2026", "2026年第4季度" / "Q4 2026", "2026年" / "2026"."""
+    en = lang == "en"
+    first = p.since.date()
+    if p.kind == "month":
+        return f"{_MONTHS_EN[first.month - 1]} {first.year}" if en else f"{first.year}年{first.month}月"
+    if p.kind == "quarter":
+        quarter = (first.month - 1) // 3 + 1
+        return f"Q{quarter} {first.year}" if en else f"{first.year}年第{quarter}季度"
+    if p.kind == "year":
+        return f"{first.year}" if en else f"{first.year}年"
+    last = (p.until - timedelta(days=1)).date()
+    return f"{first:%Y-%m-%d} – {last:%Y-%m-%d}" if en else f"{first:%Y-%m-%d}至{last:%Y-%m-%d}"
+
+
+# -- indicators and schemes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Indicator:
+    """A ratio of counts: Σ weight × count over ``numerator``, divided by the ``denominator`` count."""
+
+    key: str
+    numerator: tuple[tuple[str, float], ...]
+    denominator: str
+    lower_is_better: bool = False
+
+
+def _ind(key: str, numerator, denominator: str, lower: bool = False) -> tuple[str, Indicator]:
+    parts = ((numerator, 1.0),) if isinstance(numerator, str) else tuple(numerator)
+    return key, Indicator(key, parts, denominator, lower)
+
+
+INDICATORS: dict[str, Indicator] = dict((
+    _ind("valid_report_rate", "valid_reports", "reports"),
+    _ind("miss_rate", "missed", "grid_registered", lower=True),
+    _ind("verify_on_time_rate", "verified_on_time", "to_verify"),
+    _ind("check_on_time_rate", "checked_on_time", "to_check"),
+    _ind("patrol_rate", "patrol_days", "work_days"),
+    _ind("visit_coverage", "buildings_visited", "grid_buildings"),
+    _ind("handle_rate", "handled", "to_handle"),
+    _ind("handle_on_time_rate", "handled_on_time", "to_handle"),
+    _ind("rework_rate", "reworked", "to_close", lower=True),
+    _ind("overdue_rate", "overdue_open", "to_handle", lower=True),
+    _ind("extension_rate", "extended", "to_handle", lower=True),
+    _ind("close_rate", "closed", "to_close"),
+    _ind("close_on_time_rate", "closed_on_time", "to_close"),
+    _ind("public_report_rate", "public_registered", "registered", lower=True),
+    _ind("response_rate", "contacted", "followups"),
+    _ind("resolve_rate", "resolved", "followups"),
+    _ind("satisfaction_rate", (("satisfied", 1.0), ("basically_satisfied", 0.9)), "followups"),
+))
+
+SCHEMES = ("worker", "handling", "area", "hotline")
+# The levels each scheme may rank, the default scheme of each level, and the count that is a unit's volume.
+SCHEME_LEVELS: dict[str, tuple[str, ...]] = {
+    "worker": ("worker",),
+    "handling": ("department", "street", "district", "community", "grid"),
+    "area": ("district", "street", "community", "grid"),
+    "hotline": ("district", "street", "department"),
+}
+DEFAULT_SCHEME: dict[str, str] = {"district": "area", "street": "handling", "community": "area", "grid": "area",
+                                  "worker": "worker", "department": "handling"}
+SCHEME_VOLUME: dict[str, str] = {"worker": "reports", "handling": "to_handle", "area": "to_close",
+                                 "hotline": "followups"}
+# The indicators a scheme may hold: those whose counts exist at its levels.
+_HANDLING = ("handle_rate", "handle_on_time_rate", "rework_rate", "overdue_rate", "extension_rate")
+SCHEME_INDICATORS: dict[str, tuple[str, ...]] = {
+    "worker": ("valid_report_rate", "miss_rate", "verify_on_time_rate", "check_on_time_rate", "patrol_rate",
+               "visit_coverage"),
+    "handling": (*_HANDLING, "close_rate", "close_on_time_rate"),
+    "area": ("close_rate", "close_on_time_rate", "public_report_rate", *_HANDLING),
+    "hotline": ("response_rate", "resolve_rate", "satisfaction_rate"),
+}
+
+
+def derive(counts: Mapping[str, int]) -> dict[str, int]:
+    """Return ``counts`` with the derived ones added: to_handle = handled + overdue_open, to_close = closed + overdue_open."""
+    out = dict(counts)
+    overdue = int(out.get("overdue_open", 0))
+    out["to_handle"] = int(out.get("handled", 0)) + overdue
+    out["to_close"] = int(out.get("closed", 0)) + overdue
+    return out
+
+
+# -- scoring ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    """One indicator of one unit: its ratio, and what it adds to (points) and takes from (lost) the score."""
+
+    indicator: str
+    numerator: float
+    denominator: int
+    value: float | None  # numerator / denominator; None when the denominator is 0
+    weight: float
+    points: float | None  # None when not counted (nothing to count, or weight 0)
+    lost: float | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One unit's place in a ranking."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    parent_name: str | None
+    households: int
+    grids: int
+    volume: int
+    score: float | None  # as shown: rounded half up to 2 decimals; None: nothing to count (unranked)
+    grade: str | None
+    rank: int | None
+    apart: bool  # below the minimum volume: ranked in its own sequence after the others
+    cells: tuple[Cell, ...]
+    counts: Mapping[str, int]
+    prev_rank: int | None = None
+    change: int | None = None  # previous rank − this rank (positive: moved up)
+    spark: tuple = ()
+    exact_score: float | None = None  # before rounding (the cells' points add up to it)
+
+
+def shown_score(score: float) -> float:
+    """Return ``score`` as people see it: 2 decimals, half up (after dropping binary noise past 9 decimals)."""
+    return float(Decimal(repr(round(score, 9))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def grade_of(score: float | None, grades: Sequence[tuple[str, float]]) -> str | None:
+    """Return the grade of a shown ``score``: the first band (descending) whose floor it reaches."""
+    if score is None or not grades:
+        return None
+    for name, floor in grades:
+        if score >= floor:
+            return name
+    return grades[-1][0]
+
+
+def _cells(counts: Mapping[str, int], scheme: "Scheme") -> tuple[tuple[Cell, ...], float | None]:
+    """Return the cells of ``scheme``'s items on ``counts`` (derived) and the exact score (None: nothing counted)."""
+    parts = []
+    for item in scheme.items:
+        ind = INDICATORS[item.indicator]
+        numerator = float(sum(w * counts.get(name, 0) for name, w in ind.numerator))
+        denominator = int(counts.get(ind.denominator, 0))
+        value = numerator / denominator if denominator > 0 else None
+        # An item's score stays in [0, 1] even if bad data put the numerator past the denominator.
+        item_score = None if value is None else min(1.0, max(0.0, 1.0 - value if ind.lower_is_better else value))
+        parts.append((item, numerator, denominator, value, item_score))
+    total = sum(item.weight for item, *_, s in parts if s is not None and item.weight > 0)
+    cells = []
+    for item, numerator, denominator, value, s in parts:
+        counted = s is not None and item.weight > 0 and total > 0
+        points = 100.0 * item.weight * s / total if counted else None
+        lost = 100.0 * item.weight * (1.0 - s) / total if counted else None
+        cells.append(Cell(item.indicator, numerator, denominator, value, float(item.weight), points, lost))
+    score = sum(c.points for c in cells if c.points is not None) if total > 0 else None
+    return tuple(cells), score
+
+
+def score_rows(units, counts: Mapping[str, Mapping[str, int]], scheme: "Scheme",
+               grades: Sequence[tuple[str, float]], min_volume: int) -> list[Row]:
+    """Score and rank ``units`` (queries.rankings.Unit) on their ``counts`` ({code: {count: n}}) by ``scheme``.
+
+    Display order: the ranked units (score ↓, then volume ↓, then code ↑, on the score as shown), then the units
+    below ``min_volume`` in their own sequence (apart), then those with nothing to count (no score, by code).
+    """
+    volume_key = SCHEME_VOLUME[scheme.key]
+    scored, apart, unscored = [], [], []
+    for unit in units:
+        unit_counts = derive(counts.get(unit.code, {}))
+        cells, exact = _cells(unit_counts, scheme)
+        score = None if exact is None else shown_score(exact)
+        volume = int(unit_counts.get(volume_key, 0))
+        row = Row(code=unit.code, name=unit.name, parent_code=unit.parent_code, parent_name=unit.parent_name,
+                  households=int(unit.households or 0), grids=int(unit.grids or 0), volume=volume, score=score,
+                  grade=grade_of(score, grades), rank=None, apart=volume < min_volume, cells=cells,
+                  counts=unit_counts, exact_score=exact)
+        (unscored if score is None else apart if row.apart else scored).append(row)
+
+    def order(row: Row):
+        return -row.score, -row.volume, row.code
+
+    ranked = [replace(row, rank=i) for i, row in enumerate(sorted(scored, key=order), 1)]
+    ranked += [replace(row, rank=i) for i, row in enumerate(sorted(apart, key=order), 1)]
+    return ranked + sorted(unscored, key=lambda row: row.code)
+
+
+def with_history(rows: Sequence[Row], previous_rows: Sequence[Row],
+                 history: Sequence[Mapping[str, float | None]]) -> list[Row]:
+    """Return ``rows`` with the previous period's rank, the change and the sparkline (``history``: {code: score} per period, oldest first).
+
+    The change is None unless the unit is ranked in both periods and apart in neither.
+    """
+    before = {row.code: row for row in previous_rows}
+    out = []
+    for row in rows:
+        prev = before.get(row.code)
+        prev_rank = prev.rank if prev is not None and prev.rank is not None and not prev.apart else None
+        change = prev_rank - row.rank if prev_rank is not None and row.rank is not None and not row.apart else None
+        spark = tuple(period.get(row.code) for period in history)
+        out.append(replace(row, prev_rank=prev_rank, change=change, spark=spark))
+    return out
+
+
+NORMALISE = ("households", "grids", "cases")
+
+
+def normalised(row: Row, value: float, how: str) -> float | None:
+    """Return ``value`` per 1,000 households, per grid or per case (of the row's volume); None when that is 0."""
+    if how not in NORMALISE:
+        raise ValueError(f"normalise by one of {', '.join(NORMALISE)}, not {how!r}")
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if how == "households":
+        return 1000.0 * value / row.households if row.households > 0 else None
+    if how == "grids":
+        return value / row.grids if row.grids > 0 else None
+    return value / row.volume if row.volume > 0 else None
