@@ -19,6 +19,7 @@ from tqdm import tqdm
 from dashboard.seed.catalogue import load_categories
 from dashboard.seed.city import CITY_CODE, build_city
 from dashboard.seed.events import generate
+from dashboard.seed.fieldwork import add_fieldwork
 from dashboard.seed.marks import add_marks
 from dashboard.store import CLOSURES_SLA_FILLED, H3_FILLED
 from dashboard.worktime import WorkCalendar
@@ -103,6 +104,9 @@ def seed_store(engine: Engine, *, events: int = 1_000_000, seed: int = 42, now: 
                 bar.update(len(frame))
         # The desk's marks on some open cases (urged, supervised, extension asked, whistled), logged.
         n_log += add_marks(conn, seed=seed, now=now, first_log_id=n_log + 1)
+        conn.commit()
+        # Field work (patrols, visits) and 12345 follow-ups of the closed tickets: what the rankings count.
+        add_fieldwork(conn, seed=seed, now=now, days=days, calendar=calendar)
         conn.commit()
         # The projections: the current state (and its store_meta 'state_as_of') as of now, and closures.
         n_open = rebuild_open_events(conn, as_of=now)
