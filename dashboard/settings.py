@@ -77,6 +77,7 @@ class Settings:
     # GRIDCC_RANK_FREEZE_EVERY_S defaults to 3600).
     rank_refresh_s: float = 300.0
     rank_freeze_every_s: float = 0.0
+    rankings: str = ""  # the ranking configuration file (TOML/JSON, GRIDCC_RANKINGS); empty: dashboard/catalog/rankings.toml
 
     def __post_init__(self):
         if not self.store_url:
@@ -169,4 +170,5 @@ def from_env(environ: dict | None = None) -> Settings:
     kw["alert_link_base"] = env.get("GRIDCC_ALERT_LINK_BASE", "")
     kw["rank_refresh_s"] = _number(env, "GRIDCC_RANK_REFRESH_S", float, 300)
     kw["rank_freeze_every_s"] = _number(env, "GRIDCC_RANK_FREEZE_EVERY_S", float, 3600)
+    kw["rankings"] = env.get("GRIDCC_RANKINGS", "").strip()
     return Settings(**kw)
