@@ -30,7 +30,7 @@ MAX_SETTLE_DAYS = 31
 MAX_GRADES = 10
 MAX_NOTE = 500
 MAX_MONTHS_AHEAD = 36
-_CLASS = re.compile(r"\d{2}")
+_CLASS = re.compile(r"[0-9]{2}")
 _GRADE = re.compile(r"[A-Za-z0-9+\-\u4e00-\u9fff]{1,8}")
 _TOP_KEYS = ("settle_days", "verify_limit_minutes", "check_limit_minutes", "patrol_classes", "grades", "schemes")
 

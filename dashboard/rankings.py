@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,10 +39,10 @@ class Period:
         return (self.until - self.since).days
 
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
-_YEAR = re.compile(r"(\d{4})")
-_CUSTOM = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])", re.ASCII)
+_YEAR = re.compile(r"(\d{4})", re.ASCII)
+_CUSTOM = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", re.ASCII)
 
 
 def _add_months(day: date, n: int) -> date:
@@ -266,8 +265,18 @@ class Row:
 
 
 def shown_score(score: float) -> float:
-    """Return ``score`` as people see it: 2 decimals, half up (after dropping binary noise past 9 decimals)."""
-    return float(Decimal(repr(round(score, 9))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """Return ``score`` (0–100) as people see it: 2 decimals, half up (binary noise past 6 decimals of cents dropped).
+
+    89.995 is 89.99499999999999744 in binary: Python's round() gives 89.99, this gives 90.0, as it reads.
+    """
+    return math.floor(round(score * 100.0, 6) + 0.5) / 100.0
+
+
+def shown_scores(scores):
+    """Return ``shown_score`` of each element of a numpy array (NaN stays NaN)."""
+    import numpy as np
+
+    return np.floor(np.round(np.asarray(scores, dtype=float) * 100.0, 6) + 0.5) / 100.0
 
 
 def grade_of(score: float | None, grades: Sequence[tuple[str, float]]) -> str | None:
