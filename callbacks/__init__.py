@@ -16,3 +16,6 @@ def register_all(app) -> None:
     from callbacks import backlog
 
     backlog.register(app)
+    from callbacks import rankings
+
+    rankings.register(app)

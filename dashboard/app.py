@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
     from dashboard import alert_rules, audit_export, live
     from dashboard import sla_api  # noqa: F401  (adds /api/v1/sla and /api/v1/sla/cases)
+    from dashboard import rank_api  # noqa: F401  (adds /api/v1/rankings and /api/v1/rankings/cases)
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()

@@ -17,4 +17,7 @@ def register(app: dash.Dash) -> None:
     from layouts import backlog
 
     dash.register_page("backlog", path=backlog.PATH, layout=backlog.layout, title="待办案件 · gridcc", name="backlog")
+    from layouts import rankings
+
+    dash.register_page("rankings", path=rankings.PATH, layout=rankings.layout, title="排名考核 · gridcc", name="rankings")
     app.layout = shell.layout
