@@ -299,6 +299,8 @@ _LIVE_VERSION = {"name": "v", "in": "query", "description": "The data version th
 
 def openapi_document() -> dict:
     """Return the OpenAPI document as a dict."""
+    from dashboard.rank_api import openapi_paths as rank_paths
+
     figures = {
         "type": "object",
         "properties": {
@@ -546,6 +548,7 @@ def openapi_document() -> dict:
                             "reported_at": _INSTANT, "deadline_at": {"type": ["string", "null"]},
                             "light": {"type": ["string", "null"], "enum": ["green", "yellow", "red", None]}}}}}}}}},
                               "400": _ERROR, "401": _UNAUTHORIZED, "404": _ERROR, "503": _UNAVAILABLE}}},
+            **rank_paths(),  # -- Rankings (issue 7): described beside their routes, dashboard/rank_api.py --
             "/api/v1/openapi.json": {"get": {
                 "tags": ["meta"], "summary": "This document",
                 "responses": {"200": {"description": "OK", "content": {"application/json": {

@@ -213,3 +213,101 @@ def ranking_cases():
                               "cases": [case_json(r) for r in rows]})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def openapi_paths() -> dict:
+    """Return the OpenAPI description of the two routes (dashboard/openapi.py includes it)."""
+    text = {"type": "string", "maxLength": MAX_TEXT}
+    query = [
+        {"name": "level", "in": "query", "schema": {"type": "string", "enum": list(LEVELS)},
+         "description": "What to rank. Default: the highest level the caller may rank (a city: districts). A scope "
+                        "ranks only levels below its own; a department only departments (itself)."},
+        {"name": "scheme", "in": "query", "schema": {"type": "string", "enum": ["worker", "handling", "area",
+                                                                                "hotline"]},
+         "description": "The assessment scheme (考核方案). Default: the level's (district area, street handling, …)."},
+        {"name": "period", "in": "query", "schema": {**text, "examples": ["2026-10", "2026-Q4", "2026",
+                                                                          "2026-10-01..2026-10-15"]},
+         "description": "A month, quarter, year or inclusive range of at most 366 days. Default: last month."},
+        {"name": "area", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6,15}$"},
+         "description": "Rank the units inside this area. Default: the caller's own area."},
+        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date-time", "maxLength": 40},
+         "description": "Count as of this instant (ISO 8601 with an offset; not in the future). Default: now. A "
+                        "frozen month answers from its frozen counts once as_of is past its freezing."},
+    ]
+    cell = {"type": "object", "properties": {
+        "numerator": {"type": "number"}, "denominator": {"type": "integer"},
+        "value": {"type": ["number", "null"], "description": "numerator / denominator (0–1); null when 0/0"},
+        "weight": {"type": "number"},
+        "points": {"type": ["number", "null"], "description": "points contributed (they sum to the score); null: "
+                                                               "not counted (weight 0 or nothing to count)"},
+        "lost": {"type": ["number", "null"]}}}
+    row = {"type": "object", "properties": {
+        "code": {"type": "string", "description": "area or department code; a grid worker's id"},
+        "name": {"type": "string"}, "parent_code": {"type": ["string", "null"]},
+        "parent_name": {"type": ["string", "null"]}, "households": {"type": "integer"}, "grids": {"type": "integer"},
+        "volume": {"type": "integer"}, "score": {"type": ["number", "null"], "description": "0–100, 2 decimals"},
+        "grade": {"type": ["string", "null"]}, "rank": {"type": ["integer", "null"]},
+        "apart": {"type": "boolean", "description": "below the minimum volume: ranked in its own sequence"},
+        "prev_rank": {"type": ["integer", "null"]},
+        "change": {"type": ["integer", "null"], "description": "previous rank − rank (positive: moved up)"},
+        "spark": {"type": "array", "items": {"type": ["number", "null"]},
+                  "description": "scores of the 12 periods ending with this one, oldest first (`history`)"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "every count of docs/metrics.md for the unit and period"},
+        "indicators": {"type": "object", "additionalProperties": cell}}}
+    errors = {"400": {"description": "A bad parameter, named in the message", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"description": "No valid API token or session"},
+              "404": {"description": "No such area (or unit) in the caller's scope", "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/Error"}}}}}
+    return {
+        "/api/v1/rankings": {"get": {
+            "tags": ["rankings"], "summary": "One ranked table: every unit's counts, indicators, points, score, rank",
+            "description": "docs/rankings.md; every count and indicator is defined in docs/metrics.md. Ties: the "
+                           "score to 2 decimals, then volume (more first), then code. `provisional`: a month of the "
+                           "period is not frozen yet (暂定). With `compare`, `compare` holds the other period's "
+                           "scores and ranks and the Δ per unit.",
+            "parameters": [*query, {"name": "compare", "in": "query", "schema": text,
+                                    "description": "Another period to set beside this one."}],
+            "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["level", "scheme", "area", "period", "as_of", "cutoff", "provisional", "config_version",
+                             "min_volume", "items", "rows"],
+                "properties": {
+                    "level": {"type": "string"}, "scheme": {"type": "string"},
+                    "area": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+                    "period": {"type": "object", "properties": {
+                        "key": {"type": "string"}, "kind": {"type": "string"}, "label": {"type": "string"},
+                        "label_en": {"type": "string"}, "from": {"type": "string"}, "to": {"type": "string"}}},
+                    "as_of": {"type": "string"},
+                    "cutoff": {"type": "string", "description": "what the counts are as of (数据截至)"},
+                    "provisional": {"type": "boolean"}, "config_version": {"type": "string"},
+                    "min_volume": {"type": "integer"},
+                    "items": {"type": "array", "items": {"type": "object", "properties": {
+                        "indicator": {"type": "string"}, "weight": {"type": "number"},
+                        "numerator": {"type": "array", "items": {"type": "object"}},
+                        "denominator": {"type": "string"}, "lower_is_better": {"type": "boolean"}}}},
+                    "history": {"type": "array", "items": {"type": "string"}},
+                    "rows": {"type": "array", "items": row},
+                    "cases_url": {"type": "string", "description": "add unit= and count= to list the cases"},
+                    "compare": {"type": "object"}}}}}}, **errors}}},
+        "/api/v1/rankings/cases": {"get": {
+            "tags": ["rankings"], "summary": "The cases (or patrol / visit rows) behind one count of one unit",
+            "description": "Oldest first, no personal data; the events as /api/v1/sla/cases lists them, or for "
+                           "patrol_days, buildings_visited and visits the field rows.",
+            "parameters": [*query,
+                           {"name": "unit", "in": "query", "required": True, "schema": text},
+                           {"name": "count", "in": "query", "required": True, "schema": text,
+                            "description": "a count of docs/metrics.md, e.g. overdue_open"},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                        "default": 0}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": CASE_LIMIT, "default": 50}}],
+            "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["total", "cases"], "properties": {
+                    "unit": {"type": "string"}, "count": {"type": "string"}, "source": {"type": "string"},
+                    "offset": {"type": "integer"}, "limit": {"type": "integer"}, "total": {"type": "integer"},
+                    "cases": {"type": "array", "items": {"type": "object"}}}}}}}, **errors}}},
+    }
