@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from dashboard import alert_rules, audit_export, live
     from dashboard import sla_api  # noqa: F401  (adds /api/v1/sla and /api/v1/sla/cases)
     from dashboard import rank_api  # noqa: F401  (adds /api/v1/rankings and /api/v1/rankings/cases)
+    from dashboard import fieldwork_api  # noqa: F401  (adds /api/v1/fieldwork/* and /api/v1/hotline/followups)
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()

@@ -10,6 +10,7 @@ from dashboard.contract import (
     FIELDS, MAX_ACTOR, MAX_BATCH, MAX_ID, MAX_REPORTER, MAX_TEXT, REQUIRED, STAMP_FIELDS, STATUS_CHOICES, TIME_FIELDS,
 )
 from dashboard.loop import ACTIONS
+from dashboard.fieldwork import openapi_paths as fieldwork_paths
 from queries.schema import LIMIT_UNITS, SOURCES
 
 _INSTANT = {"type": "string", "format": "date-time", "example": "2026-11-20T15:00:00+08:00"}
@@ -554,6 +555,7 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},
             **_open311_paths(),
+            **fieldwork_paths(),  # issue 7: field work and 12345 follow-ups in (dashboard/fieldwork.py)
         },
         "components": {
             "securitySchemes": {

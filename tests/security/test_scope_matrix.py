@@ -582,6 +582,11 @@ COVERED = {
     "/api/v1/sla": "SLA figures (below); tests/api/test_sla_api.py",
     "/api/v1/sla/cases": "SLA cases (below); tests/api/test_sla_api.py",
     "/backlog/export.xlsx": "backlog export (below); tests/callbacks/test_backlog.py",
+    # Field work and 12345 follow-ups in (issue 7): a worker, grid, building or ticket outside the caller's scope
+    # is refused exactly as one that does not exist, and nothing is written (tests/api/test_fieldwork.py).
+    "/api/v1/fieldwork/patrols": "writes: workers and grids of the caller's area only; tests/api/test_fieldwork.py",
+    "/api/v1/fieldwork/visits": "writes: workers and buildings of the caller's area only; tests/api/test_fieldwork.py",
+    "/api/v1/hotline/followups": "writes: hotline tickets of the caller's scope only; tests/api/test_fieldwork.py",
 }
 
 
