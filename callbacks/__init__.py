@@ -19,3 +19,6 @@ def register_all(app) -> None:
     from callbacks import rankings
 
     rankings.register(app)
+    from callbacks import rank_admin
+
+    rank_admin.register(app)

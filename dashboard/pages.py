@@ -20,4 +20,8 @@ def register(app: dash.Dash) -> None:
     from layouts import rankings
 
     dash.register_page("rankings", path=rankings.PATH, layout=rankings.layout, title="排名考核 · gridcc", name="rankings")
+    from layouts import rank_admin
+
+    dash.register_page("admin_rankings", path=rank_admin.PATH, layout=rank_admin.layout, title="考核配置 · gridcc",
+                       name="admin_rankings")
     app.layout = shell.layout

@@ -397,3 +397,51 @@ def min_volume(scheme: Scheme, period: Period) -> int:
     """Return the minimum volume of ``period``: the scheme's per month × its months (custom: × ⌈days / 30⌉)."""
     months = len(period.months) if period.months else math.ceil(period.days / 30)
     return scheme.min_volume * months
+
+
+# -- the administrator's page ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AdminState:
+    """What the configuration page shows: what is in force this month, how far months are closed, the versions."""
+
+    today: date
+    month: date  # this month's first day
+    label: str  # the version in force this month ("#3" or "file")
+    in_force_from: date | None  # that version's first month (None: the file)
+    last_frozen: date | None
+    first_allowed: date  # the first month a new version may start from
+    form: Config  # the configuration in force from first_allowed: what a new version starts from
+    versions: tuple[Version, ...]
+
+
+def admin_state(conn, now: datetime) -> AdminState:
+    """Return the configuration page's state at ``now`` (naive local time)."""
+    from queries import rank_configs as q
+
+    month = _month(now.date())
+    version = q.version_for(conn, month=month)
+    first = first_allowed(conn, now)
+    return AdminState(today=now.date(), month=month, label=version_label(version),
+                      in_force_from=None if version is None else version.effective_from,
+                      last_frozen=q.last_frozen_month(conn), first_allowed=first, form=effective(conn, first)[0],
+                      versions=tuple(versions(conn)))
+
+
+def read_admin_state() -> AdminState:
+    """Return the configuration page's state for this request's app, now."""
+    from dashboard import context
+
+    ctx = context.current()
+    with ctx.connect() as conn:
+        return admin_state(conn, ctx.settings.now())
+
+
+def save_version(config: Config, *, effective_from: date, note: str) -> int:
+    """Save ``config`` as a new version for this request's caller (an administrator), under the write lock."""
+    from dashboard import access, context
+
+    principal = access.require("admin")
+    ctx = context.current()
+    with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
+        return save(conn, config=config, effective_from=effective_from, user=principal.name, note=note,
+                    now=ctx.settings.now(), source=access.source())

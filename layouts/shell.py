@@ -23,7 +23,7 @@ SIGN_OUT = "shell-sign-out"
 WALL = "shell-wall"
 
 # The title key of each page path; the shell shows it in the top bar.
-PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users", "/sla": "sla.title", "/rankings": "rank.title", "/backlog": "page.backlog"}
+PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users", "/sla": "sla.title", "/rankings": "rank.title", "/admin/rankings": "rankcfg.title", "/backlog": "page.backlog"}
 NAV = "shell-nav"
 SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint", "live.delayed", "live.lost",
               "live.data_time", "live.mode_push", "live.mode_poll", "live.replay_hint", "play.badge",
@@ -41,6 +41,7 @@ def _nav() -> html.Nav:
     pages = [("/", "page.overview"), ("/sla", "sla.title"), ("/rankings", "rank.nav"), ("/backlog", "page.backlog")]
     if principal is not None and principal.may("admin"):
         pages.append(("/admin/audit", "audit.title"))
+        pages.append(("/admin/rankings", "rankcfg.title"))
     if principal is not None and principal.role in ("admin", "district_manager"):
         pages.append(("/admin/users", "page.users"))
     if len(pages) == 1:

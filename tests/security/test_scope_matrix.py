@@ -587,7 +587,68 @@ COVERED = {
     "/api/v1/fieldwork/patrols": "writes: workers and grids of the caller's area only; tests/api/test_fieldwork.py",
     "/api/v1/fieldwork/visits": "writes: workers and buildings of the caller's area only; tests/api/test_fieldwork.py",
     "/api/v1/hotline/followups": "writes: hotline tickets of the caller's scope only; tests/api/test_fieldwork.py",
+    # Rankings (issue 7): tables, cases, export and print of the caller's scope only (below;
+    # tests/api/test_rankings_api.py for the numbers).
+    "/api/v1/rankings": "rankings (below); tests/api/test_rankings_api.py",
+    "/api/v1/rankings/cases": "rankings (below); tests/api/test_rankings_api.py",
+    "/rankings/export.xlsx": "rankings export (below)",
+    "/rankings/print": "rankings print view (below)",
 }
+
+
+# -- the rankings: every level a user may rank, and its export and print view, are of their area only -------------
+def _rank_levels(user: str) -> tuple[str, ...]:
+    from dashboard.access import scope_of
+    from queries.rankings import levels_for
+    from queries.scope import Scope
+
+    dept = c.DEPARTMENT.get(user)
+    area = c.SCOPE_AREA[user]
+    return levels_for(Scope(area, c.AREA_LEVEL.get(area, 0), dept)) if scope_of else ()
+
+
+def _rank_text(answer) -> str:
+    text = c.decoded(answer)
+    for name in c.DEPARTMENT_NAMES.values():  # a department's name holds its district's name
+        text = text.replace(name, "")
+    return text
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_the_rankings_of_each_user_are_of_their_area_only(clients, user):
+    client = clients(user)
+    levels = _rank_levels(user)
+    assert levels, user
+    forbidden = c.foreign_areas(user) + c.foreign_buildings(user)
+    for level in levels:
+        answer = client.get(f"/api/v1/rankings?level={level}&period=2026-11")
+        assert answer.status_code == 200, (user, level, answer.get_data(as_text=True)[:300])
+        rows = answer.get_json()["rows"]
+        if level == "department":
+            own = c.DEPARTMENT.get(user)
+            assert all(own is None or r["code"] == own for r in rows), (user, rows)
+        elif level != "worker":
+            assert rows and all(c.inside(user, r["code"]) for r in rows), (user, level, rows)
+        assert not c.leaks(_rank_text(answer), codes=forbidden, names=c.names_not_seen(user)), (user, level)
+        for route in ("/rankings/export.xlsx", "/rankings/print"):
+            made = client.get(f"{route}?level={level}&period=2026-11")
+            assert made.status_code == 200, (user, route, made.get_data(as_text=True)[:200])
+            if route.endswith("print"):
+                assert not c.leaks(_rank_text(made), codes=forbidden, names=c.names_not_seen(user)), (user, route)
+
+
+@pytest.mark.parametrize("user", c.USERS)
+def test_a_rankings_area_outside_the_scope_is_a_404_like_one_that_does_not_exist(clients, user):
+    client = clients(user)
+    level = _rank_levels(user)[0]
+    for code in _sample(c.foreign_areas(user))[:3]:
+        nowhere = c.nowhere_like(code)
+        for route in (f"/api/v1/rankings?level={level}&period=2026-11&area={{}}",
+                      f"/api/v1/rankings/cases?level={level}&period=2026-11&unit=1&count=handled&area={{}}"):
+            missing = client.get(route.format(nowhere))
+            foreign = client.get(route.format(code))
+            assert foreign.status_code == missing.status_code == 404, (user, route, code)
+            assert foreign.get_json() == json.loads(c.swap(missing.get_data(as_text=True), nowhere, code))
 
 
 # -- the SLA page's JSON and the backlog desk's export (issue 6) ------------------------------------------------
