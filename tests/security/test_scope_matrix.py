@@ -598,13 +598,11 @@ COVERED = {
 
 # -- the rankings: every level a user may rank, and its export and print view, are of their area only -------------
 def _rank_levels(user: str) -> tuple[str, ...]:
-    from dashboard.access import scope_of
     from queries.rankings import levels_for
     from queries.scope import Scope
 
-    dept = c.DEPARTMENT.get(user)
     area = c.SCOPE_AREA[user]
-    return levels_for(Scope(area, c.AREA_LEVEL.get(area, 0), dept)) if scope_of else ()
+    return levels_for(Scope(area, c.AREA_LEVEL.get(area, 0), c.DEPARTMENT.get(user)))
 
 
 def _rank_text(answer) -> str:
