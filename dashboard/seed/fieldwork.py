@@ -180,8 +180,10 @@ def make_followups(rng, tickets: pd.DataFrame, *, now: datetime) -> pd.DataFrame
     contacted_rate = by_dept.uniform(*CONTACTED, len(codes))
     resolved_rate = by_dept.uniform(*RESOLVED, len(codes))
     satisfied_rate = by_dept.uniform(*SATISFIED_IF_RESOLVED, len(codes))
-    closed = tickets["closed_at"].to_numpy().astype("datetime64[m]")
-    followed = closed + _minutes(rng.integers(24 * 60, 72 * 60 + 1, n))
+    closed = tickets["closed_at"].to_numpy().astype("datetime64[s]")
+    # 1–3 days after closing, on a whole minute: rounded up, so never less than a day after it.
+    after = closed + _minutes(rng.integers(24 * 60, 72 * 60, n)).astype("timedelta64[s]") + np.timedelta64(59, "s")
+    followed = after.astype("datetime64[m]")
     resolved = rng.random(n) < resolved_rate[dept]
     # Satisfaction: the cumulative shares (satisfied, +basic, +dissatisfied) of each case; unknown the rest.
     sat = np.where(resolved, satisfied_rate[dept], IF_UNRESOLVED[0])
