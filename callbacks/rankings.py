@@ -30,6 +30,11 @@ def _choice(value, allowed) -> str | None:
     return value if isinstance(value, str) and value in allowed else None
 
 
+def _asked(state, key: str):
+    """Return what the URL asked for ``key`` (the store can be forged: anything but a dict asks nothing)."""
+    return state.get(key) if isinstance(state, dict) else None
+
+
 def levels_in_view(scope, view_level: int) -> list[str]:
     """Return the levels the caller may rank inside an area of ``view_level`` (0 city … 4 grid)."""
     from queries.rankings import levels_for
@@ -66,8 +71,10 @@ def update_levels(view, state, current, lang):
     lang = normalise(lang)
     if not isinstance(view, dict):
         return no_update, no_update
-    levels = levels_in_view(data.request_scope(), view.get("level", 0))
-    wanted = _choice(current, levels) or _choice((state or {}).get("level"), levels)
+    level = view.get("level")
+    levels = levels_in_view(data.request_scope(), level if isinstance(level, int) and not isinstance(level, bool)
+                            else 0)
+    wanted = _choice(current, levels) or _choice(_asked(state, "level"), levels)
     options = [{"label": t(f"rank.level.{lv}", lang), "value": lv} for lv in levels]
     return options, wanted or (levels[0] if levels else "")
 
@@ -80,7 +87,7 @@ def update_schemes(level, state, current, lang):
     if level not in ids.LEVELS:
         return [], "", True
     fits = [s for s in SCHEME_KEYS if level in SCHEME_LEVELS[s]]
-    wanted = _choice(current, fits) or _choice((state or {}).get("scheme"), fits) or DEFAULT_SCHEME[level]
+    wanted = _choice(current, fits) or _choice(_asked(state, "scheme"), fits) or DEFAULT_SCHEME[level]
     return [{"label": t(f"rank.scheme.{s}", lang), "value": s} for s in fits], wanted, len(fits) < 2
 
 
@@ -91,10 +98,10 @@ def update_periods(kind, state, current, compare, frozen, lang):
     today = _today(frozen)
     options = rank_figures.period_options("month" if kind == "custom" else kind, today, lang)
     keys = [o["value"] for o in options]
-    asked = (state or {}).get("period")
+    asked = _asked(state, "period")
     period = _choice(current, keys) or _choice(asked, keys) or rank_figures.default_period(kind, today)
     none = [{"label": t("rank.compare.none", lang), "value": ""}]
-    other = _choice(compare, keys) or _choice((state or {}).get("compare"), keys) or ""
+    other = _choice(compare, keys) or _choice(_asked(state, "compare"), keys) or ""
     return (options if kind != "custom" else [], period if kind != "custom" else "", none + options, other,
             kind == "custom", kind != "custom")
 
