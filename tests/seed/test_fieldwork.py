@@ -156,3 +156,30 @@ def test_followup_shares_are_near_their_targets_and_departments_differ(store):
     by_dept = f.join(store["events"].set_index("id").department_code, on="event_id").groupby("department_code")
     resolved = by_dept.resolved.mean()[by_dept.size() >= 200]
     assert len(resolved) >= 3 and resolved.max() - resolved.min() > 0.02, resolved
+
+
+def test_rows_written_after_the_seed_take_the_next_ids(tmp_path, store_factory):
+    """The seeder writes its ids itself; the sequences must then hand out the next ones (the API's writes)."""
+    from sqlalchemy import func, select
+
+    from queries import fieldwork as q
+    from queries.schema import patrols, visits
+
+    make_store, _ = store_factory
+    engine, _ = make_store(tmp_path / "ids.duckdb", events=2000, days=40)
+    try:
+        with engine.connect() as conn:
+            last_patrol = conn.execute(select(func.max(patrols.c.id))).scalar()
+            last_visit = conn.execute(select(func.max(visits.c.id))).scalar()
+            assert last_patrol == conn.execute(select(func.count()).select_from(patrols)).scalar() > 0
+            worker = q.worker_frame(conn).iloc[0]
+            building = q.building_frame(conn).query("grid_code == @worker.grid_code").iloc[0]
+            q.insert_patrols(conn, [dict(worker_id=int(worker.id), grid_code=worker.grid_code, started_at=NOW,
+                                         ended_at=None, checkins=1, distance_m=None, external_id="after-seed")])
+            q.insert_visits(conn, [dict(worker_id=int(worker.id), grid_code=worker.grid_code,
+                                        building_code=building.code, visited_at=NOW, households=2, external_id=None)])
+            conn.commit()
+            assert [r.id for r in q.patrol_rows(conn, worker_id=int(worker.id))][-1] == last_patrol + 1
+            assert conn.execute(select(func.max(visits.c.id))).scalar() == last_visit + 1
+    finally:
+        engine.dispose()
