@@ -275,3 +275,20 @@ def test_cfg015_save_writes_an_audit_row_naming_the_version(engine):
                                    audit_log.c.detail)).all()
     assert [tuple(row) for row in rows] == [("zhang", "rankcfg.save", "ok", f"#{version_id}",
                                              "effective from 2027-01; 年度调整")]
+
+
+def test_cfg016_base_reads_the_apps_own_file(tmp_path, monkeypatch):
+    import flask
+
+    from dashboard import context
+
+    monkeypatch.delenv("GRIDCC_RANKINGS", raising=False)
+    path = tmp_path / "city.json"
+    path.write_text(json.dumps(_doc(settle_days=9)), encoding="utf-8")
+    server = flask.Flask("t")
+    server.extensions[context.EXTENSION_KEY] = context.AppContext(
+        settings=Settings(data_dir=tmp_path, rankings=str(path)), engine=None, cache=None)
+    with server.app_context():
+        assert rc.base().settle_days == 9
+    assert rc.base().settle_days == 5  # outside an app: the environment's (unset: the packaged file)
+    assert rc.base() is rc.base()  # read once
