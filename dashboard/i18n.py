@@ -681,6 +681,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rank.cases.col.status": ("状态", "Status"),
     "rank.cases.col.reported": ("上报时间", "Reported"),
     "rank.cases.col.deadline": ("处置时限", "Deadline"),
+    "rank.cases.col.handled": ("处置时间", "Handled"),
     "rank.cases.col.worker": ("网格员", "Worker"),
     "rank.cases.col.grid": ("网格", "Grid"),
     "rank.cases.col.building": ("楼栋", "Building"),
