@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
-    Connection, Date, String, and_, case, cast, distinct, false, func, insert, literal, not_, null, or_, select,
+    Connection, Date, String, and_, case, cast, distinct, func, insert, literal, not_, null, or_, select,
     true,
 )
 
@@ -27,10 +27,11 @@ from queries.areas import Area
 from queries.overview import _where
 from queries.schema import (
     CITY, CODE_LENGTHS, COMMUNITY, DISTRICT, GRID, RANK_COUNTS, STREET, areas, buildings, closures, departments,
-    events, hotline_followups, patrols, rank_facts, rank_periods, visits, workers,
+    events, hotline_followups, open_events, patrols, rank_facts, rank_periods, visits, workers,
 )
 from queries.scope import Scope, code_prefix
 from queries.sla import _Sets, case_page
+from queries.state import overdue_at
 
 LEVELS = ("district", "street", "community", "grid", "worker", "department")
 AREA_LEVELS = {"district": DISTRICT, "street": STREET, "community": COMMUNITY, "grid": GRID}
@@ -210,17 +211,38 @@ def _handling(conn: Connection, scope: Scope, area: Area, since, until, cutoff, 
             .group_by(*cols))
     _collect(conn, stmt, ("handled", "handled_on_time", "closed", "closed_on_time", "reworked", "extended"),
              len(keys), out)
-    t = sets.table
-    hw, dw = sets.handled_open_window, sets.overdue_window
-    if t is events:
-        source, extension = t, t.c.extension_count
-    else:  # the current state does not carry the extension count: the open cases' events rows do
-        source, extension = t.join(events, events.c.id == t.c.id), events.c.extension_count
-    cols = [t.c[k] for k in keys]
-    stmt = (select(*cols, _count(hw), _count(and_(hw, sets.handled_ok)), _count(dw),
-                   _count(and_(or_(hw, dw), func.coalesce(extension, 0) > 0)))
-            .select_from(source).where(sets.open_now, or_(hw, dw)).group_by(*cols))
-    _collect(conn, stmt, ("handled", "handled_on_time", "overdue_open", "extended"), len(keys), out)
+    for source, t, where, extension in _open_sides(sets, scope, area, cutoff):
+        hw, dw = _window(t.c.handled_at, since, until, cutoff), _overdue(t, since, until, cutoff)
+        ok = or_(t.c.deadline_at.is_(None), t.c.handled_at <= t.c.deadline_at)
+        cols = [t.c[k] for k in keys]
+        stmt = (select(*cols, _count(hw), _count(and_(hw, ok)), _count(dw),
+                       _count(and_(or_(hw, dw), func.coalesce(extension, 0) > 0)))
+                .select_from(source).where(where, or_(hw, dw)).group_by(*cols))
+        _collect(conn, stmt, ("handled", "handled_on_time", "overdue_open", "extended"), len(keys), out)
+
+
+def _overdue(t, since, until, cutoff):
+    """超期待处置 at the cut-off (docs/sla.md): not handled by it, the deadline in the window and before it."""
+    return and_(overdue_at(t, cutoff), _window(t.c.deadline_at, since, until, cutoff))
+
+
+def _open_sides(sets: _Sets, scope: Scope, area: Area, cutoff: datetime) -> list[tuple]:
+    """Return the cases open at ``cutoff`` as (FROM, table, WHERE, extension count column) parts.
+
+    At or after the current state: ``open_events`` (what docs/sla.md's sets read). Before it, the same cases
+    are those closed since the cut-off (``closures``, in close order: a short tail) and those still open
+    (``open_events``), reported by then — not a scan of the whole history. Void cases are in neither, and a
+    closed case is never parked (a parked case can only be unparked), so the two parts are exactly the open
+    cases of queries.state.open_at. ``open_events`` carries no extension count: its events rows do.
+    """
+    o = open_events
+    current = and_(_where(scope, area, o), o.c.reported_at <= cutoff, not_(o.c.is_parked))
+    parts = [(o.join(events, events.c.id == o.c.id), o, current, events.c.extension_count)]
+    if sets.table is events:  # a cut-off before the current state
+        c = closures.c
+        parts.insert(0, (closures, closures, and_(sets.c_area, c.closed_at > cutoff, c.reported_at <= cutoff),
+                         c.extension_count))
+    return parts
 
 
 def _registered(conn: Connection, scope: Scope, area: Area, since, until, cutoff, keys: Sequence[str],
@@ -596,22 +618,32 @@ def _event_sets(conn: Connection, scope: Scope, level: str, area: Area, unit: Un
                               not_(e.is_void), flag))]
     # The handling counts: docs/sla.md's sets, cut to the unit.
     s = _Sets(conn, scope, area, since, until, cutoff)
-    c, t = closures.c, s.table
-    in_c, in_t = and_(s.c_area, _unit_clause(level, unit, closures)), and_(s.open_now, _unit_clause(level, unit, t))
+    c = closures.c
+    in_c = and_(s.c_area, _unit_clause(level, unit, closures))
+    opened = [(source, t, and_(where, _unit_clause(level, unit, t)), ext)
+              for source, t, where, ext in _open_sides(s, scope, area, cutoff)]
+
     if count in ("handled", "handled_on_time"):
-        ok = (c.on_time, s.handled_ok) if count == "handled_on_time" else (true(), true())
-        return [(closures, and_(in_c, s.handled_closed_window, ok[0])), (t, and_(in_t, s.handled_open_window, ok[1]))]
+        ok = c.on_time if count == "handled_on_time" else true()
+        out = [(closures, and_(in_c, s.handled_closed_window, ok))]
+        for _, t, where, _ in opened:
+            ok = or_(t.c.deadline_at.is_(None), t.c.handled_at <= t.c.deadline_at) if count == "handled_on_time" \
+                else true()
+            out.append((t, and_(where, _window(t.c.handled_at, since, until, cutoff), ok)))
+        return out
     if count == "overdue_open":
-        return [(t, and_(in_t, s.overdue_window))]
+        return [(t, and_(where, _overdue(t, since, until, cutoff))) for _, t, where, _ in opened]
     if count in ("closed", "closed_on_time", "reworked"):
         extra = {"closed": true(), "closed_on_time": c.on_time,
                  "reworked": func.coalesce(c.rework_count, 0) > 0}[count]
         return [(closures, and_(in_c, s.closed_window, extra))]
     if count == "extended":
-        opened = (t, t) if t is events else (t.join(events, events.c.id == t.c.id), t)
-        return [(closures, and_(in_c, s.handled_closed_window, func.coalesce(c.extension_count, 0) > 0)),
-                (opened, and_(in_t, or_(s.handled_open_window, s.overdue_window),
-                              func.coalesce(events.c.extension_count, 0) > 0))]
+        out = [(closures, and_(in_c, s.handled_closed_window, func.coalesce(c.extension_count, 0) > 0))]
+        for source, t, where, ext in opened:
+            out.append(((source, t), and_(where, or_(_window(t.c.handled_at, since, until, cutoff),
+                                                     _overdue(t, since, until, cutoff)),
+                                          func.coalesce(ext, 0) > 0)))
+        return out
     raise ValueError(f"count {count!r} has no cases")  # pragma: no cover - every events count is handled above
 
 
