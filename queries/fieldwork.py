@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, false, select, tuple_
 
 from queries.bulk import bulk_insert, restart_sequence
 from queries.ingest import next_ids
+from queries.meta import get_meta
 from queries.schema import (
     GRID, areas, buildings, events, hotline_followups, patrol_id_seq, patrols, visit_id_seq, visits, workers,
 )
@@ -60,6 +61,18 @@ def write_seeded(conn: Connection, *, patrol_rows: pd.DataFrame, visit_rows: pd.
     restart_sequence(conn, patrol_id_seq, int(patrol_rows["id"].max()) + 1 if len(patrol_rows) else 1)
     restart_sequence(conn, visit_id_seq, int(visit_rows["id"].max()) + 1 if len(visit_rows) else 1)
     return counts
+
+
+def seeding(conn: Connection) -> tuple[int | None, datetime | None]:
+    """Return the store's seed and seeding "now" (store_meta 'seed', 'seeded_at'), None where missing."""
+    seed, seeded_at = get_meta(conn, "seed"), get_meta(conn, "seeded_at")
+    return (None if seed is None else int(seed), None if seeded_at is None else datetime.fromisoformat(seeded_at))
+
+
+def clear_fieldwork(conn: Connection) -> None:
+    """Delete every patrol, visit and follow-up (before the demo's are written again)."""
+    for table in (patrols, visits, hotline_followups):
+        conn.execute(delete(table))
 
 
 # -- what an API batch names, inside the caller's scope ---------------------------------------------------------
@@ -212,7 +225,7 @@ def followup_row(conn: Connection, *, event_id: int):
 
 
 __all__ = [
-    "building_frame", "buildings_in_scope", "closed_hotline", "followup_row", "grids_in_scope",
+    "building_frame", "clear_fieldwork", "seeding", "buildings_in_scope", "closed_hotline", "followup_row", "grids_in_scope",
     "hotline_tickets_in_scope", "insert_patrols", "insert_visits", "known_patrols", "known_visits", "patrol_rows",
     "replace_followups", "stored_followups", "visit_rows", "worker_frame", "workers_in_scope", "write_seeded",
 ]

@@ -69,6 +69,19 @@ def add_fieldwork(conn, *, seed: int, now: datetime, days: int, calendar: WorkCa
     return report
 
 
+def refill(conn, *, days: int = 365, calendar: WorkCalendar | None = None) -> FieldworkReport:
+    """Replace the field work and follow-ups of a seeded store with the demo's, as its seeding would write them.
+
+    For a store seeded before issue 7 (the demo's, the benchmark's): the seed and "now" come from its
+    store_meta, ``days`` must be the seeding's own (365 by default). The caller commits.
+    """
+    seed, seeded_at = q.seeding(conn)
+    if seed is None or seeded_at is None:
+        raise ValueError("this store was not seeded by gridcc seed: no seed or seeded_at in store_meta")
+    q.clear_fieldwork(conn)
+    return add_fieldwork(conn, seed=seed, now=seeded_at, days=days, calendar=calendar or WorkCalendar())
+
+
 def _workdays(since: datetime, now: datetime, calendar: WorkCalendar) -> np.ndarray:
     """Return the working days of the whole months from since's to now's (inclusive) as datetime64[D]."""
     first = np.datetime64(since.date(), "M").astype("datetime64[D]")
@@ -204,4 +217,4 @@ def make_followups(rng, tickets: pd.DataFrame, *, now: datetime) -> pd.DataFrame
     return frame[followed <= np.datetime64(now, "m")].reset_index(drop=True)
 
 
-__all__ = ["FieldworkReport", "add_fieldwork", "make_followups", "make_patrols", "make_visits"]
+__all__ = ["FieldworkReport", "add_fieldwork", "make_followups", "make_patrols", "make_visits", "refill"]

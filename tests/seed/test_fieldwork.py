@@ -183,3 +183,28 @@ def test_rows_written_after_the_seed_take_the_next_ids(tmp_path, store_factory):
             assert conn.execute(select(func.max(visits.c.id))).scalar() == last_visit + 1
     finally:
         engine.dispose()
+
+
+def test_refill_writes_again_exactly_what_the_seeding_wrote(tmp_path, store_factory):
+    """A store seeded before issue 7 gets its field work from refill: the same rows the seeding writes now."""
+    from sqlalchemy import delete
+
+    from queries.schema import hotline_followups, patrols, visits
+
+    make_store, read_tables = store_factory
+    engine, _ = make_store(tmp_path / "refill.duckdb", events=3000, days=60)
+    try:
+        names = ("patrols", "visits", "hotline_followups")
+        seeded = read_tables(engine)
+        assert all(len(seeded[name]) > 0 for name in names)
+        with engine.begin() as conn:  # an older store: none of them
+            for table in (patrols, visits, hotline_followups):
+                conn.execute(delete(table))
+        with engine.begin() as conn:
+            report = fw.refill(conn, days=60)
+        assert (report.patrols, report.visits, report.followups) == tuple(len(seeded[name]) for name in names)
+        again = read_tables(engine)
+        for name in names:
+            pd.testing.assert_frame_equal(again[name], seeded[name])
+    finally:
+        engine.dispose()
