@@ -305,8 +305,10 @@ def case_rows(rows, lang: str, field: bool) -> list[dict]:
                  "building": getattr(r, "building", None) or "—", "at": when(getattr(r, "at", None)),
                  "extra": getattr(r, "households", None) if getattr(r, "households", None) is not None
                  else getattr(r, "checkins", "—")} for r in rows]
-    return [{"id": r.id, "category": r.category, "place": r.place, "department": r.department or "—",
-             "status": status_name(r.status, lang), "reported": when(r.reported_at), "deadline": when(r.deadline_at)}
+    return [{"id": r.id, "category": r.category or "—",
+             "place": " · ".join(p for p in (r.community, r.grid) if p) or "—", "department": r.department or "—",
+             "status": status_name(r.status, lang), "reported": when(r.reported_at), "deadline": when(r.deadline_at),
+             "handled": when(r.handled_at)}
             for r in rows]
 
 

@@ -295,8 +295,8 @@ def count_buttons(counts: Sequence[tuple[str, str, int]], lang: str) -> list:
 def case_columns(lang: str, field: bool = False) -> list[dict]:
     """Return the case list's columns: the events' (id opens the timeline), or the field rows' (patrols, visits)."""
     keys = ({"id": 90, "worker": 110, "grid": 130, "building": 200, "at": 150, "extra": 110} if field else
-            {"id": 90, "category": 150, "place": 240, "department": 160, "status": 90, "reported": 150,
-             "deadline": 150})
+            {"id": 90, "category": 150, "place": 210, "department": 160, "status": 90, "reported": 140,
+             "deadline": 140, "handled": 140})
     return [{"field": key, "headerName": t(f"rank.cases.col.{key}", lang), "width": width,
              **({"cellClass": "rnk-case-id", "headerTooltip": t("rank.cases.id_hint", lang)}
                 if key == "id" and not field else {})}
