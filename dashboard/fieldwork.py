@@ -46,7 +46,7 @@ class _Item:
     """Checks one item's fields, collecting a (field, reason) for every problem."""
 
     def __init__(self, index: int, item, fields: frozenset[str], problems: list[Problem]):
-        self.index, self.problems = index, problems
+        self.index, self.problems, self._before = index, problems, len(problems)
         self.item = item if isinstance(item, dict) else {}
         if not isinstance(item, dict):
             self.bad("", "each item must be a JSON object")
@@ -58,7 +58,7 @@ class _Item:
 
     @property
     def ok(self) -> bool:
-        return not any(p.index == self.index for p in self.problems)
+        return len(self.problems) == self._before  # none added for this item (a scan would be quadratic)
 
     def bad(self, field: str, reason: str) -> None:
         self.problems.append(Problem(self.index, field, reason))

@@ -175,7 +175,7 @@ def _refused(problems: list[Problem]):
     return flask.jsonify({
         "error": "refused",
         "message": f"{len(problems)} problem(s); nothing of the batch was written",
-        "problems": [{"index": p.index, "field": p.field, "reason": p.reason} for p in problems[:1000]],
+        "problems": [{"index": p.index, "field": p.field, "reason": p.reason} for p in problems],
     }), 400
 
 

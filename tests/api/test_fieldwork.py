@@ -401,3 +401,17 @@ def test_the_routes_are_in_the_openapi_document(client):
     for route in ("/api/v1/fieldwork/patrols", "/api/v1/fieldwork/visits", "/api/v1/hotline/followups"):
         assert "post" in paths[route], route
         assert {"201", "200", "400", "413"} <= set(paths[route]["post"]["responses"]), route
+
+
+def test_a_batch_of_five_thousand_bad_items_is_answered_with_every_problem(client, auth, engine):
+    before = counts(engine)
+    bad = {"worker_id": "x", "started_at": "bad", "ended_at": "bad", "checkins": -1, "distance_m": "x",
+           "external_id": "", "zzz": 1}
+    answer = client.post("/api/v1/fieldwork/patrols", headers=auth, json={"patrols": [bad] * 5000})
+    assert answer.status_code == 400
+    found = problems(answer)
+    assert len(found) == 35_000  # seven each: zzz, worker_id, started_at, ended_at, checkins, distance_m, external_id
+    assert found[:7] == [(0, "zzz"), (0, "worker_id"), (0, "started_at"), (0, "ended_at"), (0, "checkins"),
+                         (0, "distance_m"), (0, "external_id")]
+    assert found[-1] == (4999, "external_id")
+    assert counts(engine) == before
