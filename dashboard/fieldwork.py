@@ -24,8 +24,8 @@ MAX_CHECKINS = 1_000
 MAX_DISTANCE_M = 1_000_000  # 1,000 km in one patrol: anything more is a broken GPS
 MAX_HOUSEHOLDS = 1_000
 SATISFACTION = ("satisfied", "basic", "dissatisfied", "unknown")
-GRID_CODE = re.compile(r"\d{15}")
-BUILDING_CODE = re.compile(r"\d{18}")
+GRID_CODE = re.compile(r"[0-9]{15}")  # ASCII digits: \d would take other scripts' digits too
+BUILDING_CODE = re.compile(r"[0-9]{18}")
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # control characters and lone surrogates (not UTF-8)
 
 

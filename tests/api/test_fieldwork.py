@@ -201,6 +201,11 @@ def test_hostile_strings_are_stored_as_text(client, auth, engine):
     # A hostile code is a malformed code, never SQL.
     refused = client.post("/api/v1/fieldwork/patrols", headers=auth, json={"patrols": [patrol(grid_code=SQL[:15])]})
     assert problems(refused) == [(0, "grid_code")]
+    # Full-width digits are digits to Python's \d, never to a code.
+    wide = "".join(chr(ord(c) - ord("0") + ord("０")) for c in A1)
+    refused = client.post("/api/v1/fieldwork/patrols", headers=auth, json={"patrols": [patrol(grid_code=wide)]})
+    assert refused.get_json()["problems"] == [{"index": 0, "field": "grid_code",
+                                               "reason": "must be a grid's 15-digit code"}]
 
 
 # -- visits ----------------------------------------------------------------------------------------------------
