@@ -249,7 +249,7 @@ def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: s
     for apart in (False, True):
         part = scored[scored["apart"] == apart].sort_values(["key", "volume", "code"], ascending=[True, False, True])
         out.loc[part.index, "rank"] = np.arange(1, len(part) + 1)
-    out["grade"] = [_grade(s, grades) for s in score]
+    out["grade"] = pd.Series([_grade(s, grades) for s in score], index=out.index, dtype=object)
     return out
 
 
