@@ -323,3 +323,36 @@ def test_rank026_schemes_and_levels():
                                "hotline": "followups"}
     for level, scheme in r.DEFAULT_SCHEME.items():
         assert level in r.SCHEME_LEVELS[scheme]
+
+
+def test_rank015_whole_columns_agree_with_the_formula_unit_by_unit():
+    """Random counts (seeded), each unit's score by the spec's formula written out here, against score_rows."""
+    import random
+
+    rng = random.Random(42)
+    scheme = Scheme("handling", (Item("handle_rate", 30), Item("handle_on_time_rate", 20), Item("rework_rate", 20),
+                                 Item("overdue_rate", 20), Item("extension_rate", 10), Item("close_rate", 0)), 20)
+    counts = {}
+    for i in range(300):
+        handled = rng.choice([0, 0, rng.randint(1, 60)])
+        closed = rng.randint(0, handled)
+        counts[f"D{i:03d}"] = {"handled": handled, "handled_on_time": rng.randint(0, handled),
+                               "overdue_open": rng.choice([0, rng.randint(0, 9)]), "closed": closed,
+                               "reworked": rng.randint(0, closed), "extended": rng.randint(0, handled)}
+    rows = {row.code: row for row in r.score_rows([U(c) for c in counts], counts, scheme, GRADES, 20)}
+    for code, c in counts.items():
+        to_handle, to_close = c["handled"] + c["overdue_open"], c["closed"] + c["overdue_open"]
+        parts = [(30, c["handled"], to_handle, False), (20, c["handled_on_time"], to_handle, False),
+                 (20, c["reworked"], to_close, True), (20, c["overdue_open"], to_handle, True),
+                 (10, c["extended"], to_handle, True)]
+        counted = [(w, (1 - n / d) if lower else n / d) for w, n, d, lower in parts if d > 0]
+        row = rows[code]
+        if not counted:
+            assert row.score is None and row.rank is None
+            continue
+        expected = 100 * sum(w * s for w, s in counted) / sum(w for w, _ in counted)
+        assert row.exact_score == pytest.approx(expected, abs=1e-9)
+        assert row.volume == to_handle and row.apart == (to_handle < 20)
+        assert row.cells[-1].points is None  # close_rate has weight 0
+    ranked = [row for row in rows.values() if row.rank is not None and not row.apart]
+    assert sorted(row.rank for row in ranked) == list(range(1, len(ranked) + 1))
