@@ -48,7 +48,7 @@ def prepare(copy_settings, now: datetime, seed: int, memory_limit: str) -> dict:
     out["upgrade_s"] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()
     with engine.connect() as conn:
-        out["fieldwork_rows"] = fieldwork.add_fieldwork(conn, seed=seed, now=now)
+        out["fieldwork"] = str(fieldwork.refill(conn))
         conn.commit()
     out["fieldwork_s"] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()

@@ -103,3 +103,38 @@ def test_work_days_counts_the_statutory_calendar():
     assert rank_service._work_days(cal, datetime(2026, 10, 1), datetime(2026, 10, 10, 9, 0)) == 3  # 8, 9, 10
     assert rank_service._work_days(cal, datetime(2026, 11, 2), datetime(2026, 11, 2)) == 0  # nothing begun
     assert rank_service._work_days(cal, datetime(2026, 11, 2), datetime(2026, 11, 2, 0, 1)) == 1  # Monday begun
+
+
+def test_seeding_freezes_the_months_closed_by_its_now(seeded_small):
+    """A seeded store's closed months are frozen, once, with the configuration in force (the demo opens ranked)."""
+    from sqlalchemy import func, select
+
+    from queries import rankings as rank_queries
+    from queries.schema import rank_facts
+
+    engine, _ = seeded_small
+    with engine.connect() as conn:
+        months = sorted(rank_queries.frozen(conn))
+        # The history runs 365 days back from 2026-11-20 15:00, so it starts in 2025-11; a month closes 5 days
+        # after its end: 2026-10 closed on 11-06, 2026-11 is still open.
+        assert months[0] == datetime(2025, 11, 1).date() and months[-1] == datetime(2026, 10, 1).date()
+        assert len(months) == 12
+        per_month = dict(conn.execute(select(rank_facts.c.month, func.count()).group_by(rank_facts.c.month)).all())
+        assert len(per_month) == 12 and min(per_month.values()) > 0
+        # Freezing again finds nothing due.
+    assert rank_service.freeze_due(engine, now=datetime(2026, 11, 20, 15, 0), calendar=_calendar()) == []
+
+
+def _calendar():
+    from dashboard.worktime import WorkCalendar
+
+    return WorkCalendar()
+
+
+@pytest.fixture(scope="module")
+def seeded_small(tmp_path_factory):
+    from tests.seed.conftest import make_store
+
+    engine, report = make_store(tmp_path_factory.mktemp("rank-seed") / "small.duckdb")
+    yield engine, report
+    engine.dispose()

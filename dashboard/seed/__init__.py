@@ -124,6 +124,10 @@ def seed_store(engine: Engine, *, events: int = 1_000_000, seed: int = 42, now: 
         key = repr((seed, now.isoformat(), astuple(spec), events, days)).encode()
         set_meta(conn, DATA_VERSION, str(zlib.crc32(key) % 1_000_000_000 + 1))
         conn.commit()
+    # Rankings: the months closed by now are frozen as the freezer thread would (dashboard/rank_service.py).
+    from dashboard import rank_service
+
+    rank_service.freeze_due(engine, now=now, calendar=calendar)
     events_seconds = perf_counter() - events_started
     report = SeedReport(
         areas=len(city.areas), buildings=len(city.buildings), departments=len(city.departments),
