@@ -583,3 +583,48 @@ def test_rank064_no_city_no_months(tmp_path):
         assert rq.due_months(conn, now=NOW, settle_days=5) == []
         assert rq.frozen(conn) == {}
     engine.dispose()
+
+
+def test_rank065_a_case_with_no_department_counts_for_its_areas(rank_engine):
+    # An IoT report registered in A2 on 10-21 and never dispatched: no department. It counts in A2's, 东街街道's
+    # and 东城区's registered (not public), in no department's; the freeze keeps it too.
+    from sqlalchemy import insert
+
+    from queries.schema import events
+
+    row = {**rankcity.event_rows()[0], "id": 200, "source": "iot", "external_id": "rank-200", "worker_id": None,
+           "grid_code": A2, "building_code": A2 + "001", "reported_at": datetime(2026, 10, 21, 9, 0),
+           "accepted_at": datetime(2026, 10, 21, 9, 0), "registered_at": datetime(2026, 10, 21, 9, 5),
+           "dispatched_at": None, "deadline_at": None, "handled_at": None, "checked_at": None, "closed_at": None,
+           "department_code": None, "status": "registered", "clock_started_at": None}
+    with rank_engine.begin() as conn:
+        conn.execute(insert(events).values(**row))
+    with rank_engine.begin() as conn:
+        assert rq.freeze(conn, month=date(2026, 10, 1), now=NOW, config="{}", params=P)
+    with rank_engine.connect() as conn:
+        city = area(conn)
+        for level, unit, n in (("grid", A2, 1), ("street", "329902001", 7), ("district", "329902", 11)):
+            live = rq.facts(conn, scope=CITY, level=level, area=city, since=OCT[0], until=OCT[1], cutoff=OCT_END,
+                            params=P)
+            frozen = rq.frozen_facts(conn, scope=CITY, level=level, area=city, months=[date(2026, 10, 1)])
+            assert live[unit]["registered"] == frozen[date(2026, 10, 1)][unit]["registered"] == n
+            assert live[unit]["public_registered"] == frozen[date(2026, 10, 1)][unit]["public_registered"]
+        frozen = rq.frozen_facts(conn, scope=CITY, level="department", area=city, months=[date(2026, 10, 1)])
+        assert frozen[date(2026, 10, 1)] == OCT_DEPARTMENTS
+
+
+def test_rank066_frozen_frames(rank_engine):
+    with rank_engine.begin() as conn:
+        rq.freeze(conn, month=date(2026, 10, 1), now=NOW, config="{}", params=P)
+    with rank_engine.connect() as conn:
+        frames = rq.frozen_frames(conn, scope=DONGJIE, level="worker", area=area(conn, "329902001", DONGJIE),
+                                  months=[date(2026, 10, 1), date(2026, 9, 1)])
+        assert list(frames) == [date(2026, 10, 1)]
+        frame = frames[date(2026, 10, 1)]
+        assert list(frame.index) == ["1", "2"] and list(frame.columns) == list(RANK_COUNTS)
+        assert frame.loc["1"].to_dict() == OCT_WORKERS["1"]
+        assert rq.frozen_frames(conn, scope=DONGJIE, level="district", area=area(conn, "329902001", DONGJIE),
+                                months=[date(2026, 10, 1)]) == {}
+        got = rq.facts_frame(conn, scope=CITY, level="grid", area=area(conn), since=OCT[0], until=OCT[1],
+                             cutoff=OCT_END, params=P)
+        assert list(got.index) == list(OCT_GRIDS) and got.loc[A1].to_dict() == OCT_GRIDS[A1]
