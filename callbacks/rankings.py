@@ -80,14 +80,19 @@ def update_levels(view, state, current, lang):
 
 
 def update_schemes(level, state, current, lang):
-    """Offer the schemes that rank ``level``; the selector shows only when there is more than one."""
+    """Offer the schemes that rank ``level``; the selector shows only when there is more than one.
+
+    The URL's scheme holds while it is the one chosen (the page as linked); a change of level starts from that
+    level's own scheme (streets: 处置考核), not the one the previous level had.
+    """
     from dashboard.rankings import DEFAULT_SCHEME, SCHEME_LEVELS
 
     lang = normalise(lang)
     if level not in ids.LEVELS:
         return [], "", True
     fits = [s for s in SCHEME_KEYS if level in SCHEME_LEVELS[s]]
-    wanted = _choice(current, fits) or _choice(_asked(state, "scheme"), fits) or DEFAULT_SCHEME[level]
+    linked = _asked(state, "scheme")
+    wanted = (_choice(current, fits) if current and current == linked else None) or DEFAULT_SCHEME[level]
     return [{"label": t(f"rank.scheme.{s}", lang), "value": s} for s in fits], wanted, len(fits) < 2
 
 

@@ -196,12 +196,15 @@ def breakdown_figure(row, lang: str) -> go.Figure:
     fig.add_bar(y=names, x=[round(c.points, 2) for c in cells], orientation="h", name=t("rank.why.points", lang),
                 marker_color=PRIMARY, text=[f"{c.points:.2f}" for c in cells], textposition="inside",
                 hovertemplate="%{y}: %{x:.2f}<extra></extra>")
+    # A thin sliver of lost points has no room for its number: the table above gives it, and the hover.
     fig.add_bar(y=names, x=[round(c.lost, 2) for c in cells], orientation="h", name=t("rank.why.lost", lang),
-                marker_color=LOST, marker_pattern_shape="/", text=[f"−{c.lost:.2f}" for c in cells],
+                marker_color=LOST, marker_pattern_shape="/",
+                text=[f"−{c.lost:.2f}" if c.lost >= 4 else "" for c in cells],
                 textposition="inside", hovertemplate="%{y}: −%{x:.2f}<extra></extra>")
     fig.update_layout(barmode="stack", height=70 + 34 * max(1, len(cells)), margin=dict(l=8, r=8, t=8, b=30),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#d7e1ec"),
-                      legend=dict(orientation="h", y=-0.15), xaxis=dict(title=None, gridcolor="#2a3442"),
+                      legend=dict(orientation="h", y=-0.15, traceorder="normal"),
+                      xaxis=dict(title=None, gridcolor="#2a3442"),
                       yaxis=dict(autorange="reversed", automargin=True))
     if not cells:
         fig.add_annotation(text=t("rank.why.nothing", lang), showarrow=False, x=0.5, y=0.5, xref="paper",
@@ -253,8 +256,8 @@ def compare_rows(a: Sequence, b: Sequence, lang: str) -> list[dict]:
         delta = None if sa is None or sb is None else round(sa - sb, 2)
         move = None if ka is None or kb is None else kb - ka
         text, key = change_text(move, lang)
-        out.append({"code": code, "name": (ra or rb).name, "score_a": score_text(sa), "rank_a": ka or "—",
-                    "score_b": score_text(sb), "rank_b": kb or "—",
+        out.append({"code": code, "name": (ra or rb).name, "score_a": score_text(sa), "rank_a": str(ka or "—"),
+                    "score_b": score_text(sb), "rank_b": str(kb or "—"),
                     "delta": "—" if delta is None else f"{delta:+.2f}", "delta_value": delta,
                     "move": text, "move_key": key, "move_value": move})
     return out
@@ -272,11 +275,13 @@ def compare_figure(pairs: Sequence[dict], label_a: str, label_b: str, lang: str)
         text=[p["delta"] for p in shown], textposition="outside", cliponaxis=False,
         customdata=[[p["score_b"], p["score_a"]] for p in shown],
         hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]} (%{text})<extra></extra>")
+    reach = max([abs(p["delta_value"]) for p in shown] or [1.0]) * 1.3 or 1.0  # room for the numbers outside
     fig.update_layout(
-        height=90 + 24 * max(1, len(shown)), margin=dict(l=8, r=40, t=30, b=30),
+        height=90 + 24 * max(1, len(shown)), margin=dict(l=8, r=8, t=30, b=30),
         title=dict(text=t("rank.compare.chart", lang, a=label_a, b=label_b), font=dict(size=13)),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#d7e1ec"),
-        xaxis=dict(zeroline=True, zerolinecolor="#8899aa", gridcolor="#2a3442", title=t("rank.compare.delta", lang)),
+        xaxis=dict(zeroline=True, zerolinecolor="#8899aa", gridcolor="#2a3442", title=t("rank.compare.delta", lang),
+                   range=[-reach, reach]),
         yaxis=dict(autorange="reversed", automargin=True), showlegend=False)
     if not shown:
         fig.add_annotation(text=t("rank.compare.nothing", lang), showarrow=False, x=0.5, y=0.5, xref="paper",

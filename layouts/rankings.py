@@ -118,11 +118,13 @@ def layout(area=None, lang="zh", as_of=None, level=None, scheme=None, period=Non
             html.Div(className="rnk-compare-body", children=[
                 html.Div(className="rnk-compare-grid-wrap", children=dag.AgGrid(
                     id=COMPARE_GRID, className="adm-grid rnk-compare-grid", columnDefs=[], rowData=[],
-                    defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": True},
+                    defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": True,
+                                   "cellDataType": False, "wrapHeaderText": True, "autoHeaderHeight": True},
                     getRowId="params.data.code",
                     dashGridOptions={"theme": {"function": GRID_THEME}, "suppressCellFocus": True,
+                                     "domLayout": "autoHeight",
                                      "localeText": {"noRowsToShow": t("rank.compare.nothing", lang)}},
-                    style={"height": "100%", "width": "100%"})),
+                    style={"width": "100%"})),
                 html.Div(className="rnk-compare-chart", children=dcc.Graph(
                     id=COMPARE_CHART, config={**GRAPH_CONFIG, "responsive": False})),
             ]),
@@ -153,7 +155,8 @@ def _controls(state: dict, lang: str) -> html.Div:
         html.Div(className="rnk-head-row", children=[
             html.Nav(id=BREADCRUMB, className="ovw-breadcrumb", **{"aria-label": "breadcrumb"}),
             html.Label([html.Span(t("rank.child", lang), className="visually-hidden"),
-                        dbc.Select(id=CHILD, options=[], value="", size="sm", className="rnk-child")],
+                        dbc.Select(id=CHILD, options=[], value="", size="sm", className="rnk-child",
+                                   placeholder=t("rank.child", lang))],
                        title=t("rank.child", lang), className="rnk-child-label"),
             html.Div(className="rnk-actions", children=[
                 html.A(t("rank.export", lang), id=EXPORT, href=EXPORT_PATH, className="btn btn-outline-info btn-sm",
@@ -203,7 +206,8 @@ def custom_dates(period: str | None) -> dict:
 def _grid(grid_id: str, lang: str, empty_key: str) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id, className="adm-grid rnk-grid", columnDefs=[], rowData=[],
-        defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True},
+        defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True, "cellDataType": False,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
         getRowId="params.data.code", columnSize=None,
         dashGridOptions={"theme": {"function": GRID_THEME}, "rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                                               "enableClickSelection": True},

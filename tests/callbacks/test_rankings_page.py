@@ -213,10 +213,12 @@ def test_rnk020_the_levels_a_scope_may_rank(as_leader):
 
 
 def test_rnk021_schemes_show_only_when_there_is_a_choice(as_leader):
-    options, value, hidden = cb.update_schemes("street", {"scheme": "area"}, None, "zh")
+    options, value, hidden = cb.update_schemes("street", {"scheme": "area"}, "area", "zh")  # as linked
     assert ([o["value"] for o in options], value, hidden) == (["handling", "area", "hotline"], "area", False)
     assert cb.update_schemes("worker", {}, None, "zh")[1:] == ("worker", True)
-    assert cb.update_schemes("street", {"scheme": "worker"}, None, "zh")[1] == "handling"  # not the street's: default
+    assert cb.update_schemes("street", {"scheme": "worker"}, "worker", "zh")[1] == "handling"  # not the street's
+    # From districts (区域考核) to streets: the streets' own scheme, not the districts'.
+    assert cb.update_schemes("street", {"scheme": None}, "area", "zh")[1] == "handling"
 
 
 def test_rnk022_periods_default_to_last_month_and_the_url_wins(as_leader):
