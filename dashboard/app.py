@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Create the gridcc Dash app for ``settings`` (from the environment when omitted)."""
     from callbacks import register_all
     from dashboard import access, api, geo, ingest_api, open311, pages  # noqa: F401  (ingest_api adds the write routes)
-    from dashboard import alert_rules, audit_export, live, rank_service
+    from dashboard import alert_rules, audit_export, live, rank_config, rank_service
     from dashboard import sla_api  # noqa: F401  (adds /api/v1/sla and /api/v1/sla/cases)
     from dashboard import rank_api  # noqa: F401  (adds /api/v1/rankings and /api/v1/rankings/cases)
     from dashboard import fieldwork_api  # noqa: F401  (adds /api/v1/fieldwork/* and /api/v1/hotline/followups)
@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ingestor.listeners.append(lambda version, at, grids: hub.publish(live.Change(version, at, tuple(grids))))
     # The alert rules and webhooks (a bad configuration stops here); the evaluator stops with the hub.
     alert_rules.init_app(server, server.extensions[context.EXTENSION_KEY], hub)
-    # Rankings: months due are frozen off the request path (dashboard/rank_service.py).
+    # Rankings: a bad configuration file stops here (naming the key); months due are frozen off the request path.
+    rank_config.load_file(settings.rankings or None)
     rank_service.start_freezer(engine, settings, lock=ingestor.write_lock, every_s=settings.rank_freeze_every_s,
                                stopped=hub._stopped.is_set)
     pages.register(app)

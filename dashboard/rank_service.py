@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -235,7 +234,7 @@ def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: s
         num = sum(d[name].to_numpy(dtype=float) * factor for name, factor in ind.numerator)
         den = d[ind.denominator].to_numpy(dtype=float)
         has = den > 0
-        value = np.divide(num, den, out=np.zeros(len(d)), where=has)
+        value = np.clip(np.divide(num, den, out=np.zeros(len(d)), where=has), 0.0, 1.0)
         s = 1.0 - value if ind.lower_is_better else value
         weighted += np.where(has, item.weight * s, 0.0)
         weights += np.where(has, item.weight, 0.0)
@@ -245,21 +244,14 @@ def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: s
     out["apart"] = vol < min_volume
     out["rank"] = pd.array([None] * len(out), dtype="Int64")
     scored = out[~np.isnan(score)].copy()
-    scored["key"] = -np.round(scored["score"], 2)
+    scored["key"] = -scoring.shown_scores(scored["score"].to_numpy())
     for apart in (False, True):
         part = scored[scored["apart"] == apart].sort_values(["key", "volume", "code"], ascending=[True, False, True])
         out.loc[part.index, "rank"] = np.arange(1, len(part) + 1)
-    out["grade"] = pd.Series([_grade(s, grades) for s in score], index=out.index, dtype=object)
+    shown = scoring.shown_scores(score)
+    out["grade"] = pd.Series([None if np.isnan(v) else scoring.grade_of(float(v), grades) for v in shown],
+                             index=out.index, dtype=object)
     return out
-
-
-def _grade(score: float, grades) -> str | None:
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        return None
-    for name, floor in grades:
-        if round(score, 2) >= floor:
-            return name
-    return "E"
 
 
 # -- the tables -----------------------------------------------------------------------------------------------
@@ -321,7 +313,7 @@ def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark:
     prev_rows = scored(prev)
     prev_rank = {c: (None if pd.isna(r) or a else int(r)) for c, r, a in
                  zip(prev_rows["code"], prev_rows["rank"], prev_rows["apart"])}
-    spark = [dict(zip(s["code"], (None if np.isnan(v) else round(float(v), 2) for v in s["score"])))
+    spark = [dict(zip(s["code"], (None if np.isnan(v) else float(v) for v in scoring.shown_scores(s["score"]))))
              for s in (scored(q) for q in hist)]
     rows = [_with_history(r, prev_rank, spark) for r in rows]
     return Ranking(level=level, scheme=scheme, area=target, period=p, as_of=as_of, cutoff=counts.cutoffs[p.key],
