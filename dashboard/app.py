@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from dashboard.ingest import Ingestor
 
     settings = settings or from_env()
+    rank_config.load_file(settings.rankings or None)  # a bad rankings configuration stops here, naming the key
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -55,8 +56,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ingestor.listeners.append(lambda version, at, grids: hub.publish(live.Change(version, at, tuple(grids))))
     # The alert rules and webhooks (a bad configuration stops here); the evaluator stops with the hub.
     alert_rules.init_app(server, server.extensions[context.EXTENSION_KEY], hub)
-    # Rankings: a bad configuration file stops here (naming the key); months due are frozen off the request path.
-    rank_config.load_file(settings.rankings or None)
+    # Rankings: months due are frozen off the request path (dashboard/rank_service.py).
     rank_service.start_freezer(engine, settings, lock=ingestor.write_lock, every_s=settings.rank_freeze_every_s,
                                stopped=hub._stopped.is_set)
     pages.register(app)
