@@ -120,20 +120,23 @@ def make_patrols(rng, worker_rows: pd.DataFrame, workdays: np.ndarray, *, since:
     ended = started + _minutes(duration)
     checkins = np.clip(np.rint(duration / 12 + rng.normal(0, 1.5, n)), 1, 12).astype(np.int16)
     distance = (duration * rng.uniform(40, 80, n)).astype(np.int64)
-    keep = (started >= np.datetime64(since, "m")) & (started <= np.datetime64(now, "m"))
-    frame = pd.DataFrame({
-        "worker_id": worker_rows["id"].to_numpy()[w_idx].astype(np.int32),
-        "grid_code": worker_rows["grid_code"].to_numpy()[w_idx],
-        "started_at": started.astype("datetime64[us]"),
-        "ended_at": ended.astype("datetime64[us]"),
-        "checkins": checkins,
-        "distance_m": distance,
-    })[keep]
-    # A round still under way at now has not ended yet.
-    frame.loc[frame["ended_at"] > pd.Timestamp(now), "ended_at"] = pd.NaT
-    frame = frame.sort_values(["started_at", "worker_id"], kind="stable").reset_index(drop=True)
-    frame.insert(0, "id", np.arange(1, len(frame) + 1, dtype=np.int64))
-    return frame
+    keep = np.nonzero((started >= np.datetime64(since, "m")) & (started <= np.datetime64(now, "m")))[0]
+    worker_ids = worker_rows["id"].to_numpy().astype(np.int32)
+    # In time order (then by worker), as a store appends them: numpy's sort of two int columns, not pandas'.
+    order = keep[np.lexsort((worker_ids[w_idx[keep]], started[keep].astype(np.int64)))]
+    ended = ended[order].astype("datetime64[us]")
+    ended[ended > np.datetime64(now, "us")] = np.datetime64("NaT")  # a round still under way at now: no end yet
+    grids, grid_of_worker = np.unique(worker_rows["grid_code"].to_numpy().astype(str), return_inverse=True)
+    return pd.DataFrame({
+        "id": np.arange(1, len(order) + 1, dtype=np.int64),
+        "worker_id": worker_ids[w_idx[order]],
+        # Categorical: DuckDB takes a dictionary of a few thousand codes far faster than a million strings.
+        "grid_code": pd.Categorical.from_codes(grid_of_worker[w_idx[order]], categories=grids),
+        "started_at": started[order].astype("datetime64[us]"),
+        "ended_at": ended,
+        "checkins": checkins[order],
+        "distance_m": distance[order],
+    })
 
 
 def make_visits(rng, worker_rows: pd.DataFrame, building_rows: pd.DataFrame, workdays: np.ndarray, *,
@@ -167,19 +170,21 @@ def make_visits(rng, worker_rows: pd.DataFrame, building_rows: pd.DataFrame, wor
     day = workdays[month_first[m_idx] + (rng.random(n) * month_count[m_idx]).astype(np.int64)]
     at = day.astype("datetime64[m]") + _minutes(9 * 60 + rng.integers(0, 8 * 60, n))
     households = building_rows.set_index("code")["households"]
-    cap = np.maximum(households.reindex(pairs["building_code"].to_numpy()[p_idx]).fillna(1).to_numpy(), 1)
-    frame = pd.DataFrame({
-        "worker_id": pairs["id"].to_numpy()[p_idx].astype(np.int32),
-        "grid_code": pairs["grid_code"].to_numpy()[p_idx],
-        "building_code": pairs["building_code"].to_numpy()[p_idx],
-        "visited_at": at.astype("datetime64[us]"),
-        "households": np.minimum(rng.integers(1, 21, n), cap).astype(np.int16),
+    cap = np.maximum(households.reindex(pairs["building_code"].to_numpy()).fillna(1).to_numpy(), 1)[p_idx]
+    keep = np.nonzero((at >= np.datetime64(since, "m")) & (at <= np.datetime64(now, "m")))[0]
+    worker_ids = pairs["id"].to_numpy().astype(np.int32)
+    codes, building_of_pair = np.unique(pairs["building_code"].to_numpy().astype(str), return_inverse=True)
+    grid_codes, grid_of_pair = np.unique(pairs["grid_code"].to_numpy().astype(str), return_inverse=True)
+    # In time order, then by worker and building (codes sort as their category numbers do).
+    order = keep[np.lexsort((building_of_pair[p_idx[keep]], worker_ids[p_idx[keep]], at[keep].astype(np.int64)))]
+    return pd.DataFrame({
+        "id": np.arange(1, len(order) + 1, dtype=np.int64),
+        "worker_id": worker_ids[p_idx[order]],
+        "grid_code": pd.Categorical.from_codes(grid_of_pair[p_idx[order]], categories=grid_codes),
+        "building_code": pd.Categorical.from_codes(building_of_pair[p_idx[order]], categories=codes),
+        "visited_at": at[order].astype("datetime64[us]"),
+        "households": np.minimum(rng.integers(1, 21, n), cap)[order].astype(np.int16),
     })
-    keep = (at >= np.datetime64(since, "m")) & (at <= np.datetime64(now, "m"))
-    frame = frame[keep].sort_values(["visited_at", "worker_id", "building_code"], kind="stable")
-    frame = frame.reset_index(drop=True)
-    frame.insert(0, "id", np.arange(1, len(frame) + 1, dtype=np.int64))
-    return frame
 
 
 def make_followups(rng, tickets: pd.DataFrame, *, now: datetime) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def test_visits_go_only_to_the_buildings_of_the_workers_grid():
     assert (rows.building_code.str[:15] == rows.grid_code).all()
     assert (rows.grid_code == rows.worker_id.map({1: "329902001001001", 2: "329902001001002"})).all()
     # Households: 1–20, at most the building's own (a building of 3 households never shows 4; one of 0 shows 1).
-    cap = rows.building_code.map({"329902001001001001": 3, "329902001001001002": 20, "329902001001002001": 1})
+    cap = rows.building_code.astype(str).map({"329902001001001001": 3, "329902001001001002": 20, "329902001001002001": 1})
     assert (rows.households >= 1).all() and (rows.households <= cap).all()
     assert all(CALENDAR.is_workday(d) for d in rows.visited_at.dt.date)
 
