@@ -133,7 +133,7 @@ def test_rnk009_compare_two_periods():
     pairs = rank_figures.compare_rows(a, b, "zh")
     assert [(p["code"], p["score_a"], p["rank_a"], p["score_b"], p["rank_b"], p["delta"], p["move"]) for p in pairs] == [
         ("x", "80.00", "1", "66.67", "3", "+13.33", "▲2"), ("y", "65.00", "2", "83.39", "2", "-18.39", "="),
-        ("z", "—", "—", "100.00", 1, "—", "—")]
+        ("z", "—", "—", "100.00", "1", "—", "—")]
     fig = rank_figures.compare_figure(pairs, "2026年11月", "2026年10月", "zh")
     assert list(fig.data[0].y) == ["单位x", "单位y"] and list(fig.data[0].x) == [13.33, -18.39]
 
