@@ -144,7 +144,7 @@ def links(query: dict) -> tuple[str, str]:
 def update_table(view, level, scheme, kind, period, start, end, norm, compare, frozen, lang):
     """Rank the units of the chosen level, draw the table, the block ranked apart and the comparison."""
     lang = normalise(lang)
-    quiet = (no_update,) * 16
+    quiet = (no_update,) * 18
     if not isinstance(view, dict) or level not in ids.LEVELS:
         return quiet
     norm = _choice(norm, ids.NORMS) or "none"
@@ -164,7 +164,8 @@ def update_table(view, level, scheme, kind, period, start, end, norm, compare, f
             a, b = rank_service.ranking(data.request_scope(), **args), None
     except (ValueError, LookupError) as refused:
         message = [t("rank.refused", lang, why=str(refused).strip("'\""))]
-        return ([], [], [], True, [], [], "", message, False, True, [], [], {}, query, export, printing)
+        return ([], [], [], True, [], [], "", message, False, True, [], [], {}, ids.grid_style(0), ids.grid_style(0),
+                query, export, printing)
     return table_outputs(a, b, norm, frozen_at(frozen) is not None, lang) + (query, export, printing)
 
 
@@ -185,7 +186,8 @@ def table_outputs(a, b, norm: str, frozen: bool, lang: str) -> tuple:
         la, lb = period_label(a.period, lang), period_label(b.period, lang)
         compare = (compare_columns(la, lb, lang), pairs, rank_figures.compare_figure(pairs, la, lb, lang))
     return (header, cols, rank_figures.table_rows(ranked, lang, norm), not apart, cols,
-            rank_figures.table_rows(apart, lang, norm), note, empty, not empty, b is None, *compare)
+            rank_figures.table_rows(apart, lang, norm), note, empty, not empty, b is None, *compare,
+            ids.grid_style(len(ranked)), ids.grid_style(len(apart)))
 
 
 def compare_columns(label_a: str, label_b: str, lang: str) -> list[dict]:
@@ -363,7 +365,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.APART_NOTE, "children"), Output(ids.EMPTY, "children"), Output(ids.EMPTY, "hidden"),
         Output(ids.COMPARE_BLOCK, "hidden"), Output(ids.COMPARE_GRID, "columnDefs"),
         Output(ids.COMPARE_GRID, "rowData"), Output(ids.COMPARE_CHART, "figure"),
-        Output(ids.QUERY, "data"), Output(ids.EXPORT, "href"), Output(ids.PRINT, "href"),
+        Output(ids.GRID, "style"), Output(ids.APART_GRID, "style"), Output(ids.QUERY, "data"), Output(ids.EXPORT, "href"), Output(ids.PRINT, "href"),
         Input(ids.VIEW, "data"), Input(ids.LEVEL, "value"), Input(ids.SCHEME, "value"), Input(ids.KIND, "value"),
         Input(ids.PERIOD, "value"), Input(ids.DATES, "start_date"), Input(ids.DATES, "end_date"),
         Input(ids.NORM, "value"), Input(ids.COMPARE, "value"), State(ids.FROZEN, "data"), State(ids.LANG, "data"),

@@ -212,8 +212,14 @@ def _grid(grid_id: str, lang: str, empty_key: str) -> dag.AgGrid:
         dashGridOptions={"theme": {"function": GRID_THEME}, "rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                                               "enableClickSelection": True},
                          "localeText": {"noRowsToShow": t(empty_key, lang)}, "suppressCellFocus": True,
-                         "enableCellTextSelection": True, "tooltipShowDelay": 300, "domLayout": "autoHeight"},
-        style={"width": "100%"})
+                         "enableCellTextSelection": True, "tooltipShowDelay": 300},
+        style=grid_style(0))
+
+
+def grid_style(rows: int) -> dict:
+    """Return a ranked grid's size: every row in view up to 18, then a scrolling grid (5,000 grid workers stay
+    virtual: AG Grid draws only the rows on screen)."""
+    return {"width": "100%", "height": f"{70 + 34 * max(2, min(rows, 18))}px"}
 
 
 def _why(lang: str) -> dbc.Offcanvas:

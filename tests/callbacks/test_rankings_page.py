@@ -235,7 +235,8 @@ def test_rnk022_periods_default_to_last_month_and_the_url_wins(as_leader):
 def test_rnk023_the_ranked_table_of_the_streets(as_leader):
     out = table(view_of())
     header, cols, rows, apart_hidden, _, apart_rows, _, empty, empty_hidden, compare_hidden = out[:10]
-    query, export, printing = out[13:]
+    query, export, printing = out[15:]
+    assert out[13] == {"width": "100%", "height": f"{70 + 34 * 3}px"} and out[14]["height"] == f"{70 + 68}px"
     assert [(r["code"], r["rank_text"], r["score_text"], r["grade"]) for r in rows] == [
         ("329903001", "1", "100.00", "A"), ("329902001", "2", "83.39", "B"), ("329902002", "3", "66.67", "C")]
     east = rows[1]
@@ -262,7 +263,7 @@ def test_rnk024_november_against_october_side_by_side(as_leader):
     assert [(p["code"], p["delta"], p["move"]) for p in compare_rows] == [
         ("329902002", "+13.33", "▲2"), ("329902001", "-18.39", "="), ("329903001", "—", "—")]
     assert list(figure.data[0].x) == [13.33, -18.39]
-    assert "compare=2026-10" in out[14]
+    assert "compare=2026-10" in out[16]
 
 
 def test_rnk025_too_few_cases_in_their_own_block(rank_app_packaged):  # noqa: F811
@@ -278,15 +279,15 @@ def test_rnk025_too_few_cases_in_their_own_block(rank_app_packaged):  # noqa: F8
 
 def test_rnk026_refusals_are_worded(as_leader):
     out = table(view_of(), period="2026-01-01..2027-12-31", kind="custom")
-    assert out == (no_update,) * 16 or "无法排名" in text(out[7])
+    assert out == (no_update,) * 18 or "无法排名" in text(out[7])
     out = cb.update_table(view_of(), "street", None, "month", "2026-13", None, None, "none", "", None, "zh")
     assert "无法排名" in text(out[7]) and out[8] is False and out[2] == []
     as_user(as_leader, "dongcheng")
     out = table(view_of(), level="district")
     assert "无法排名" in text(out[7])
     # Forged widget values: nothing happens.
-    assert table("329903", level="street") == (no_update,) * 16
-    assert table(view_of(), level="<b>") == (no_update,) * 16
+    assert table("329903", level="street") == (no_update,) * 18
+    assert table(view_of(), level="<b>") == (no_update,) * 18
 
 
 def test_rnk027_a_district_manager_sees_only_the_district(as_leader):
@@ -298,7 +299,7 @@ def test_rnk027_a_district_manager_sees_only_the_district(as_leader):
 
 
 def test_rnk028_why_this_rank_and_the_cases_behind_a_count(as_leader):
-    query = table(view_of())[13]
+    query = table(view_of())[15]
     with triggered(f"{ids.GRID}.cellClicked", {"rowId": "329902001", "colId": "name", "value": "东街街道"}):
         out = cb.open_why({"rowId": "329902001"}, None, query, "zh")
     is_open, title, summary, table_children, figure, buttons, unit = out[:7]
