@@ -472,8 +472,7 @@ def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area,
     if prefix is None:
         return {}
     f = rank_facts.c
-    stmt = (select(f.month, f.unit_code, *(f[n] for n in RANK_COUNTS)).where(f.level == level, f.month.in_(wanted))
-            .order_by(f.month, f.unit_code))
+    stmt = select(f.month, f.unit_code, *(f[n] for n in RANK_COUNTS)).where(f.level == level, f.month.in_(wanted))
     if level in AREA_LEVELS:
         stmt = stmt.where(f.unit_code.startswith(prefix, autoescape=True))
     elif level == "worker":
@@ -487,12 +486,12 @@ def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area,
     if not done:
         return {}
     rows = _fetch(conn, stmt, ["month", "unit_code", *RANK_COUNTS])
-    rows["month"] = [_as_date(m) for m in pd.to_datetime(rows["month"])] if len(rows) else rows["month"]
     out = {m: pd.DataFrame(0, index=pd.Index([], name="unit_code", dtype=object), columns=COLUMNS, dtype="int64")
            for m in done}
-    for m, part in rows.groupby("month", sort=False):
+    for m, part in rows.groupby("month", sort=False):  # a dozen keys: converted once each, not per row
+        m = _as_date(pd.Timestamp(m))
         if m in out:
-            out[m] = part.set_index("unit_code")[COLUMNS].astype("int64")
+            out[m] = part.set_index("unit_code")[COLUMNS]
     return out
 
 
