@@ -731,4 +731,7 @@ def cases(conn: Connection, *, scope: Scope, level: str, area: Area, unit: str, 
             return 0, []
         return _field_rows(conn, u, count, since, until, cutoff, offset, limit)
     sets = _event_sets(conn, scope, level, area, u, count, since, until, cutoff, params)
+    # The open cases' part first: the SLA case list types a closure's "started" as a bare NULL, and PostgreSQL
+    # types a UNION of two bare NULLs as text, which the open cases' timestamp then cannot join.
+    sets.sort(key=lambda part: (part[0][1] if isinstance(part[0], tuple) else part[0]) is closures)
     return case_page(conn, sets=sets, offset=offset, limit=limit)
