@@ -628,3 +628,18 @@ def test_rank066_frozen_frames(rank_engine):
         got = rq.facts_frame(conn, scope=CITY, level="grid", area=area(conn), since=OCT[0], until=OCT[1],
                              cutoff=OCT_END, params=P)
         assert list(got.index) == list(OCT_GRIDS) and got.loc[A1].to_dict() == OCT_GRIDS[A1]
+
+
+def test_rank067_freeze_with_counts_taken_beforehand(rank_engine):
+    with rank_engine.connect() as conn:
+        counts = rq.all_facts(conn, since=OCT[0], until=OCT[1], cutoff=OCT_END, params=P)
+    assert counts["grid"].loc[A1].to_dict() == OCT_GRIDS[A1]
+    assert counts["worker"].loc["3"].to_dict() == OCT_WORKERS["3"]
+    with rank_engine.begin() as conn:
+        with pytest.raises(ValueError):
+            rq.freeze(conn, month=date(2026, 10, 1), now=NOW, config="{}", params=P, counts={"grid": counts["grid"]})
+    with rank_engine.begin() as conn:
+        assert rq.freeze(conn, month=date(2026, 10, 1), now=NOW, config="{}", params=P, counts=counts) is True
+    with rank_engine.connect() as conn:
+        frozen = rq.frozen_facts(conn, scope=CITY, level="worker", area=area(conn), months=[date(2026, 10, 1)])
+        assert frozen[date(2026, 10, 1)] == OCT_WORKERS
