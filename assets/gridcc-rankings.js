@@ -51,8 +51,64 @@
             React.createElement("path", {d: sparkPath(values), className: "rnk-spark-line"}), dot);
     };
 
+    /* A count as a cell shows it: thousands separated; a weighted count (2.9 satisfied) to one decimal. */
+    function number(n) {
+        return Number.isInteger(n) ? n.toLocaleString("en-US")
+            : n.toLocaleString("en-US", {minimumFractionDigits: 1, maximumFractionDigits: 1});
+    }
+
+    /* [numerator, denominator] → "99.9% (999/1,000)": dashboard/rank_figures.py pct and cell_text, step by step
+     * (half up on the same float product; never 100.0% unless whole, never 0.0% unless nil). */
+    function rankCell(pair) {
+        if (!pair || pair.length !== 2) {
+            return "";
+        }
+        var num = pair[0], den = pair[1];
+        if (!den) {
+            return "— (0/0)";
+        }
+        var value = num / den;
+        var tenths = Math.floor(value * 1000 + 0.5);
+        if (tenths >= 1000 && value < 1) {
+            tenths = 999;
+        } else if (tenths <= 0 && value > 0) {
+            tenths = 1;
+        }
+        return (tenths / 10).toFixed(1) + "% (" + number(num) + "/" + number(den) + ")";
+    }
+
+    function fill(template, values) {
+        return String(template || "").replace(/\{(\w+)\}/g, function (_, key) {
+            return values[key] === undefined || values[key] === null ? "" : values[key];
+        });
+    }
+
+    /* The rank change in words (the arrow's tooltip): dashboard/rank_figures.py change_title, from the grid's labels. */
+    function rankChange(params) {
+        var row = params && params.data;
+        var labels = (params && params.context && params.context.labels) || {};
+        if (!row) {
+            return "";
+        }
+        var change = row.change, prev = row.prev_rank;
+        if (change === null || change === undefined) {
+            return fill(labels["rank.change.none"], {});
+        }
+        if (change > 0) {
+            return fill(labels["rank.change.up"], {n: change, prev: prev});
+        }
+        if (change < 0) {
+            return fill(labels["rank.change.down"], {n: -change, prev: prev});
+        }
+        return fill(labels["rank.change.same"], {prev: prev});
+    }
+
+    var functions = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+    functions.gridccRankCell = rankCell;
+    functions.gridccRankChange = rankChange;
+
     window.gridcc = window.gridcc || {};
-    window.gridcc.rankings = {sparkPath: sparkPath};
+    window.gridcc.rankings = {sparkPath: sparkPath, rankCell: rankCell, rankChange: rankChange};
 
     var NAMES = ["level", "scheme", "period", "area", "norm", "compare", "as_of", "lang"];
 

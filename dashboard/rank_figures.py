@@ -25,17 +25,19 @@ def pct(value: float | None) -> str:
     """Return a rate as a percentage to a tenth: "99.9%"; never "100.0%" unless whole, never "0.0%" unless nil."""
     if value is None:
         return "—"
-    shown = round(value * 100, 1)
-    if shown >= 100 and value < 1:
-        shown = 99.9  # 99.96 % is not a full score: people read the tenth
-    elif shown <= 0 and value > 0:
-        shown = 0.1
-    return f"{shown:.1f}%"
+    # Half up on the float product: the same IEEE steps as gridccRankCell in assets/gridcc-rankings.js, so the
+    # screen, the print view and the workbook agree to the tenth.
+    tenths = math.floor(value * 1000 + 0.5)
+    if tenths >= 1000 and value < 1:
+        tenths = 999  # 99.96 % is not a full score: people read the tenth
+    elif tenths <= 0 and value > 0:
+        tenths = 1
+    return f"{tenths / 10:.1f}%"
 
 
 def number(value: float) -> str:
     """Return a count as it reads in a cell: thousands separated; a weighted count to one decimal."""
-    if float(value).is_integer():
+    if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.1f}"
 
@@ -82,19 +84,17 @@ def per(row, value: float, how: str) -> float | None:
     return value / base
 
 
-def _norm_text(value: float | None, how: str, lang: str) -> str:
-    if value is None:
-        return "—"
-    return t(f"rank.norm.unit.{how}", lang, v=f"{value:,.2f}")
-
-
 def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str = "") -> list[dict]:
-    """Return the ranked table's AG Grid columns: rank, change, name, score, grade, each item, volume, sparkline."""
+    """Return the ranked table's AG Grid columns: rank, change, name, score, grade, each item, volume, sparkline.
+
+    An item's cell holds [numerator, denominator]; the browser writes it "99.9% (999/1,000)" (gridccRankCell in
+    assets/gridcc-rankings.js, the rules of ``cell_text``): 5,000 rows × 6 items are not formatted on the server.
+    """
     cols = [
         {"field": "rank_text", "headerName": t("rank.col.rank", lang), "width": 78, "pinned": "left",
          "cellClass": "rnk-rank", "type": "rightAligned"},
         {"field": "change_text", "headerName": t("rank.col.change", lang), "width": 82, "pinned": "left",
-         "tooltipField": "change_title", "cellClass": "rnk-change",
+         "tooltipValueGetter": {"function": "gridccRankChange(params)"}, "cellClass": "rnk-change",
          "cellClassRules": {f"rnk-change-{k}": f"params.data.change_key === '{k}'" for k in ("up", "down", "same")}},
         {"field": "name", "headerName": t(f"rank.col.name.{level}" if level in LEVELS else "rank.col.name", lang),
          "width": 200, "pinned": "left", "tooltipField": "code", "cellClass": "rnk-name"},
@@ -107,6 +107,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
         key = item.indicator
         head = t(f"rank.ind.{key}", lang)
         cols.append({"field": f"i_{key}", "headerName": head, "width": 168, "type": "rightAligned",
+                     "valueFormatter": {"function": "gridccRankCell(params.value)"},
                      "headerTooltip": t("rank.col.item_hint", lang, name=head, w=number(item.weight)),
                      "cellClass": "rnk-item" + (" rnk-item-zero" if not item.weight else "")})
         if norm != "none":
@@ -124,25 +125,27 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
 def table_rows(rows: Sequence, lang: str, norm: str = "none") -> list[dict]:
     """Return the AG Grid rows of a ranked table: every item as "99.9% (n/d)", the change arrow with its words,
     the last 12 periods' scores for the sparkline (None where unscored)."""
+    # 5,000 grid workers: the row dicts are what the browser receives, so only what the grid shows (and the
+    # sparkline's scores, rounded by the service already) — the numbers themselves are in the JSON API.
+    # The change's sentence (its tooltip) is written in the browser from the grid's labels (gridccRankChange).
     out = []
+    unit = t(f"rank.norm.unit.{norm}", lang) if norm in NORMS[1:] else ""
     for row in rows:
         change, key = change_text(row.change, lang)
         rec = {
             "code": row.code, "name": row.name, "parent": row.parent_name or "—",
-            "rank": row.rank, "rank_text": "—" if row.rank is None else str(row.rank),
-            "change": row.change, "change_text": change, "change_key": key,
-            "change_title": change_title(row.change, row.prev_rank, lang),
-            "score": None if row.score is None else round(row.score, 2), "score_text": score_text(row.score),
-            "grade": row.grade or "—", "volume": row.volume, "volume_text": number(row.volume), "apart": row.apart,
-            "spark": [None if v is None else round(v, 2) for v in row.spark],
+            "rank_text": "—" if row.rank is None else str(row.rank),
+            "change_text": change, "change_key": key, "change": row.change, "prev_rank": row.prev_rank,
+            "score_text": score_text(row.score), "grade": row.grade or "—", "volume_text": number(row.volume),
+            "spark": list(row.spark),
         }
         for cell in row.cells:
-            rec[f"i_{cell.indicator}"] = cell_text(cell)
-            rec[f"v_{cell.indicator}"] = None if cell.value is None else round(cell.value, 6)
+            rec[f"i_{cell.indicator}"] = [cell.numerator, cell.denominator]
         if norm != "none":
+            base = {"households": row.households / 1000, "grids": row.grids, "cases": row.volume}[norm]
             for cell in row.cells:
-                rec[f"n_{cell.indicator}"] = _norm_text(per(row, cell.numerator, norm), norm, lang)
-            rec["volume_norm"] = _norm_text(per(row, row.volume, norm), norm, lang)
+                rec[f"n_{cell.indicator}"] = unit.format(v=f"{cell.numerator / base:,.2f}") if base else "—"
+            rec["volume_norm"] = unit.format(v=f"{row.volume / base:,.2f}") if base else "—"
         out.append(rec)
     return out
 

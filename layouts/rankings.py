@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.figures import GRAPH_CONFIG
-from dashboard.i18n import level_name, normalise, t
+from dashboard.i18n import bundle, level_name, normalise, t
 from layouts.admin import GRID_THEME
 
 PATH = "/rankings"
@@ -71,6 +71,7 @@ LEVELS = ("district", "street", "community", "grid", "worker", "department")
 KINDS = ("month", "quarter", "year", "custom")
 NORMS = ("none", "households", "grids", "cases")
 CASE_PAGE = 50
+CHANGE_KEYS = ("rank.change.up", "rank.change.down", "rank.change.same", "rank.change.none")  # the arrows' words
 MAX_PARAM = 40  # characters of any URL parameter the page reads
 
 
@@ -211,6 +212,7 @@ def _grid(grid_id: str, lang: str, empty_key: str) -> dag.AgGrid:
         getRowId="params.data.code", columnSize=None,
         dashGridOptions={"theme": {"function": GRID_THEME}, "rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                                               "enableClickSelection": True},
+                         "context": {"labels": bundle(CHANGE_KEYS, lang)},
                          "localeText": {"noRowsToShow": t(empty_key, lang)}, "suppressCellFocus": True,
                          "enableCellTextSelection": True, "tooltipShowDelay": 300},
         style=grid_style(0))

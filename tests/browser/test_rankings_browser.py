@@ -112,6 +112,28 @@ def test_rnkb002_a_pasted_link_shows_the_same_view_and_compares(ranking_page):
     assert watch.offsite == [] and watch.errors == []
 
 
+def test_rnkb004_the_browser_writes_a_cell_as_the_server_does(ranking_page):
+    from dashboard import rank_figures
+
+    page, watch, base = ranking_page
+    page.goto(base + "/rankings?level=street&period=2026-10")
+    expect()(cell(page, "rank-grid", "329902001", "i_handle_rate")).to_have_text("87.5% (7/8)", timeout=LOAD_MS)
+    pairs = [[7, 8], [999, 1000], [9996, 10000], [1, 2500], [0, 5], [5, 0], [1234567, 1234568], [2.9, 4], [49, 400],
+             [1, 8], [3, 8], [5, 8], [7, 80], [12345, 100000], [1, 3], [2, 3]]
+    shown = page.evaluate("pairs => pairs.map(window.gridcc.rankings.rankCell)", pairs)
+    from types import SimpleNamespace
+
+    expected = [rank_figures.cell_text(SimpleNamespace(numerator=n, denominator=d, value=n / d if d else None))
+                for n, d in pairs]
+    assert shown == expected
+    change = page.evaluate("""() => [[2, 5], [-1, 2], [0, 3], [null, null]].map(([c, p]) =>
+        window.gridcc.rankings.rankChange({data: {change: c, prev_rank: p}, context: {labels: {
+            "rank.change.up": "up {n} was {prev}", "rank.change.down": "down {n} was {prev}",
+            "rank.change.same": "same {prev}", "rank.change.none": "none"}}}))""")
+    assert change == ["up 2 was 5", "down 1 was 2", "same 3", "none"]
+    assert watch.offsite == [] and watch.errors == []
+
+
 def test_rnkb003_english_and_an_empty_level(ranking_page):
     page, watch, base = ranking_page
     page.goto(base + "/rankings?level=community&period=2026-11&lang=en")

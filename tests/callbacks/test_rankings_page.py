@@ -75,8 +75,12 @@ def test_rnk004_table_rows_and_columns_of_a_scheme():
     assert cols[-1]["cellRenderer"] == "GridccSpark"
     assert "rnk-item-zero" in cols[8]["cellClass"]  # weight 0: shown, not counted
     (r,) = rank_figures.table_rows(rows, "zh")
+    # The browser writes [7, 8] as "87.5% (7/8)" (gridccRankCell; tests/browser/test_rankings_browser.py holds it to
+    # rank_figures.cell_text); the change's sentence from the grid's labels and these two numbers.
     assert (r["rank_text"], r["change_text"], r["score_text"], r["i_handle_rate"], r["i_rework_rate"]) == (
-        "1", "▲1", "83.39", "87.5% (7/8)", "14.3% (1/7)")
+        "1", "▲1", "83.39", [7, 8], [1, 7])
+    assert (r["change"], r["prev_rank"]) == (1, 2)
+    assert cols[6]["valueFormatter"] == {"function": "gridccRankCell(params.value)"}
     assert r["spark"] == [None, 70.0, 83.39]
 
 
@@ -241,7 +245,7 @@ def test_rnk023_the_ranked_table_of_the_streets(as_leader):
         ("329903001", "1", "100.00", "A"), ("329902001", "2", "83.39", "B"), ("329902002", "3", "66.67", "C")]
     east = rows[1]
     assert (east["i_handle_rate"], east["i_rework_rate"], east["i_extension_rate"], east["volume_text"]) == (
-        "87.5% (7/8)", "14.3% (1/7)", "25.0% (2/8)", "8")
+        [7, 8], [1, 7], [2, 8], "8")
     assert (apart_hidden, apart_rows, empty_hidden, compare_hidden) == (True, [], True, True)
     words = text(header)
     assert "2026年10月" in words and "2026-11-01 00:00" in words and "暂定" in words and "处置考核" in words
