@@ -121,7 +121,7 @@ def _refresh_s() -> float:
 
 
 def _live_facts(conn, scope: Scope, level: str, area: Area, since: datetime, until: datetime, cutoff: datetime,
-                live: bool, config) -> tuple[datetime, dict]:
+                live: bool, config) -> tuple[datetime, pd.DataFrame]:
     """Return (cut-off, facts) of [since, until) counted from the events; live cut-offs are kept for a while."""
     ctx = context.current()
     key = (id(ctx), scope, level, area.code, since, until, None if live else cutoff)
@@ -131,8 +131,8 @@ def _live_facts(conn, scope: Scope, level: str, area: Area, since: datetime, unt
         return hit[1], hit[2]
     calendar = ctx.settings.calendar()
     params = rank_config.params(config, _work_days(calendar, since, min(cutoff, until)))
-    found = rank_queries.facts(conn, scope=scope, level=level, area=area, since=since, until=until, cutoff=cutoff,
-                               params=params)
+    found = rank_queries.facts_frame(conn, scope=scope, level=level, area=area, since=since, until=until,
+                                     cutoff=cutoff, params=params)
     with _live_lock:
         if len(_live) >= _LIVE_MAX:
             _live.pop(next(iter(_live)))
@@ -149,28 +149,28 @@ class _Counts:
     provisional: dict  # period key → True when a month of it was counted live
 
 
-def _frame(facts: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
-    if not facts:
+def _frame(found=None) -> pd.DataFrame:
+    """Return a counts frame (unit code → RANK_COUNTS), empty when ``found`` is None."""
+    if found is None or not len(found):
         return pd.DataFrame(columns=list(RANK_COUNTS), dtype="int64")
-    frame = pd.DataFrame.from_dict(facts, orient="index")
-    return frame.reindex(columns=list(RANK_COUNTS), fill_value=0).fillna(0).astype("int64")
+    return found
 
 
 def _counts(conn, scope: Scope, level: str, area: Area, periods: Sequence[scoring.Period], as_of: datetime,
             explicit: bool, configs) -> _Counts:
     """Count every period of ``periods``: frozen months in one read, the others from the events."""
-    frozen = rank_queries.frozen(conn)
+    frozen = configs.frozen
     wanted = sorted({m for p in periods for m in p.months})
     # A frozen month answers any as_of after its freeze; an earlier as_of is counted as it stood then.
     usable = [m for m in wanted if m in frozen and as_of >= frozen[m].frozen_at]
-    stored = rank_queries.frozen_facts(conn, scope=scope, level=level, area=area, months=usable) if usable else {}
+    stored = rank_queries.frozen_frames(conn, scope=scope, level=level, area=area, months=usable) if usable else {}
     month_frames: dict[date, tuple[pd.DataFrame, datetime, bool]] = {}
     for p in periods:
         for m, since, until in _months(p):
             if m in month_frames:
                 continue
             if since > as_of:
-                month_frames[m] = (_frame({}), since, False)
+                month_frames[m] = (_frame(), since, False)
             elif m in stored:
                 month_frames[m] = (_frame(stored[m]), frozen[m].as_of, False)
             else:
@@ -188,7 +188,7 @@ def _counts(conn, scope: Scope, level: str, area: Area, periods: Sequence[scorin
         else:  # custom: counted directly, as of min(as_of, until)
             cutoff = min(as_of, p.until)
             if p.since > as_of:
-                frames[p.key], cutoffs[p.key] = _frame({}), p.since
+                frames[p.key], cutoffs[p.key] = _frame(), p.since
             else:
                 cut, found = _live_facts(conn, scope, level, area, p.since, p.until, cutoff,
                                          live=not explicit and p.until > as_of, config=configs(p.since.date()))
@@ -257,15 +257,47 @@ def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: s
 # -- the tables -----------------------------------------------------------------------------------------------
 
 
-def _config_for(conn):
-    cache: dict = {}
+class _Configs:
+    """The configuration of each month, from one read of the versions and the frozen months (not two per month)."""
 
-    def config(month: date):
-        if month not in cache:
-            cache[month] = rank_config.effective(conn, month)
-        return cache[month][0]
+    def __init__(self, conn):
+        self.frozen = rank_queries.frozen(conn)
+        self._versions = rank_config.versions(conn)
+        self._seen: dict[date, tuple] = {}
 
-    return config, cache
+    def effective(self, month: date) -> tuple:
+        """Return (configuration, label) of ``month``, as ``rank_config.effective`` does."""
+        month = month.replace(day=1)
+        if month not in self._seen:
+            version = None
+            for v in self._versions:  # oldest effective month first, then by id: the last one that started wins
+                if v.effective_from <= month:
+                    version = v
+            label = rank_config.version_label(version)
+            if month in self.frozen:
+                config = _parsed(self.frozen[month].config)
+            elif version is not None:
+                config = _parsed(version.body)
+            else:
+                config = rank_config.base()
+            self._seen[month] = (config, label)
+        return self._seen[month]
+
+    def __call__(self, month: date):
+        return self.effective(month)[0]
+
+
+_parsed_cache: dict[str, object] = {}
+
+
+def _parsed(text: str):
+    """Return the configuration in JSON ``text``, parsed once per process (frozen and saved ones never change)."""
+    config = _parsed_cache.get(text)
+    if config is None:
+        if len(_parsed_cache) > 256:
+            _parsed_cache.clear()
+        config = _parsed_cache[text] = rank_config.Config.from_json(text)
+    return config
 
 
 def _as_of(as_of: datetime | None) -> tuple[datetime, bool]:
@@ -285,10 +317,9 @@ def ranking(scope: Scope, *, level: str, scheme: str | None = None, area: str | 
 
 
 def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
-    config_of, seen = _config_for(conn)
+    config_of = _Configs(conn)
     first = p.months[0] if p.months else p.since.date().replace(day=1)
-    config = config_of(first)
-    label = seen[first][1]
+    config, label = config_of.effective(first)
     sch = config.schemes[scheme]
     volume = scoring.SCHEME_VOLUME[scheme]
     units = rank_queries.units(conn, scope=scope, level=level, area=target)
@@ -354,8 +385,7 @@ def case_page(scope: Scope, *, level: str, scheme: str | None = None, area: str 
         scheme, target = _resolve(conn, scope, level, scheme, area)
         if unit not in {u.code for u in rank_queries.units(conn, scope=scope, level=level, area=target)}:
             raise LookupError(f"no unit {unit!r} of level {level} in this area")
-        config_of, _ = _config_for(conn)
-        config = config_of(p.months[0] if p.months else p.since.date().replace(day=1))
+        config = _Configs(conn)(p.months[0] if p.months else p.since.date().replace(day=1))
         cutoff = min(as_of, p.until)
         params = rank_config.params(config, _work_days(context.current().settings.calendar(), p.since, cutoff))
         return rank_queries.cases(conn, scope=scope, level=level, area=target, unit=unit, count=count, since=p.since,
