@@ -93,7 +93,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
     cols = [
         {"field": "rank_text", "headerName": t("rank.col.rank", lang), "width": 78, "pinned": "left",
          "cellClass": "rnk-rank", "type": "rightAligned"},
-        {"field": "change_text", "headerName": t("rank.col.change", lang), "width": 82, "pinned": "left",
+        {"field": "change_text", "headerName": t("rank.col.change", lang), "width": 92, "pinned": "left",
          "tooltipValueGetter": {"function": "gridccRankChange(params)"}, "cellClass": "rnk-change",
          "cellClassRules": {f"rnk-change-{k}": f"params.data.change_key === '{k}'" for k in ("up", "down", "same")}},
         {"field": "name", "headerName": t(f"rank.col.name.{level}" if level in LEVELS else "rank.col.name", lang),
@@ -101,7 +101,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
         {"field": "parent", "headerName": t("rank.col.parent", lang), "width": 140},
         {"field": "score_text", "headerName": t("rank.col.score", lang), "width": 88, "type": "rightAligned",
          "cellClass": "rnk-score"},
-        {"field": "grade", "headerName": t("rank.col.grade", lang), "width": 70, "cellClass": "rnk-grade"},
+        {"field": "grade", "headerName": t("rank.col.grade", lang), "width": 84, "cellClass": "rnk-grade"},
     ]
     for item in items:
         key = item.indicator
@@ -168,7 +168,7 @@ def header_facts(ranking, lang: str, *, scope_name: str = "") -> list[tuple[str,
         (t("rank.head.state", lang), t("rank.provisional" if ranking.provisional else "rank.final", lang)),
         (t("rank.head.config", lang), str(ranking.config_label)),
         (t("rank.head.min_volume", lang), number(ranking.min_volume)),
-        (t("rank.head.weights", lang), "，".join(f"{t(f'rank.ind.{i.indicator}', lang)} {number(i.weight)}"
+        (t("rank.head.weights", lang), ("，" if lang == "zh" else ", ").join(f"{t(f'rank.ind.{i.indicator}', lang)} {number(i.weight)}"
                                                 for i in ranking.items)),
     ]
     if scope_name:

@@ -180,7 +180,7 @@ def _controls(state: dict, lang: str) -> html.Div:
                     start_date_placeholder_text=t("rank.from", lang), end_date_placeholder_text=t("rank.to", lang)))),
             _label("rank.norm", lang, _radios(NORM, NORMS, state["norm"], "rank.norm", lang)),
             _label("rank.compare", lang, dbc.Select(id=COMPARE, options=[], value=state["compare"] or "",
-                                                    size="sm")),
+                                                    size="sm", placeholder=t("rank.compare.none", lang))),
         ]),
     ])
 
