@@ -393,3 +393,20 @@ def test_rnk032_print_view_and_the_audit(rank_app):  # noqa: F811
     assert actions.count(("rankings.export", "refused")) == 2
     stranger = rank_app.server.test_client().get("/rankings/print?level=street")
     assert stranger.status_code == 303 and "/auth/sign-in" in stranger.headers["Location"]  # to the sign-in page
+
+
+def test_rnk033_as_of_in_the_url_freezes_the_page(as_leader):
+    out = table(view_of(), period="2026-11", frozen="2026-11-05T10:00")
+    header, rows, query, export = out[0], out[2], out[15], out[16]
+    words = text(header)
+    assert "历史快照" in words and "2026-11-05 10:00" in words  # November as it stood on the 5th at 10:00
+    assert query["as_of"] == "2026-11-05T10:00"
+    assert "as_of=2026-11-05T10%3A00%3A00%2B08%3A00" in export  # the API's form: with the city's offset
+    # By 11-05 10:00 东街 had handled 120 (at 10:00 sharp: a stamp at the cut-off counts); 121 (11-10) was not
+    # reported yet, so nothing was overdue: 1 of 1 (as of NOW it is 1 of 2, test_rnk024's 65.00).
+    east = next(r for r in rows + out[5] if r["code"] == "329902001")
+    assert east["i_handle_rate"] == [1, 1] and east["i_overdue_rate"] == [0, 1]
+    assert cb.update_periods("month", {}, None, None, "2026-11-05T10:00", "zh")[0][0]["value"] == "2026-11"
+    # A frozen instant that is no instant, or in the future, is live.
+    assert cb.page_query(view_of(), "street", None, "2026-10", "none", None, "2030-01-01T00:00", "zh")["as_of"] is None
+    assert cb.page_query(view_of(), "street", None, "2026-10", "none", None, "yesterday", "zh")["as_of"] is None
