@@ -7,6 +7,7 @@ months are frozen (timed: what the freezer thread does once a month). Then, in-p
 and the previous period's ranks, every rep from a cold start (the live-month memo and the app cache cleared);
 and the live month (2026-11, counted from the events) once cold, then as the page sees it within the refresh.
 
+A closed period's table is kept an hour once computed (its months never change): "again" times that.
 Targets: 5,000 grid workers for a month ≤ 200 ms; district, street and department ≤ 100 ms; sparklines
 included. Prints a Markdown table and writes bench/results/rankings.json.
 """
@@ -73,6 +74,7 @@ def ranking_cases(settings, reps: int) -> dict:
     def cold():
         ctx.cache.clear()
         rank_service._live.clear()
+        rank_service._memo.clear()
 
     out = {}
     for level in ("worker", "grid", "community", "street", "district", "department"):
@@ -85,6 +87,7 @@ def ranking_cases(settings, reps: int) -> dict:
             "rows": len(table.rows), "ranked": ranked, "provisional": table.provisional,
             "spark_points": sum(len(r.spark) for r in table.rows),
             "cold": _stats(timed(call, reps, before=cold)),
+            "again": _stats(timed(call, reps)),  # a closed period's table, kept (rank_service._memo)
         }
         log.info("%s: %s", level, out[f"{level} {CLOSED_MONTH}"])
     for level in ("worker", "street", "department"):
@@ -139,14 +142,15 @@ def markdown(results: dict) -> str:
     lines = [f"Rankings on {results['events']:,} events, city scope, {results['reps']} reps, DuckDB "
              f"{results['memory_limit']} / {results['threads']} threads. Prepare: upgrade {p['upgrade_s']} s, "
              f"field work {p['fieldwork_s']} s, freezing {len(p['frozen_months'])} months {p['freeze_s']} s.",
-             "", "| ranking | rows | cold p50 / p95 ms | target |", "|---|---:|---:|---:|"]
+             "", "| ranking | rows | cold p50 / p95 ms | again p50 / p95 ms | target |", "|---|---:|---:|---:|---:|"]
     for name, c in results["cases"].items():
         level = name.split()[0]
         if "cold" in c:
             target = TARGETS_MS[level]
             over = " **(over)**" if c["cold"]["p95"] > target else ""
-            lines.append(f"| {name} | {c['rows']:,} | {c['cold']['p50']} / {c['cold']['p95']}{over} | ≤ {target:g} |")
+            lines.append(f"| {name} | {c['rows']:,} | {c['cold']['p50']} / {c['cold']['p95']}{over} | "
+                         f"{c['again']['p50']} / {c['again']['p95']} | ≤ {target:g} |")
         else:
             lines.append(f"| {name}: first {c['first_ms']} ms, then | {c['rows']:,} | "
-                         f"{c['within_refresh']['p50']} / {c['within_refresh']['p95']} | — |")
+                         f"{c['within_refresh']['p50']} / {c['within_refresh']['p95']} | — | — |")
     return "\n".join(lines)
