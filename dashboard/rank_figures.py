@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from dashboard.figures import GRID_LINE, INK, TEMPLATE
 from dashboard.i18n import t
 
 NORMS = ("none", "households", "grids", "cases")
@@ -191,7 +192,14 @@ def breakdown_rows(row, lang: str) -> list[dict]:
     return out
 
 
-def breakdown_figure(row, lang: str) -> go.Figure:
+def _lean(fig: go.Figure) -> dict:
+    """Return ``fig`` as the dict dcc.Graph takes, on the app's one lean template (plotly's default adds ~6.4 KB)."""
+    out = fig.to_plotly_json()
+    out["layout"]["template"] = TEMPLATE
+    return out
+
+
+def breakdown_figure(row, lang: str) -> dict:
     """Return the points each indicator contributed and lost as horizontal stacked bars (they sum to the score)."""
     cells = [c for c in row.cells if c.points is not None and c.weight > 0]
     names = [t(f"rank.ind.{c.indicator}", lang) for c in cells]
@@ -204,15 +212,15 @@ def breakdown_figure(row, lang: str) -> go.Figure:
                 marker_color=LOST, marker_pattern_shape="/",
                 text=[f"−{c.lost:.2f}" if c.lost >= 4 else "" for c in cells],
                 textposition="inside", hovertemplate="%{y}: −%{x:.2f}<extra></extra>")
-    fig.update_layout(barmode="stack", height=70 + 34 * max(1, len(cells)), margin=dict(l=8, r=8, t=8, b=30),
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#d7e1ec"),
-                      legend=dict(orientation="h", y=-0.15, traceorder="normal"),
-                      xaxis=dict(title=None, gridcolor="#2a3442"),
+    fig.update_layout(template="none", barmode="stack", height=70 + 34 * max(1, len(cells)),
+                      margin=dict(l=8, r=8, t=8, b=30), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font=dict(color=INK), legend=dict(orientation="h", y=-0.15, traceorder="normal"),
+                      xaxis=dict(title=None, gridcolor=GRID_LINE),
                       yaxis=dict(autorange="reversed", automargin=True))
     if not cells:
         fig.add_annotation(text=t("rank.why.nothing", lang), showarrow=False, x=0.5, y=0.5, xref="paper",
                            yref="paper")
-    return fig
+    return _lean(fig)
 
 
 def case_counts(row, items: Sequence, listable=None) -> list[tuple[str, str, int]]:
@@ -266,7 +274,7 @@ def compare_rows(a: Sequence, b: Sequence, lang: str) -> list[dict]:
     return out
 
 
-def compare_figure(pairs: Sequence[dict], label_a: str, label_b: str, lang: str) -> go.Figure:
+def compare_figure(pairs: Sequence[dict], label_a: str, label_b: str, lang: str) -> dict:
     """Return the score change per unit (A − B) as a diverging bar chart, largest rise on top; words on each bar."""
     shown = [p for p in pairs if p["delta_value"] is not None]
     shown.sort(key=lambda p: (-p["delta_value"], p["code"]))
@@ -280,16 +288,16 @@ def compare_figure(pairs: Sequence[dict], label_a: str, label_b: str, lang: str)
         hovertemplate="%{y}: %{customdata[0]} → %{customdata[1]} (%{text})<extra></extra>")
     reach = max([abs(p["delta_value"]) for p in shown] or [1.0]) * 1.3 or 1.0  # room for the numbers outside
     fig.update_layout(
-        height=90 + 24 * max(1, len(shown)), margin=dict(l=8, r=8, t=30, b=30),
+        template="none", height=90 + 24 * max(1, len(shown)), margin=dict(l=8, r=8, t=30, b=30),
         title=dict(text=t("rank.compare.chart", lang, a=label_a, b=label_b), font=dict(size=13)),
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#d7e1ec"),
-        xaxis=dict(zeroline=True, zerolinecolor="#8899aa", gridcolor="#2a3442", title=t("rank.compare.delta", lang),
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color=INK),
+        xaxis=dict(zeroline=True, zerolinecolor="#8899aa", gridcolor=GRID_LINE, title=t("rank.compare.delta", lang),
                    range=[-reach, reach]),
         yaxis=dict(autorange="reversed", automargin=True), showlegend=False)
     if not shown:
         fig.add_annotation(text=t("rank.compare.nothing", lang), showarrow=False, x=0.5, y=0.5, xref="paper",
                            yref="paper")
-    return fig
+    return _lean(fig)
 
 
 def spark_path(values: Sequence[float | None], width: int = 120, height: int = 24) -> str:

@@ -116,9 +116,9 @@ def test_rnk007_breakdown_points_won_and_lost_sum_to_the_score():
                                 ("返工率", "14.3%", "1/7", "20", "17.14", "2.86", True),
                                 ("延期率", "25.0%", "2/8", "0", "—", "—", False)]
     fig = rank_figures.breakdown_figure(r, "zh")
-    won, lost = fig.data
-    assert list(won.y) == ["处置率", "返工率"] and list(won.x) == [26.25, 17.14] and list(lost.x) == [3.75, 2.86]
-    assert fig.layout.barmode == "stack"
+    won, lost = fig["data"]
+    assert list(won["y"]) == ["处置率", "返工率"] and list(won["x"]) == [26.25, 17.14] and list(lost["x"]) == [3.75, 2.86]
+    assert fig["layout"]["barmode"] == "stack"
 
 
 def test_rnk008_the_counts_behind_a_breakdown():
@@ -139,7 +139,7 @@ def test_rnk009_compare_two_periods():
         ("x", "80.00", "1", "66.67", "3", "+13.33", "▲2"), ("y", "65.00", "2", "83.39", "2", "-18.39", "="),
         ("z", "—", "—", "100.00", "1", "—", "—")]
     fig = rank_figures.compare_figure(pairs, "2026年11月", "2026年10月", "zh")
-    assert list(fig.data[0].y) == ["单位x", "单位y"] and list(fig.data[0].x) == [13.33, -18.39]
+    assert list(fig["data"][0]["y"]) == ["单位x", "单位y"] and list(fig["data"][0]["x"]) == [13.33, -18.39]
 
 
 def test_rnk010_period_choices():
@@ -266,7 +266,7 @@ def test_rnk024_november_against_october_side_by_side(as_leader):
     assert compare_hidden is False
     assert [(p["code"], p["delta"], p["move"]) for p in compare_rows] == [
         ("329902002", "+13.33", "▲2"), ("329902001", "-18.39", "="), ("329903001", "—", "—")]
-    assert list(figure.data[0].x) == [13.33, -18.39]
+    assert list(figure["data"][0]["x"]) == [13.33, -18.39]
     assert "compare=2026-10" in out[16]
 
 
@@ -311,7 +311,7 @@ def test_rnk028_why_this_rank_and_the_cases_behind_a_count(as_leader):
     assert "第 2 名（共 3 个）" in text(summary) and "83.39" in text(summary) and "样本量 8" in text(summary)
     words = text(table_children)
     assert "处置率" in words and "7/8" in words and "26.25" in words and "3.75" in words
-    assert [round(x, 2) for x in figure.data[0].x] == [26.25, 15.0, 17.14, 17.5, 7.5]
+    assert [round(x, 2) for x in figure["data"][0]["x"]] == [26.25, 15.0, 17.14, 17.5, 7.5]
     counts = {b.id["count"]: text(b) for b in buttons}
     assert list(counts) == ["handled", "overdue_open", "handled_on_time", "reworked", "closed", "extended"]
     assert "超期待处置" in counts["overdue_open"] and "1" in counts["overdue_open"]
@@ -410,3 +410,12 @@ def test_rnk033_as_of_in_the_url_freezes_the_page(as_leader):
     # A frozen instant that is no instant, or in the future, is live.
     assert cb.page_query(view_of(), "street", None, "2026-10", "none", None, "2030-01-01T00:00", "zh")["as_of"] is None
     assert cb.page_query(view_of(), "street", None, "2026-10", "none", None, "yesterday", "zh")["as_of"] is None
+
+
+def test_rnk034_figures_are_lean():
+    import json
+
+    r = row("a", score=43.39, cells=[cell("handle_rate", 7, 8, 30, 26.25, 3.75)])
+    for fig in (rank_figures.breakdown_figure(r, "zh"),
+                rank_figures.compare_figure(rank_figures.compare_rows([r], [r], "zh"), "A", "B", "zh")):
+        assert len(json.dumps(fig, default=str)) < 3000  # plotly's default template alone is ~6.4 KB
