@@ -96,8 +96,9 @@ def update_schemes(level, state, current, lang):
     return [{"label": t(f"rank.scheme.{s}", lang), "value": s} for s in fits], wanted, len(fits) < 2
 
 
-def update_periods(kind, state, current, compare, frozen, lang):
-    """Offer the periods of ``kind`` up to today (the frozen day), and the same list to compare with."""
+def update_periods(kind, state, current, compare, frozen, lang, start=None, end=None):
+    """Offer the periods of ``kind`` up to today (the frozen day), and the same list to compare with; a custom
+    period starts as the month so far until dates are chosen."""
     lang = normalise(lang)
     kind = _choice(kind, ids.KINDS) or "month"
     today = _today(frozen)
@@ -107,8 +108,12 @@ def update_periods(kind, state, current, compare, frozen, lang):
     period = _choice(current, keys) or _choice(asked, keys) or rank_figures.default_period(kind, today)
     none = [{"label": t("rank.compare.none", lang), "value": ""}]
     other = _choice(compare, keys) or _choice(_asked(state, "compare"), keys) or ""
+    dates = (no_update, no_update)
+    if kind == "custom" and not (isinstance(start, str) and isinstance(end, str) and start and end):
+        first, _, last = rank_figures.default_period("custom", today).partition("..")
+        dates = (first, last)
     return (options if kind != "custom" else [], period if kind != "custom" else "", none + options, other,
-            kind == "custom", kind != "custom")
+            kind == "custom", kind != "custom", *dates)
 
 
 def chosen_period(kind, period, start, end) -> str | None:
@@ -355,8 +360,9 @@ def register(app: dash.Dash) -> None:
     app.callback(
         Output(ids.PERIOD, "options"), Output(ids.PERIOD, "value"), Output(ids.COMPARE, "options"),
         Output(ids.COMPARE, "value"), Output(ids.PERIOD_WRAP, "hidden"), Output(ids.DATES_WRAP, "hidden"),
+        Output(ids.DATES, "start_date"), Output(ids.DATES, "end_date"),
         Input(ids.KIND, "value"), State(ids.STATE, "data"), State(ids.PERIOD, "value"), State(ids.COMPARE, "value"),
-        State(ids.FROZEN, "data"), State(ids.LANG, "data"),
+        State(ids.FROZEN, "data"), State(ids.LANG, "data"), State(ids.DATES, "start_date"), State(ids.DATES, "end_date"),
     )(update_periods)
     app.callback(
         Output(ids.HEADER, "children"),

@@ -226,13 +226,15 @@ def test_rnk021_schemes_show_only_when_there_is_a_choice(as_leader):
 
 
 def test_rnk022_periods_default_to_last_month_and_the_url_wins(as_leader):
-    options, value, compare_options, compare, period_hidden, dates_hidden = cb.update_periods(
+    options, value, compare_options, compare, period_hidden, dates_hidden, *_ = cb.update_periods(
         "month", {"period": None}, None, None, None, "zh")
     assert (value, options[0]["value"], compare, period_hidden, dates_hidden) == ("2026-10", "2026-11", "", False, True)
     assert compare_options[0] == {"label": "不对比", "value": ""}
-    assert cb.update_periods("quarter", {"period": "2026-Q2", "compare": "2026-Q1"}, None, None, None, "zh")[1::2] == (
+    assert cb.update_periods("quarter", {"period": "2026-Q2", "compare": "2026-Q1"}, None, None, None, "zh")[1:6:2] == (
         "2026-Q2", "2026-Q1", True)
-    assert cb.update_periods("custom", {}, None, None, None, "zh")[4:] == (True, False)
+    assert cb.update_periods("custom", {}, None, None, None, "zh")[4:] == (True, False, "2026-11-01", "2026-11-20")
+    kept = cb.update_periods("custom", {}, None, None, None, "zh", "2026-10-03", "2026-10-09")[6:]
+    assert kept == (no_update, no_update)  # dates chosen already: kept
     assert cb.update_periods("month", {"period": "2031-01"}, None, None, None, "zh")[1] == "2026-10"  # not offered
 
 
