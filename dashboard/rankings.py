@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -230,9 +230,12 @@ def derive(counts: Mapping[str, int]) -> dict[str, int]:
 
 
 # -- scoring ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cell:
-    """One indicator of one unit: its ratio, and what it adds to (points) and takes from (lost) the score."""
+class Cell(NamedTuple):
+    """One indicator of one unit: its ratio, and what it adds to (points) and takes from (lost) the score.
+
+    A named tuple, not a dataclass: 5,000 grid workers × 6 indicators are 30,000 cells a ranking, and a frozen
+    dataclass's __init__ took 150 ms of the 200 ms the ranking may take (bench/rank_cases.py).
+    """
 
     indicator: str
     numerator: float
@@ -295,12 +298,9 @@ def _plan(scheme: "Scheme") -> tuple:
                   INDICATORS[item.indicator].lower_is_better, float(item.weight)) for item in scheme.items)
 
 
-def _cell(indicator, numerator, denominator, value, weight, points, lost) -> Cell:
-    """Return a Cell without the frozen dataclass's __init__ (half the time: 30,000 cells for 5,000 grid workers)."""
-    cell = object.__new__(Cell)
-    cell.__dict__.update(indicator=indicator, numerator=numerator, denominator=denominator, value=value,
-                         weight=weight, points=points, lost=lost)
-    return cell
+def _cell(*fields) -> Cell:
+    """Return a Cell of ``fields`` (in order) without NamedTuple's keyword handling."""
+    return tuple.__new__(Cell, fields)
 
 
 class _CountsRow(Mapping):
