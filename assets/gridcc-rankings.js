@@ -41,7 +41,7 @@
         var dot = null;
         if (lastValue !== null && lastValue !== undefined) {
             var x = W, y = H - 2 - (H - 4) * Math.max(0, Math.min(100, lastValue)) / 100;
-            dot = React.createElement("circle", {cx: x - 2, cy: y, r: 2.2, className: "rnk-spark-dot"});
+            dot = React.createElement("circle", {cx: x - 2, cy: y, r: 3, className: "rnk-spark-dot"});
         }
         var title = values.map(function (v) { return v === null || v === undefined ? "—" : v.toFixed(2); }).join(" → ");
         return React.createElement("svg", {
