@@ -364,7 +364,9 @@ def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark:
         """Return (shown scores, volumes, scheme) of period ``q`` for the units, in ``codes`` order."""
         cfg = config_of(q.months[0] if q.months else q.since.date().replace(day=1))
         q_scheme = cfg.schemes[scheme]
-        cols = scoring._frame_columns(counts.frames[q.key], codes)
+        needed = [volume, *(n for it in q_scheme.items for n, _ in scoring.INDICATORS[it.indicator].numerator),
+                  *(scoring.INDICATORS[it.indicator].denominator for it in q_scheme.items)]
+        cols = scoring._frame_columns(counts.frames[q.key], codes, needed)
         return scoring.shown_scores(_scores(cols, q_scheme)), cols[volume], q_scheme
 
     min_vol = rank_config.min_volume(sch, p)

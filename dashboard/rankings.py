@@ -321,10 +321,15 @@ class _CountsRow(Mapping):
         return len(self._cols)
 
 
-def _frame_columns(frame, codes: Sequence[str]) -> dict[str, np.ndarray]:
-    """Return the count columns of ``frame`` (indexed by unit code) in the order of ``codes``, derived ones added."""
+def _frame_columns(frame, codes: Sequence[str], names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Return the count columns of ``frame`` (indexed by unit code) in the order of ``codes``, derived ones added
+    (only ``names`` and what the derived ones need, when given)."""
+    if names is not None:
+        wanted = set(names) | {"handled", "closed", "overdue_open"}
+        frame = frame[[c for c in frame.columns if c in wanted]]
     frame = frame.reindex(codes, fill_value=0)
-    cols = {name: frame[name].to_numpy(dtype=np.int64) for name in frame.columns}
+    values = frame.to_numpy(dtype=np.int64)
+    cols = {name: values[:, j] for j, name in enumerate(frame.columns)}
     zeros = np.zeros(len(codes), dtype=np.int64)
     overdue = cols.get("overdue_open", zeros)
     cols["to_handle"] = cols.get("handled", zeros) + overdue
@@ -411,10 +416,14 @@ def score_rows(units, counts, scheme: "Scheme",
     def row(staged: tuple, rank: int | None) -> Row:
         score, volume, code, i = staged
         unit = units[i]
-        return Row(code=code, name=unit.name, parent_code=unit.parent_code, parent_name=unit.parent_name,
-                   households=int(unit.households or 0), grids=int(unit.grids or 0), volume=volume, score=score,
-                   grade=grade_of(score, grades), rank=rank, apart=volume < min_volume, cells=cells_of[i],
-                   counts=derived[i], exact_score=None if score is None else exact[i])
+        # Without the frozen dataclass's __init__ (5,000 rows for a worker ranking: 60 ms of its 200).
+        made = object.__new__(Row)
+        made.__dict__.update(code=code, name=unit.name, parent_code=unit.parent_code, parent_name=unit.parent_name,
+                             households=int(unit.households or 0), grids=int(unit.grids or 0), volume=volume,
+                             score=score, grade=grade_of(score, grades), rank=rank, apart=volume < min_volume,
+                             cells=cells_of[i], counts=derived[i], exact_score=None if score is None else exact[i],
+                             prev_rank=None, change=None, spark=())
+        return made
 
     def order(staged: tuple):
         return -staged[0], -staged[1], staged[2]

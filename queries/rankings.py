@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -55,9 +56,8 @@ AREA_COUNTS = ("registered", "public_registered")
 HOTLINE_COUNTS = ("followups", "contacted", "resolved", "satisfied", "basically_satisfied")
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One rankable unit."""
+class Unit(NamedTuple):
+    """One rankable unit (a named tuple: a worker ranking lists 5,000, and a frozen dataclass costs 8 µs each)."""
 
     level: str
     code: str
