@@ -76,7 +76,37 @@ def init_schema(engine: Engine) -> list[str]:
     _fill_catalogue(engine)
     _fill_h3_once(engine)
     _fill_closure_sla_once(engine)
+    _fill_demo_fieldwork_once(engine)
     return added
+
+
+FIELDWORK_FILLED = "fieldwork_filled"
+
+
+def _fill_demo_fieldwork_once(engine: Engine) -> None:
+    """Give a demo store seeded before issue 7 the field work and 12345 follow-ups its seeding would write now.
+
+    Only a store ``gridcc seed`` made (store_meta 'seed' and 'seeded_at') with no patrols at all: a city's own
+    store is never given made-up field work. Marked done (store_meta 'fieldwork_filled') either way.
+    """
+    from sqlalchemy import func, select
+
+    from queries.meta import get_meta, set_meta
+    from queries.schema import patrols
+
+    with engine.connect() as conn:
+        if get_meta(conn, FIELDWORK_FILLED, "") == "1":
+            return
+        demo = get_meta(conn, "seed", "") != "" and get_meta(conn, "seeded_at", "") != ""
+        empty = conn.execute(select(func.count()).select_from(patrols)).scalar() == 0
+    with engine.connect() as conn:
+        if demo and empty:
+            from dashboard.seed.fieldwork import refill
+
+            report = refill(conn)
+            log.info("store: a demo store from before field work got the demo's: %s", report)
+        set_meta(conn, FIELDWORK_FILLED, "1")
+        conn.commit()
 
 
 CLOSURES_SLA_FILLED = "closures_sla_filled"

@@ -138,3 +138,38 @@ def seeded_small(tmp_path_factory):
     engine, report = make_store(tmp_path_factory.mktemp("rank-seed") / "small.duckdb")
     yield engine, report
     engine.dispose()
+
+
+def test_an_older_demo_store_gets_field_work_once_and_a_city_store_never(seeded_small, tmp_path):
+    """store.init_schema gives a demo store from before issue 7 the demo's field work; a city's own store none."""
+    import shutil
+
+    from sqlalchemy import delete, func, select
+
+    from dashboard.settings import Settings
+    from dashboard.store import init_schema, make_engine
+    from queries.meta import get_meta
+    from queries.schema import patrols, store_meta, visits
+
+    engine, _ = seeded_small
+    with engine.connect() as conn:
+        want = conn.execute(select(func.count()).select_from(patrols)).scalar()
+    assert want > 0
+    engine.dispose()
+    for name, demo in (("demo", True), ("city", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(engine.url.database, folder / "gridcc.duckdb")
+        old = make_engine(Settings(data_dir=folder))
+        with old.begin() as conn:  # as it was before issue 7: no field work, nothing filled
+            conn.execute(delete(patrols))
+            conn.execute(delete(visits))
+            conn.execute(delete(store_meta).where(store_meta.c.key == "fieldwork_filled"))
+            if not demo:
+                conn.execute(delete(store_meta).where(store_meta.c.key == "seed"))
+        init_schema(old)
+        with old.connect() as conn:
+            got = conn.execute(select(func.count()).select_from(patrols)).scalar()
+            assert get_meta(conn, "fieldwork_filled") == "1"
+        assert got == (want if demo else 0)
+        old.dispose()

@@ -119,6 +119,7 @@ def seed_store(engine: Engine, *, events: int = 1_000_000, seed: int = 42, now: 
         set_meta(conn, "city_code", CITY_CODE)
         set_meta(conn, H3_FILLED, "1")  # every event got its cell above: no backfill needed
         set_meta(conn, CLOSURES_SLA_FILLED, "1")  # closures were rebuilt whole above, SLA columns and all
+        set_meta(conn, "fieldwork_filled", "1")  # the field work and follow-ups were written above
         # A version derived from the arguments: the same arguments (the same data) give the same one,
         # and a reseed with other arguments is very unlikely to hit a version a server has cached.
         key = repr((seed, now.isoformat(), astuple(spec), events, days)).encode()
