@@ -85,7 +85,7 @@ def per(row, value: float, how: str) -> float | None:
     return value / base
 
 
-def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str = "") -> list[dict]:
+def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str = "", spans: str = "") -> list[dict]:
     """Return the ranked table's AG Grid columns: rank, change, name, score, grade, each item, volume, sparkline.
 
     An item's cell holds [numerator, denominator]; the browser writes it "99.9% (999/1,000)" (gridccRankCell in
@@ -119,7 +119,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
         cols.append({"field": "volume_norm", "headerName": f"{t('rank.col.volume', lang)} · {t(f'rank.norm.{norm}', lang)}",
                      "width": 140, "type": "rightAligned", "cellClass": "rnk-norm"})
     cols.append({"field": "spark", "headerName": t("rank.col.spark", lang), "width": 150, "cellRenderer": "GridccSpark",
-                 "sortable": False})
+                 "sortable": False, **({"headerTooltip": spans} if spans else {})})
     return cols
 
 
@@ -149,6 +149,15 @@ def table_rows(rows: Sequence, lang: str, norm: str = "none") -> list[dict]:
             rec["volume_norm"] = unit.format(v=f"{row.volume / base:,.2f}") if base else "—"
         out.append(rec)
     return out
+
+
+def history_span(periods: Sequence, lang: str) -> str:
+    """Return the sparkline's periods as they read: "2025年11月 – 2026年10月" (oldest first); "" without any."""
+    from dashboard.rankings import period_label
+
+    if not periods:
+        return ""
+    return f"{period_label(periods[0], lang)} – {period_label(periods[-1], lang)}"
 
 
 def split_rows(rows: Sequence) -> tuple[list, list]:

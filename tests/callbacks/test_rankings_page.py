@@ -249,6 +249,7 @@ def test_rnk023_the_ranked_table_of_the_streets(as_leader):
     assert (east["i_handle_rate"], east["i_rework_rate"], east["i_extension_rate"], east["volume_text"]) == (
         [7, 8], [1, 7], [2, 8], "8")
     assert (apart_hidden, apart_rows, empty_hidden, compare_hidden) == (True, [], True, True)
+    assert cols[-1]["headerTooltip"] == "2025年11月 – 2026年10月"  # the sparkline's 12 months
     words = text(header)
     assert "2026年10月" in words and "2026-11-01 00:00" in words and "暂定" in words and "处置考核" in words
     assert query == {"area": None, "level": "street", "scheme": None, "period": "2026-10", "norm": None,
