@@ -267,7 +267,8 @@ def _registered(conn: Connection, scope: Scope, area: Area, since, until, cutoff
     public = e.source.in_(PUBLIC_SOURCES)
     cols = [e[k] for k in keys]
     stmt = (select(*cols, func.count(), _count(public), _count(and_(public, e.class_code.in_(params.patrol_classes))))
-            .where(_where(scope, area), _window(e.registered_at, since, until, cutoff), not_(e.is_void))
+            .where(_where(scope, area), _window(e.registered_at, since, until, cutoff), not_(e.is_void),
+                   not_(e.is_parked))  # 挂账 is excluded from 立案数 (DOMAIN.md §4)
             .group_by(*cols))
     return [_fetch(conn, stmt, [*keys, "registered", "public_registered", "missed"])]
 
@@ -630,7 +631,7 @@ def _event_sets(conn: Connection, scope: Scope, level: str, area: Area, unit: Un
         return []
     mine = and_(_where(scope, area), _unit_clause(level, unit, events))
     if count in ("registered", "public_registered", "grid_registered", "missed"):
-        where = [mine, _window(e.registered_at, since, until, cutoff), not_(e.is_void)]
+        where = [mine, _window(e.registered_at, since, until, cutoff), not_(e.is_void), not_(e.is_parked)]
         if count in ("public_registered", "missed"):
             where.append(e.source.in_(PUBLIC_SOURCES))
         if count == "missed":

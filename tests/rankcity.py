@@ -52,8 +52,8 @@ October 2026 as of NOW (cut-off 11-01 00:00), by grid (A2, B2: all zero):
   A1    7 (92,101,102,105,106,107,108)  6   1 (104)   6 (92,101,102,105,106,107)  5   1 (102)  2 (104,108)  6 (101,102,104,105,106,108)  2 (105,106)
   B1    2 (110,111)  1   1 (112)   2 (110,111)  1   0   1 (111)   4 (110,111,112,113)  2 (111,112)
   C1    2 (114,115)  2   0   2   2   0   0   2 (114,115)  1 (115)
-  C2    1 (117)  1   0   1   1   0   0   2 (116,117)  2 (116,117)   (116 parked: never open, still registered)
-  Departments: 329902-01 = A1 + B1; 329903-01 = C1 + 116 (registered 3, public 2); 329900-12 = 117.
+  C2    1 (117)  1   0   1   1   0   0   1 (117)  1 (117)   (116 parked: never open, and 挂账 is not in 立案数)
+  Departments: 329902-01 = A1 + B1; 329903-01 = C1 (116 parked: registered 2, public 1); 329900-12 = 117.
   Hotline (valid follow-ups in October): 105 (A1, dept 329902-01), 111 (B1, 329902-01), 117 (C2, 329900-12):
     东城区 followups 2, contacted 2, resolved 1, satisfied 1, basic 1; 西城区 1, 0, 1, 1, 0.
   Workers                     w1 (A1 full)          w2 (A1 part)   w3 (B1 full)      w4 (C1 full)

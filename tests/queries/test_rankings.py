@@ -182,19 +182,19 @@ OCT_GRIDS = {
     B2: Z(),
     C1: Z(handled=2, handled_on_time=2, closed=2, closed_on_time=2, registered=2, public_registered=1),
     # 116 parked: registered, never open; its follow-up is not valid. 117 handled and closed on time.
-    C2: Z(handled=1, handled_on_time=1, closed=1, closed_on_time=1, registered=2, public_registered=2,
+    C2: Z(handled=1, handled_on_time=1, closed=1, closed_on_time=1, registered=1, public_registered=1,
           followups=1, resolved=1, satisfied=1),
 }
 OCT_DONGCHENG = Z(handled=9, handled_on_time=7, overdue_open=2, closed=8, closed_on_time=6, reworked=1, extended=3,
                   registered=10, public_registered=4, followups=2, contacted=2, resolved=1, satisfied=1,
                   basically_satisfied=1)
-OCT_XICHENG = Z(handled=3, handled_on_time=3, closed=3, closed_on_time=3, registered=4, public_registered=3,
+OCT_XICHENG = Z(handled=3, handled_on_time=3, closed=3, closed_on_time=3, registered=3, public_registered=2,
                 followups=1, resolved=1, satisfied=1)
 OCT_DEPARTMENTS = {
     HOTLINE_DEPT: Z(handled=1, handled_on_time=1, closed=1, closed_on_time=1, registered=1, public_registered=1,
                     followups=1, resolved=1, satisfied=1),  # 117
     DC: OCT_DONGCHENG,  # every 东城区 case is 329902-01's
-    XC: Z(handled=2, handled_on_time=2, closed=2, closed_on_time=2, registered=3, public_registered=2),  # C1 + 116
+    XC: Z(handled=2, handled_on_time=2, closed=2, closed_on_time=2, registered=2, public_registered=1),  # C1 (116 parked)
 }
 OCT_WORKERS = {
     # reports 101,102,103 (void),107 (self-resolved: valid),108; to verify 105 (60 min), 106 (180 min);
@@ -253,7 +253,7 @@ def test_rank014_worker_params_change_what_is_on_time(rank_conn):
 #     107 (10-20 09:00) and 108 (10-28) not yet reported. Registered 101, 102, 104, 105, 106; public 105, 106.
 #     105's follow-up (10-14) counts.
 # B1: 110 on time, 111 late and extended (closed 10-10); 112 not yet reported: nothing overdue. 111's follow-up.
-# C1: 114, 115. C2: 116 (parked) registered, 117 closed; 117's follow-up (10-18) counts.
+# C1: 114, 115. C2: 116 parked (挂账: not in 立案数), 117 closed; 117's follow-up (10-18) counts.
 # w1: reports 101, 102, 103 (valid 101, 102); to verify 105 (on time), 106; to check 92, 101, 102, 105, 106, on
 #     time 92, 101, 106; patrol days 10-08, 10-09, 10-12; one visit (10-08), one building.
 # w2: 104 (valid); patrol 10-10; visit 10-10. w3: report 110; to verify 111 (on time); to check 110, 111 (both on
@@ -267,7 +267,7 @@ EARLY_GRIDS = {
           followups=1, contacted=1, basically_satisfied=1),
     B2: Z(),
     C1: Z(handled=2, handled_on_time=2, closed=2, closed_on_time=2, registered=2, public_registered=1),
-    C2: Z(handled=1, handled_on_time=1, closed=1, closed_on_time=1, registered=2, public_registered=2,
+    C2: Z(handled=1, handled_on_time=1, closed=1, closed_on_time=1, registered=1, public_registered=1,
           followups=1, resolved=1, satisfied=1),
 }
 EARLY_WORKERS = {
@@ -375,7 +375,7 @@ def test_rank032_from_the_current_state(rank_conn):
     ("grid", A1, "basically_satisfied", []),
     ("grid", B1, "basically_satisfied", [111]),
     ("grid", B1, "overdue_open", [112]),
-    ("grid", C2, "registered", [116, 117]),
+    ("grid", C2, "registered", [117]),  # 116 is parked: 挂账 is not in 立案数
     ("district", "329903", "followups", [117]),
     ("district", "329903", "contacted", []),
     ("district", "329902", "followups", [111, 105]),
