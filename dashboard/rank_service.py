@@ -117,6 +117,11 @@ _live_lock = threading.Lock()
 _LIVE_MAX = 256
 
 
+def _token(ctx) -> object:
+    """Return the app's own key object: held by every entry made under it, so no later app can share its id."""
+    return ctx.__dict__.setdefault("_rank_token", object())
+
+
 def _refresh_s() -> float:
     return float(getattr(context.current().settings, "rank_refresh_s", 300) or 0)
 
@@ -125,7 +130,7 @@ def _live_facts(conn, scope: Scope, level: str, area: Area, since: datetime, unt
                 live: bool, config) -> tuple[datetime, pd.DataFrame]:
     """Return (cut-off, facts) of [since, until) counted from the events; live cut-offs are kept for a while."""
     ctx = context.current()
-    key = (id(ctx), scope, level, area.code, since, until, None if live else cutoff)
+    key = (_token(ctx), scope, level, area.code, since, until, None if live else cutoff)
     with _live_lock:
         hit = _live.get(key)
     if hit is not None and (not live or time.monotonic() - hit[0] < _refresh_s()):
@@ -184,7 +189,10 @@ def _counts(conn, scope: Scope, level: str, area: Area, periods: Sequence[scorin
         if p.months:
             parts = [month_frames[m] for m in p.months]
             frames[p.key] = _sum([f for f, _, _ in parts])
-            cutoffs[p.key] = max(c for _, c, _ in parts)
+            # What the counts are as of: the latest cut-off of the months begun by as_of (a month still to come
+            # counts nothing and is as of nothing).
+            begun = [c for m, (_, c, _) in zip(p.months, parts) if datetime.combine(m, datetime.min.time()) <= as_of]
+            cutoffs[p.key] = max(begun) if begun else p.since
             provisional[p.key] = any(live for _, _, live in parts)
         else:  # custom: counted directly, as of min(as_of, until)
             cutoff = min(as_of, p.until)
@@ -330,7 +338,7 @@ def ranking(scope: Scope, *, level: str, scheme: str | None = None, area: str | 
         months = {m for q in [p, scoring.previous(p), *(scoring.history(p, HISTORY) if history else [])]
                   for m in q.months}
         closed = bool(p.months) and all(m in frozen and as_of >= frozen[m].frozen_at for m in months)
-        key = (id(context.current()), scope, level, scheme, target.code, p.key, history,
+        key = (_token(context.current()), scope, level, scheme, target.code, p.key, history,
                tuple(sorted((m, frozen[m].frozen_at) for m in months)) if closed else None)
         if closed:
             with _memo_lock:

@@ -222,3 +222,12 @@ def test_a_bad_configuration_file_stops_the_app_naming_the_key(tmp_path):
                                                          '{ indicator = "miss_rate", weight = -20 }'))
     with pytest.raises(ConfigError, match=r"schemes\.worker\.items\[1\]\.weight"):
         create_app(Settings(data_dir=tmp_path, frozen_now=NOW, rankings=str(bad)))
+
+
+def test_a_period_in_progress_is_as_of_now_not_its_end(app):
+    # The fourth quarter asked on 11-20 15:00: October and November counted, December not begun.
+    with app.server.app_context():
+        table = rank_service.ranking(CITY, level="street", period="2026-Q4")
+        assert table.cutoff == NOW and table.provisional
+        with pytest.raises(ValueError, match="starts after today"):
+            rank_service.ranking(CITY, level="street", period="2026-12")
