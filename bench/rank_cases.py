@@ -75,6 +75,7 @@ def ranking_cases(settings, reps: int) -> dict:
         ctx.cache.clear()
         rank_service._live.clear()
         rank_service._memo.clear()
+        rank_service._units_memo.clear()
 
     out = {}
     for level in ("worker", "grid", "community", "street", "district", "department"):

@@ -18,6 +18,7 @@ every count and indicator, docs/rankings.md the page.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -354,13 +355,50 @@ def ranking(scope: Scope, *, level: str, scheme: str | None = None, area: str | 
         return table
 
 
+_units_memo: dict[tuple, tuple[float, list]] = {}
+_UNITS_S = 300.0
+
+
+def _units(conn, scope: Scope, level: str, area: Area) -> list:
+    """Return the units of ``level`` in ``area`` (reference data: areas, workers, departments), kept five minutes."""
+    key = (_token(context.current()), scope, level, area.code)
+    with _memo_lock:
+        hit = _units_memo.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _UNITS_S:
+        return hit[1]
+    found = rank_queries.units(conn, scope=scope, level=level, area=area)
+    with _memo_lock:
+        if len(_units_memo) >= _MEMO_MAX:
+            _units_memo.pop(next(iter(_units_memo)))
+        _units_memo[key] = (time.monotonic(), found)
+    return found
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Hold the cyclic garbage collector while a table's ~50,000 small objects are made (none of them cyclic):
+    its full passes over the whole process doubled the time of a grid-worker ranking, at random."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
+    with _gc_paused():
+        return _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark)
+
+
+def _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
     config_of = _Configs(conn)
     first = p.months[0] if p.months else p.since.date().replace(day=1)
     config, label = config_of.effective(first)
     sch = config.schemes[scheme]
     volume = scoring.SCHEME_VOLUME[scheme]
-    units = rank_queries.units(conn, scope=scope, level=level, area=target)
+    units = _units(conn, scope, level, target)
     prev = scoring.previous(p)
     hist = scoring.history(p, HISTORY) if with_spark else []
     periods = {q.key: q for q in [p, prev, *hist]}
