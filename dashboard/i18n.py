@@ -678,7 +678,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rank.cases.col.category": ("类别", "Category"),
     "rank.cases.col.place": ("位置", "Place"),
     "rank.cases.col.department": ("处置部门", "Department"),
-    "rank.cases.col.status": ("状态", "Status"),
+    "rank.cases.col.status": ("当前状态", "Status now"),
     "rank.cases.col.reported": ("上报时间", "Reported"),
     "rank.cases.col.deadline": ("处置时限", "Deadline"),
     "rank.cases.col.handled": ("处置时间", "Handled"),

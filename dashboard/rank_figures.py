@@ -98,7 +98,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
          "tooltipValueGetter": {"function": "gridccRankChange(params)"}, "cellClass": "rnk-change",
          "cellClassRules": {f"rnk-change-{k}": f"params.data.change_key === '{k}'" for k in ("up", "down", "same")}},
         {"field": "name", "headerName": t(f"rank.col.name.{level}" if level in LEVELS else "rank.col.name", lang),
-         "width": 200, "pinned": "left", "tooltipField": "code", "cellClass": "rnk-name"},
+         "width": 150, "pinned": "left", "tooltipField": "code", "cellClass": "rnk-name"},
         {"field": "parent", "headerName": t("rank.col.parent", lang), "width": 140},
         {"field": "score_text", "headerName": t("rank.col.score", lang), "width": 88, "type": "rightAligned",
          "cellClass": "rnk-score"},
@@ -107,7 +107,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
     for item in items:
         key = item.indicator
         head = t(f"rank.ind.{key}", lang)
-        cols.append({"field": f"i_{key}", "headerName": head, "width": 168, "type": "rightAligned",
+        cols.append({"field": f"i_{key}", "headerName": head, "width": 160, "type": "rightAligned",
                      "valueFormatter": {"function": "gridccRankCell(params.value)"},
                      "headerTooltip": t("rank.col.item_hint", lang, name=head, w=number(item.weight)),
                      "cellClass": "rnk-item" + (" rnk-item-zero" if not item.weight else "")})

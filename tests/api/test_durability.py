@@ -1,6 +1,7 @@
 """A real `gridcc serve` killed with SIGKILL mid-stream keeps every event it acknowledged, each once."""
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import os
@@ -136,7 +137,9 @@ class Stream:
             body = _record(keys[0][1]) if size == 1 else [_record(k) for _, k in keys]
             try:
                 status, answer = self.server.post("/api/v1/events", body, self.token)
-            except (OSError, ValueError):  # refused, reset or cut off mid-answer: the server is gone
+            # Refused, reset or cut off mid-answer (http.client.IncompleteRead is an HTTPException, not an OSError:
+            # uncaught, it ended the thread and left its keys in neither list): the server is gone.
+            except (OSError, ValueError, http.client.HTTPException):
                 with self._lock:
                     self.unsure.extend(keys)
                 return
