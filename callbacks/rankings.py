@@ -180,8 +180,10 @@ def table_outputs(a, b, norm: str, frozen: bool, lang: str) -> tuple:
 
     header = ids.header(rank_figures.header_facts(a, lang), a.provisional, frozen, lang)
     ranked, apart = rank_figures.split_rows(a.rows)
+    largest = max((c.denominator for r in a.rows for c in r.cells), default=0)
     cols = rank_figures.table_columns(a.items, lang, norm, level=a.level,
-                                      spans=rank_figures.history_span(getattr(a, "history", ()), lang))
+                                      spans=rank_figures.history_span(getattr(a, "history", ()), lang),
+                                      largest=largest)
     empty = [] if a.rows else [t("rank.empty_level", lang, level=t(f"rank.level.{a.level}", lang))]
     note = t("rank.apart.note", lang, n=len(apart), min=f"{a.min_volume:,}",
              volume=t(f"rank.volume.{a.scheme}", lang))

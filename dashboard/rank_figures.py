@@ -85,7 +85,14 @@ def per(row, value: float, how: str) -> float | None:
     return value / base
 
 
-def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str = "", spans: str = "") -> list[dict]:
+def item_width(largest: int) -> int:
+    """Return an item column's width (px) that shows "99.9% (n/d)" whole for denominators up to ``largest``."""
+    digits = len(f"{max(0, int(largest)):,}")
+    return max(150, round(7.6 * (10 + 2 * digits) + 36))
+
+
+def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str = "", spans: str = "",
+                  largest: int = 0) -> list[dict]:
     """Return the ranked table's AG Grid columns: rank, change, name, score, grade, each item, volume, sparkline.
 
     An item's cell holds [numerator, denominator]; the browser writes it "99.9% (999/1,000)" (gridccRankCell in
@@ -107,7 +114,7 @@ def table_columns(items: Sequence, lang: str, norm: str = "none", *, level: str 
     for item in items:
         key = item.indicator
         head = t(f"rank.ind.{key}", lang)
-        cols.append({"field": f"i_{key}", "headerName": head, "width": 160, "type": "rightAligned",
+        cols.append({"field": f"i_{key}", "headerName": head, "width": item_width(largest), "type": "rightAligned",
                      "valueFormatter": {"function": "gridccRankCell(params.value)"},
                      "headerTooltip": t("rank.col.item_hint", lang, name=head, w=number(item.weight)),
                      "cellClass": "rnk-item" + (" rnk-item-zero" if not item.weight else "")})

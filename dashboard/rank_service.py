@@ -447,7 +447,7 @@ def compare(scope: Scope, *, level: str, scheme: str | None = None, area: str | 
     q = scoring.parse_period(other, today=as_of.date())
     with context.current().connect() as conn:
         scheme, target = _resolve(conn, scope, level, scheme, area)
-        return (_ranking(conn, scope, level, scheme, target, p, as_of, explicit, False),
+        return (_ranking(conn, scope, level, scheme, target, p, as_of, explicit, True),
                 _ranking(conn, scope, level, scheme, target, q, as_of, explicit, False))
 
 

@@ -422,3 +422,11 @@ def test_rnk034_figures_are_lean():
     for fig in (rank_figures.breakdown_figure(r, "zh"),
                 rank_figures.compare_figure(rank_figures.compare_rows([r], [r], "zh"), "A", "B", "zh")):
         assert len(json.dumps(fig, default=str)) < 3000  # plotly's default template alone is ~6.4 KB
+
+
+def test_item_columns_widen_with_the_largest_denominator():
+    # "99.9% (39/39)": 10 + 2 × 2 characters at 7.6 px + 36 px of padding = 142 → the 150 px floor.
+    assert rank_figures.item_width(39) == 150
+    # "99.7% (12,848/12,891)": 10 + 2 × 6 = 22 characters → 7.6 × 22 + 36 = 203 px.
+    assert rank_figures.item_width(12_891) == 203
+    assert rank_figures.item_width(1_234_567) == round(7.6 * (10 + 2 * 9) + 36)
