@@ -118,8 +118,12 @@ def _row_json(row) -> dict:
     }
 
 
-def ranking_json(r) -> dict:
-    """Return a ranking as the API sends it: header, items and weights, every row with every count."""
+MAX_ROWS = 10_000  # a page of rows (a city's 5,000 grid workers fit in one; ``offset`` and ``limit`` page them)
+
+
+def ranking_json(r, *, offset: int = 0, limit: int = MAX_ROWS) -> dict:
+    """Return a ranking as the API sends it: header, items and weights, and rows[offset:offset + limit] in display
+    order with every count; ``total_rows`` says how many there are."""
     return {
         "level": r.level, "scheme": r.scheme,
         "area": {"code": r.area.code, "name": r.area.name},
@@ -130,7 +134,8 @@ def ranking_json(r) -> dict:
                    "denominator": INDICATORS[i.indicator].denominator,
                    "lower_is_better": INDICATORS[i.indicator].lower_is_better} for i in r.items],
         "history": [p.key for p in getattr(r, "history", ())],
-        "rows": [_row_json(row) for row in r.rows],
+        "total_rows": len(r.rows), "offset": offset,
+        "rows": [_row_json(row) for row in r.rows[offset:offset + limit]],
     }
 
 
@@ -153,13 +158,17 @@ def rankings():
     """Return one ranked table (and, with ``compare``, the other period beside it)."""
     scope = data.request_scope()
     query = parse_query(flask.request.args, scope)
+    offset = _whole("offset", 0, 1_000_000)
+    limit = _whole("limit", MAX_ROWS, MAX_ROWS)
+    if limit < 1:
+        raise BadRequest("'limit' must be at least 1")
     try:
         a, b = fetch(scope, query)
     except LookupError as error:
         _not_found(error)
     except ValueError as error:
         raise BadRequest(str(error)) from None
-    body = ranking_json(a)
+    body = ranking_json(a, offset=offset, limit=limit)
     args = {k: v for k, v in query.url_args().items() if k != "compare"}
     body["cases_url"] = flask.url_for("api.ranking_cases") + "?" + urlencode(args)
     if b is not None:
@@ -230,6 +239,10 @@ def openapi_paths() -> dict:
          "description": "A month, quarter, year or inclusive range of at most 366 days. Default: last month."},
         {"name": "area", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6,15}$"},
          "description": "Rank the units inside this area. Default: the caller's own area."},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+         "description": "Rows to skip, in display order (default 0); the answer's total_rows says how many there are."},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
+         "description": f"Rows to send (default and most {MAX_ROWS:,})."},
         {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date-time", "maxLength": 40},
          "description": "Count as of this instant (ISO 8601 with an offset; not in the future). Default: now. A "
                         "frozen month answers from its frozen counts once as_of is past its freezing."},
@@ -289,6 +302,8 @@ def openapi_paths() -> dict:
                         "numerator": {"type": "array", "items": {"type": "object"}},
                         "denominator": {"type": "string"}, "lower_is_better": {"type": "boolean"}}}},
                     "history": {"type": "array", "items": {"type": "string"}},
+                    "total_rows": {"type": "integer", "description": "rows in the whole ranking"},
+                    "offset": {"type": "integer"},
                     "rows": {"type": "array", "items": row},
                     "cases_url": {"type": "string", "description": "add unit= and count= to list the cases"},
                     "compare": {"type": "object"}}}}}}, **errors}}},

@@ -125,6 +125,10 @@ def test_rnkapi006_workers_counts(client):
     ({"level": "street", "compare": "2026-99"}, 400, "month 99"),
     ({"level": "street", "period": "２０２６-10"}, 400, "characters"),
     ({"level": "street", "period": "2026-10\x00"}, 400, "characters"),
+    ({"level": "street", "period": "2026-10", "limit": "0"}, 400, "'limit' must be at least 1"),
+    ({"level": "street", "period": "2026-10", "limit": "10001"}, 400, "'limit' may be at most"),
+    ({"level": "street", "period": "2026-10", "offset": "-1"}, 400, "'offset' must be a whole number"),
+    ({"level": "street", "period": "2026-10", "offset": "9" * 40}, 400, "'offset' must be a whole number"),
 ])
 def test_rnkapi007_bad_input_is_a_400_naming_it(client, args, status, words):
     code, body = get(client, **args)
@@ -169,3 +173,13 @@ def test_rnkapi010_a_department_ranks_only_itself(rank_app):  # noqa: F811
 def test_rnkapi011_anonymous_callers_get_nothing(rank_app):  # noqa: F811
     reply = rank_app.server.test_client().get("/api/v1/rankings?" + urlencode(STREETS_OCT))
     assert reply.status_code == 401
+
+
+
+def test_rnkapi012_rows_page_in_display_order(client):
+    _, whole = get(client, **STREETS_OCT)
+    status, page = get(client, **STREETS_OCT, offset=1, limit=1)
+    assert status == 200 and page["total_rows"] == whole["total_rows"] == 3 and page["offset"] == 1
+    assert [r["code"] for r in page["rows"]] == [whole["rows"][1]["code"]]
+    _, past = get(client, **STREETS_OCT, offset=5)
+    assert past["rows"] == [] and past["total_rows"] == 3
