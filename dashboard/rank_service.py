@@ -164,13 +164,21 @@ def _frame(found=None) -> pd.DataFrame:
 
 
 def _counts(conn, scope: Scope, level: str, area: Area, periods: Sequence[scoring.Period], as_of: datetime,
-            explicit: bool, configs) -> _Counts:
-    """Count every period of ``periods``: frozen months in one read, the others from the events."""
+            explicit: bool, configs, needed: Sequence[str] | None = None) -> _Counts:
+    """Count every period of ``periods``: frozen months in one read, the others from the events.
+
+    The first period's months get every count (its rows show them all); the others only ``needed`` (when given).
+    """
     frozen = configs.frozen
     wanted = sorted({m for p in periods for m in p.months})
     # A frozen month answers any as_of after its freeze; an earlier as_of is counted as it stood then.
     usable = [m for m in wanted if m in frozen and as_of >= frozen[m].frozen_at]
-    stored = rank_queries.frozen_frames(conn, scope=scope, level=level, area=area, months=usable) if usable else {}
+    whole = [m for m in usable if m in set(periods[0].months)] if needed is not None else usable
+    some = [m for m in usable if m not in set(whole)]
+    stored = rank_queries.frozen_frames(conn, scope=scope, level=level, area=area, months=whole) if whole else {}
+    if some:
+        stored.update(rank_queries.frozen_frames(conn, scope=scope, level=level, area=area, months=some,
+                                                 columns=needed))
     month_frames: dict[date, tuple[pd.DataFrame, datetime, bool]] = {}
     for p in periods:
         for m, since, until in _months(p):
@@ -402,7 +410,12 @@ def _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spa
     prev = scoring.previous(p)
     hist = scoring.history(p, HISTORY) if with_spark else []
     periods = {q.key: q for q in [p, prev, *hist]}
-    counts = _counts(conn, scope, level, target, list(periods.values()), as_of, explicit, config_of)
+    needed = sorted({volume, "handled", "closed", "overdue_open",
+                     *(n for cfg in {id(c): c for c in (config_of(m) for q in periods.values() for m in q.months)}.values()
+                       for it in cfg.schemes[scheme].items
+                       for n in (*(x for x, _ in scoring.INDICATORS[it.indicator].numerator),
+                                 scoring.INDICATORS[it.indicator].denominator))} - {"to_handle", "to_close"})
+    counts = _counts(conn, scope, level, target, list(periods.values()), as_of, explicit, config_of, needed)
     codes = [u.code for u in units]
     code_array = np.array(codes, dtype=object)
 

@@ -458,9 +458,10 @@ def _as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area,
-                  months: Iterable[date]) -> dict[date, pd.DataFrame]:
-    """Return {month: counts frame indexed by unit code} of the frozen ``months`` (one read).
+def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area, months: Iterable[date],
+                  columns: Sequence[str] | None = None) -> dict[date, pd.DataFrame]:
+    """Return {month: counts frame indexed by unit code} of the frozen ``months`` (one read); only the counts
+    ``columns`` names when given (a sparkline's months need a scheme's dozen of the 27).
 
     Only stored rows of units in scope ∧ area (a unit added since its freeze is absent: reindex on ``units``); a
     month not frozen is absent. The fast path for many units: 12 months of 5,000 workers as frames, not dicts.
@@ -473,7 +474,8 @@ def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area,
     if prefix is None:
         return {}
     f = rank_facts.c
-    stmt = select(f.month, f.unit_code, *(f[n] for n in RANK_COUNTS)).where(f.level == level, f.month.in_(wanted))
+    names = [n for n in RANK_COUNTS if columns is None or n in set(columns)]
+    stmt = select(f.month, f.unit_code, *(f[n] for n in names)).where(f.level == level, f.month.in_(wanted))
     if level in AREA_LEVELS:
         stmt = stmt.where(f.unit_code.startswith(prefix, autoescape=True))
     elif level == "worker":
@@ -486,13 +488,13 @@ def frozen_frames(conn: Connection, *, scope: Scope, level: str, area: Area,
                                                  .where(rank_periods.c.month.in_(wanted))).all()]
     if not done:
         return {}
-    rows = _fetch(conn, stmt, ["month", "unit_code", *RANK_COUNTS])
-    out = {m: pd.DataFrame(0, index=pd.Index([], name="unit_code", dtype=object), columns=COLUMNS, dtype="int64")
+    rows = _fetch(conn, stmt, ["month", "unit_code", *names])
+    out = {m: pd.DataFrame(0, index=pd.Index([], name="unit_code", dtype=object), columns=names, dtype="int64")
            for m in done}
     for m, part in rows.groupby("month", sort=False):  # a dozen keys: converted once each, not per row
         m = _as_date(pd.Timestamp(m))
         if m in out:
-            out[m] = part.set_index("unit_code")[COLUMNS]
+            out[m] = part.set_index("unit_code")[names]
     return out
 
 
