@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 
+from callbacks import sla as sla_callbacks
 from callbacks.sla import frozen_at
 from dashboard import data, maps, rank_figures, rank_service
 from dashboard.i18n import normalise, t
-from layouts import event_detail as detail_ids
 from layouts import rankings as ids
 
 AREA_LEVELS = {"district": 1, "street": 2, "community": 3, "grid": 4}
@@ -327,16 +327,8 @@ def case_rows(rows, lang: str, field: bool) -> list[dict]:
             for r in rows]
 
 
-def open_detail(cell, lang):
-    """Open the timeline of the case whose id was clicked in the list (reporter masked, as on the SLA page)."""
-    lang = normalise(lang)
-    event_id = cell.get("value") if isinstance(cell, dict) and cell.get("colId") == "id" else None
-    if not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2 ** 62:
-        return no_update, no_update
-    found = data.event_detail(data.request_scope(), event_id, data.window()[0])
-    if found is None:
-        return True, detail_ids.empty_body(lang)
-    return True, detail_ids.detail_body(*found, lang, may_reveal=False)
+# A case id clicked in the list opens its timeline exactly as on the SLA page (reporter masked).
+open_detail = sla_callbacks.open_detail
 
 
 def register(app: dash.Dash) -> None:

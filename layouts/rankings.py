@@ -14,8 +14,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.figures import GRAPH_CONFIG
-from dashboard.i18n import bundle, level_name, normalise, t
+from dashboard.i18n import bundle, normalise, t
 from layouts.admin import GRID_THEME
+from layouts.crumbs import child_choices, crumbs
 
 PATH = "/rankings"
 EXPORT_PATH = "/rankings/export.xlsx"
@@ -251,25 +252,12 @@ def _why(lang: str) -> dbc.Offcanvas:
 
 def breadcrumb(chain: Sequence, lang: str) -> list:
     """Return the path from the scope's top to the area in view; every step above is a button."""
-    items = []
-    for i, a in enumerate(chain):
-        if i:
-            items.append(html.Span("›", className="ovw-crumb-sep", **{"aria-hidden": "true"}))
-        label = [html.Span(a.name, className="ovw-crumb-name"),
-                 html.Span(level_name(a.level, lang), className="ovw-crumb-level")]
-        if i < len(chain) - 1:
-            items.append(html.Button(label, id={"type": CRUMB, "code": a.code}, className="ovw-crumb", n_clicks=0,
-                                     title=a.code))
-        else:
-            items.append(html.Span(label, className="ovw-crumb ovw-crumb-current", title=a.code,
-                                   **{"aria-current": "page"}))
-    return items
+    return crumbs(chain, lang, CRUMB)
 
 
 def child_options(children: Sequence, lang: str) -> list[dict]:
-    """Return the child areas to narrow the ranking to, after a first "narrow to…" choice."""
-    return [{"label": t("rank.child", lang), "value": ""}] + [
-        {"label": f"{c.name} · {level_name(c.level, lang)}", "value": c.code} for c in children]
+    """Return the child areas to go down to, after a first "go down to…" choice."""
+    return child_choices(children, t("rank.child", lang), lang)
 
 
 def header(facts: Sequence[tuple[str, str]], provisional: bool, frozen: bool, lang: str) -> list:
