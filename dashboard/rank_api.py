@@ -239,13 +239,15 @@ def openapi_paths() -> dict:
          "description": "A month, quarter, year or inclusive range of at most 366 days. Default: last month."},
         {"name": "area", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{6,15}$"},
          "description": "Rank the units inside this area. Default: the caller's own area."},
+        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date-time", "maxLength": 40},
+         "description": "Count as of this instant (ISO 8601 with an offset; not in the future). Default: now. A "
+                        "frozen month answers from its frozen counts once as_of is past its freezing."},
+    ]
+    rows_page = [
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
          "description": "Rows to skip, in display order (default 0); the answer's total_rows says how many there are."},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
          "description": f"Rows to send (default and most {MAX_ROWS:,})."},
-        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date-time", "maxLength": 40},
-         "description": "Count as of this instant (ISO 8601 with an offset; not in the future). Default: now. A "
-                        "frozen month answers from its frozen counts once as_of is past its freezing."},
     ]
     cell = {"type": "object", "properties": {
         "numerator": {"type": "number"}, "denominator": {"type": "integer"},
@@ -280,7 +282,7 @@ def openapi_paths() -> dict:
                            "score to 2 decimals, then volume (more first), then code. `provisional`: a month of the "
                            "period is not frozen yet (暂定). With `compare`, `compare` holds the other period's "
                            "scores and ranks and the Δ per unit.",
-            "parameters": [*query, {"name": "compare", "in": "query", "schema": text,
+            "parameters": [*query, *rows_page, {"name": "compare", "in": "query", "schema": text,
                                     "description": "Another period to set beside this one."}],
             "security": [{"bearerAuth": []}, {"sessionCookie": []}],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
