@@ -4,14 +4,15 @@ What the rankings page, ``GET /api/v1/rankings`` and the Excel export call; docs
 every count and indicator, docs/rankings.md the page.
 
 - **Counts.** A frozen month (closed: ``settle_days`` after its end) is read from ``rank_facts``; any other month
-  is counted from the events as of ``min(as_of, month end)`` (queries/rankings.py ``facts``). Live months are kept
+  is counted from the events as of ``min(as_of, month end)`` (queries/rankings.py ``facts_frame``). Live months are kept
   for ``GRIDCC_RANK_REFRESH_S`` seconds (default 300): rankings are for the monthly review, not a live screen, and
   the header says when the counts are as of. A quarter or a year is the sum of its months; a custom period is
   counted directly.
 - **Scores.** The period's own rows are scored by ``dashboard.rankings.score_rows`` (each indicator's points);
-  the previous period's ranks and the 12-period sparklines by ``scores_frame`` here, the same rules on whole
-  columns at once (5,000 grid workers × 13 periods would take a second row by row). ``tests/test_rank_service.py``
-  holds the two to the same scores and ranks.
+  the previous period's ranks and the 12-period sparklines by ``_scores`` / ``_ranks`` here (``scores_frame``
+  wraps them), the same rules on whole columns at once (5,000 grid workers × 13 periods row by row took a
+  second). ``tests/test_rank_service.py`` holds the two to the same scores and ranks.
+- **Kept.** A closed period's table (all its months frozen) is kept an hour (``_memo``); unit lists five minutes.
 - **Freezing** runs off the request path: ``freeze_due`` (a thread started with the app, and ``gridcc seed``)
   closes every month due; a request never waits for it.
 """
