@@ -284,8 +284,8 @@ def scores_frame(frame: pd.DataFrame, scheme, grades, min_volume: int, volume: s
 class _Configs:
     """The configuration of each month, from one read of the versions and the frozen months (not two per month)."""
 
-    def __init__(self, conn):
-        self.frozen = rank_queries.frozen(conn)
+    def __init__(self, conn, frozen: Mapping | None = None):
+        self.frozen = rank_queries.frozen(conn) if frozen is None else frozen
         self._versions = rank_config.versions(conn)
         self._seen: dict[date, tuple] = {}
 
@@ -355,7 +355,7 @@ def ranking(scope: Scope, *, level: str, scheme: str | None = None, area: str | 
                 hit = _memo.get(key)
             if hit is not None and time.monotonic() - hit[0] < _MEMO_S:
                 return hit[1]
-        table = _ranking(conn, scope, level, scheme, target, p, as_of, explicit, history)
+        table = _ranking(conn, scope, level, scheme, target, p, as_of, explicit, history, frozen)
         if closed:
             with _memo_lock:
                 if len(_memo) >= _MEMO_MAX:
@@ -396,13 +396,14 @@ def _gc_paused():
             gc.enable()
 
 
-def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
+def _ranking(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool, frozen=None) -> Ranking:
     with _gc_paused():
-        return _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark)
+        return _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark, frozen)
 
 
-def _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool) -> Ranking:
-    config_of = _Configs(conn)
+def _ranking_of(conn, scope, level, scheme, target, p, as_of, explicit, with_spark: bool,
+                frozen=None) -> Ranking:
+    config_of = _Configs(conn, frozen)  # the frozen months read once per request
     first = p.months[0] if p.months else p.since.date().replace(day=1)
     config, label = config_of.effective(first)
     sch = config.schemes[scheme]

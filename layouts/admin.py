@@ -48,14 +48,9 @@ def layout(lang: str = "zh", **_) -> html.Div:
     lang = normalise(lang)
     principal = access.current()
     if principal is None or not principal.may("admin"):
-        return html.Div(className="adm adm-refused", lang=_html_lang(lang), children=[
-            html.Div(className="gcc-card adm-refused-card", role="alert", children=[
-                html.H2(t("audit.admin_only", lang), className="adm-refused-title"),
-                html.P(t("audit.admin_only_hint", lang)),
-            ]),
-        ])
+        return refused(t("audit.admin_only", lang), t("audit.admin_only_hint", lang), lang)
     last = audit_export.today()
-    return html.Div(className="adm", lang=_html_lang(lang), children=[
+    return html.Div(className="adm", lang=html_lang(lang), children=[
         dcc.Store(id=LANG, data=lang),
         html.Div(className="adm-head", children=[
             html.Div(className="adm-heading", children=[
@@ -90,7 +85,18 @@ def layout(lang: str = "zh", **_) -> html.Div:
     ])
 
 
-def _html_lang(lang: str) -> str:
+def refused(title: str, hint: str, lang: str, page_class: str = "") -> html.Div:
+    """Return an administrators' page as someone else sees it: the refusal in words, and no data."""
+    return html.Div(className=f"adm adm-refused {page_class}".strip(), lang=html_lang(lang), children=[
+        html.Div(className="gcc-card adm-refused-card", role="alert", children=[
+            html.H2(title, className="adm-refused-title"),
+            html.P(hint),
+        ]),
+    ])
+
+
+def html_lang(lang: str) -> str:
+    """Return the page's HTML lang attribute for ``lang``."""
     return "en" if lang == "en" else "zh-CN"
 
 

@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from dashboard import access, rank_config, rankings
 from dashboard.i18n import normalise, t
+from layouts.admin import html_lang, refused
 
 PATH = "/admin/rankings"
 LANG = "admin-rankings-lang"
@@ -74,14 +75,9 @@ def layout(lang: str = "zh", **_) -> html.Div:
     lang = normalise(lang)
     principal = access.current()
     if principal is None or not principal.may("admin"):
-        return html.Div(className="adm adm-refused", lang=_html_lang(lang), children=[
-            html.Div(className="gcc-card adm-refused-card", role="alert", children=[
-                html.H2(t("rankcfg.admin_only", lang), className="adm-refused-title"),
-                html.P(t("rankcfg.admin_only_hint", lang)),
-            ]),
-        ])
+        return refused(t("rankcfg.admin_only", lang), t("rankcfg.admin_only_hint", lang), lang)
     state = rank_config.read_admin_state()
-    return html.Div(className="adm rcf", lang=_html_lang(lang), children=[
+    return html.Div(className="adm rcf", lang=html_lang(lang), children=[
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=VERSION, data=0),
         dcc.Store(id=GRADE_NAMES, data=[name for name, _ in state.form.grades]),
@@ -110,10 +106,6 @@ def layout(lang: str = "zh", **_) -> html.Div:
             ]),
         ]),
     ])
-
-
-def _html_lang(lang: str) -> str:
-    return "en" if lang == "en" else "zh-CN"
 
 
 def month_label(month: date, lang: str) -> str:

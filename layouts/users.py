@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from dashboard import access, auth, data, user_admin
 from dashboard.i18n import level_name, normalise, t
-from layouts.admin import GRID_THEME
+from layouts.admin import GRID_THEME, html_lang, refused
 from queries.users import ManagedUser, ScopeChoice
 
 PATH = "/admin/users"
@@ -46,15 +46,11 @@ def layout(lang: str = "zh", **_) -> html.Div:
     who = user_admin.manager()
     if who is None:
         wall = principal is not None and principal.public_wall and principal.role in user_admin.MANAGER_ROLES
-        return html.Div(className="adm adm-refused usr", lang=_html_lang(lang), children=[
-            html.Div(className="gcc-card adm-refused-card", role="alert", children=[
-                html.H2(t("users.wall" if wall else "users.refused", lang), className="adm-refused-title"),
-                html.P(t("users.wall_hint" if wall else "users.refused_hint", lang)),
-            ]),
-        ])
+        return refused(t("users.wall" if wall else "users.refused", lang),
+                       t("users.wall_hint" if wall else "users.refused_hint", lang), lang, "usr")
     subtitle = (t("users.subtitle_all", lang) if who.district is None
                 else t("users.subtitle_district", lang, district=data.scope_name(principal.scope)))
-    return html.Div(className="adm usr", lang=_html_lang(lang), children=[
+    return html.Div(className="adm usr", lang=html_lang(lang), children=[
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=LABELS, data={"none": t("users.selected_none", lang),
                                    "selected": t("users.selected", lang, name="{name}")}),
@@ -69,10 +65,6 @@ def layout(lang: str = "zh", **_) -> html.Div:
         html.Div(id=RESULT, className="usr-result", role="status", **{"aria-live": "polite"}),
         html.Div(className="usr-body", children=[_list(lang), _add_form(who, lang)]),
     ])
-
-
-def _html_lang(lang: str) -> str:
-    return "en" if lang == "en" else "zh-CN"
 
 
 def _button(label_key: str, button_id: str, lang: str, extra: str) -> html.Button:
