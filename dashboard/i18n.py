@@ -848,6 +848,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # == end ranking configuration ==
     # == Field work and 12345 follow-ups (issue 7 §1): keys "field.*" below this line ==
     # == end field work ==
+    # == Wall (issue 8 §1): keys "bigwall.*" (frame, playlist) below this line ==
+    # == end wall ==
+    # == Wall views (issue 8 §1): keys "wallv.*" below this line ==
+    # == end wall views ==
+    # == Addresses and Copy link (issue 8 §2): keys "link.*" below this line ==
+    # == end links ==
+    # == Presenter tours (issue 8 §3): keys "tour.*" below this line ==
+    # == end tours ==
+    # == Tour export (issue 8 §3): keys "export.*" below this line ==
+    # == end tour export ==
 }
 
 

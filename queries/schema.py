@@ -467,6 +467,34 @@ rank_facts = Table(
     *(Column(name, Integer, nullable=False, default=0) for name in RANK_COUNTS),
 )
 
+# -- Presenter tours (issue 8; docs/presenter.md) --
+# A tour is a presenter's list of saved views for a review meeting, all shown as of one cut-off time.
+tour_id_seq = Sequence("tours_id_seq")
+tours = Table(
+    "tours",
+    metadata,
+    Column("id", BigInteger, tour_id_seq, primary_key=True),
+    Column("owner", String(64), nullable=False),  # users.name; only its owner sees and edits a tour
+    Column("title", String(200), nullable=False),
+    Column("as_of", DateTime, nullable=False),  # the cut-off (naive local minute): every slide's data as of it
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+_pg_only(Index("ix_tours_owner", tours.c.owner))
+tour_slide_id_seq = Sequence("tour_slides_id_seq")
+tour_slides = Table(
+    "tour_slides",
+    metadata,
+    Column("id", BigInteger, tour_slide_id_seq, primary_key=True),
+    Column("tour_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),  # 0, 1, 2 … in showing order
+    Column("title", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),  # the presenter's words for the slide
+    Column("path", String(64), nullable=False),  # the page: "/", "/sla", "/rankings"
+    Column("query", String(2000), nullable=False, default=""),  # the view's query string, without as_of and lang
+)
+_pg_only(Index("ix_tour_slides_tour", tour_slides.c.tour_id, tour_slides.c.position))
+
 store_meta = Table(
     "store_meta",
     metadata,
