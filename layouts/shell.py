@@ -7,6 +7,7 @@ from dash import dcc, html
 from dashboard import access, context, data
 from dashboard.auth import ROLES
 from dashboard.i18n import LANGS, bundle, t
+from layouts import tour_tools
 
 LOCATION = "shell-location"
 LABELS = "shell-labels"
@@ -100,6 +101,7 @@ def layout() -> html.Div:
                         html.Span(f"{zh['clock.as_of']} {context.current().settings.now():%H:%M:%S}", id=AS_OF,
                                   className="gcc-as-of gcc-live-fresh", role="status", **{"data-live": "fresh"}),
                         html.Span(id=CLOCK, className="gcc-clock"),
+                        *tour_tools.tools(),
                         _user(zh),
                         html.Div(
                             className="gcc-lang", role="group", title=zh["lang.switch"],
