@@ -52,6 +52,7 @@ RIGHTS = {
     "department_handler": frozenset({"read", "act", "reveal"}),
     "viewer": frozenset({"read"}),
     "admin": frozenset({"read", "admin"}),
+    auth.WALL_ROLE: frozenset({"read"}),
 }
 # A system with an API token reports and moves events and reads them whole (each such read is audited).
 TOKEN_RIGHTS = frozenset({"read", "act", "reveal"})
@@ -210,7 +211,7 @@ def _from_session() -> Principal | None:
         principal, row, at, seen_generation = remembered
         # Trusted for a moment unless this process changed a session or user since: the timers still hold.
         if (seen_generation == generation and time.monotonic() - at < settings.session_recheck_s
-                and now - row.created_at <= settings.session_lifetime and now - row.seen_at < TOUCH_EVERY):
+                and now - row.created_at <= _lifetime(row.role, settings) and now - row.seen_at < TOUCH_EVERY):
             return principal
     with ctx.connect() as conn:
         row = session_queries.live(conn, id_sha256=digest)
@@ -221,9 +222,9 @@ def _from_session() -> Principal | None:
             why = "user disabled"
         elif row.fingerprint != fingerprint(row.password_hash, row.role, row.scope_kind, row.scope_code):
             why = "password, role or scope changed"
-        elif now - row.created_at > settings.session_lifetime:
+        elif now - row.created_at > _lifetime(row.role, settings):
             why = "older than the session lifetime"
-        elif now - row.seen_at > settings.session_idle:
+        elif now - row.seen_at > settings.session_idle and row.role != auth.WALL_ROLE:
             why = "idle too long"
         if why is None:
             try:
@@ -243,12 +244,18 @@ def _from_session() -> Principal | None:
         row = replace(row, seen_at=now)
     principal = Principal(name=row.user_name, display_name=row.display_name, kind="user", role=row.role, scope=scope,
                           rights=RIGHTS.get(row.role, frozenset()),
-                          public_wall=row.public_wall or settings.public_wall, session=digest,
+                          public_wall=row.public_wall or settings.public_wall or row.role == auth.WALL_ROLE,
+                          session=digest,
                           must_change_password=bool(row.must_change_password))
     if len(memo) > 10_000:
         memo.clear()
     memo[digest] = (principal, row, time.monotonic(), generation)
     return principal
+
+
+def _lifetime(role: str | None, settings) -> timedelta:
+    """Return how long a session of ``role`` may last: a wall display's for weeks, anyone else's for hours."""
+    return settings.wall_session_lifetime if role == auth.WALL_ROLE else settings.session_lifetime
 
 
 def _is_open(path: str) -> bool:
@@ -465,6 +472,8 @@ def sign_in():
     flask.session.clear()
     flask.session["sid"] = session_id
     flask.session.permanent = True
+    if user.role == auth.WALL_ROLE and next_path == "/":
+        next_path = "/wall"  # a wall PC signs in once and shows the wall
     response = flask.redirect(next_path, 303)
     _set_csrf_cookie(response, csrf_token(_digest(session_id)))
     return response
@@ -575,6 +584,8 @@ def public_wall():
         return _unauthorized("sign in first")
     if not on and context.current().settings.public_wall:
         return _json(409, "conflict", "this server is a public wall (GRIDCC_PUBLIC_WALL): masking cannot be turned off")
+    if not on and principal.role == auth.WALL_ROLE:
+        return _json(409, "conflict", "a wall display always masks: its masking cannot be turned off")
     ctx = context.current()
     with ctx.ingestor.write_lock, ctx.engine.begin() as conn:
         session_queries.set_public_wall(conn, id_sha256=principal.session, on=on)
@@ -591,7 +602,8 @@ def init_app(server: flask.Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+        # The cookie lasts as long as the longest session (a wall display's); the store decides when one ends.
+        PERMANENT_SESSION_LIFETIME=max(settings.session_lifetime, settings.wall_session_lifetime),
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     server.extensions["gridcc_failures"] = _Failures()

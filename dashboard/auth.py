@@ -26,7 +26,11 @@ ROLES = {
     "department_handler": ("部门处置人员", "Department handler", "department"),
     "viewer": ("只读用户", "Viewer (read-only)", (0, 1, 2, 3)),
     "admin": ("系统管理员", "Administrator", (0,)),
+    # A video wall's PC (issue 8): reads its area, always masked, signed in for weeks (docs/wall.md).
+    "wall_display": ("大屏终端", "Wall display", (0, 1, 2, 3)),
 }
+# The role of a wall PC: its session outlives the idle and 12-hour limits, and it never sees anything personal.
+WALL_ROLE = "wall_display"
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD = 10

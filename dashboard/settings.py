@@ -52,6 +52,8 @@ class Settings:
     secure_cookies: bool = False  # set when served over HTTPS (GRIDCC_SECURE_COOKIES=1)
     session_lifetime: timedelta = timedelta(hours=12)
     session_idle: timedelta = timedelta(minutes=30)
+    # A wall display's session (role wall_display): no idle limit, this lifetime (GRIDCC_WALL_SESSION_DAYS).
+    wall_session_lifetime: timedelta = timedelta(days=30)
     # How long a checked session is trusted before its row is read again. A change this process makes
     # (sign-out, disable, password) takes effect at once; one made by another process within this time.
     session_recheck_s: float = 1.0
@@ -159,6 +161,8 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["session_lifetime"] = timedelta(hours=_number(env, "GRIDCC_SESSION_HOURS", float))
     if env.get("GRIDCC_SESSION_RECHECK_S"):
         kw["session_recheck_s"] = _number(env, "GRIDCC_SESSION_RECHECK_S", float)
+    if env.get("GRIDCC_WALL_SESSION_DAYS"):
+        kw["wall_session_lifetime"] = timedelta(days=_number(env, "GRIDCC_WALL_SESSION_DAYS", float))
     if env.get("GRIDCC_SESSION_IDLE_MINUTES"):
         kw["session_idle"] = timedelta(minutes=_number(env, "GRIDCC_SESSION_IDLE_MINUTES", float))
     if env.get("GRIDCC_LIVE_MAX_STREAMS"):
