@@ -853,6 +853,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # == Wall views (issue 8 §1): keys "wallv.*" below this line ==
     # == end wall views ==
     # == Addresses and Copy link (issue 8 §2): keys "link.*" below this line ==
+    "link.copy": ("复制链接", "Copy link"),
+    "link.copy_hint": ("复制本页的地址：区域、筛选和时间都在其中，粘贴即可打开同一画面",
+                       "Copy this page's address: area, filters and time included; pasting it opens the same view"),
+    "link.copied": ("链接已复制", "Link copied"),
+    "link.manual": ("无法自动复制，请手动复制下面的链接", "Cannot copy automatically: copy the link below by hand"),
+    "link.close": ("关闭", "Close"),
+    "link.frozen": ("数据冻结于", "Frozen at"),
+    "link.frozen_hint": ("本页显示该时刻的数据，不随实时更新", "This page shows the data as of that moment; it does not update"),
+    "link.back_live": ("返回实时", "Back to live"),
     # == end links ==
     # == Presenter tours (issue 8 §3): keys "tour.*" below this line ==
     # == end tours ==

@@ -22,8 +22,9 @@ MAX_VALUE = 200
 FRAME_KEYS = frozenset({"as_of", "lang", "embed"})
 # The query keys each page understands.
 KEYS: dict[str, frozenset[str]] = {
-    "/": frozenset({"area", "building", "metric", "heat", "heat_window", "heat_class", "heat_source"}),
-    "/sla": frozenset({"area", "period", "start", "end"}),
+    "/": frozenset({"area", "building", "metric", "heat", "heat_window", "heat_class", "heat_source", "heat_urgent"}),
+    "/sla": frozenset({"area", "period", "start", "end", "grain", "split_by", "age_by", "handling_by",
+                       "exceptions_by"}),
     "/rankings": frozenset({"level", "scheme", "period", "area", "norm", "compare"}),
     "/backlog": frozenset({"quick", "q", "sort", "filter"}),
 }
