@@ -866,6 +866,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # == Presenter tours (issue 8 §3): keys "tour.*" below this line ==
     # == end tours ==
     # == Tour export (issue 8 §3): keys "export.*" below this line ==
+    "export.area": ("区域", "Area"),
+    "export.reported": ("30日上报", "Reported, 30 d"),
+    "export.rank_row": ("第{rank}名 {name}", "#{rank} {name}"),
+    "export.rank_apart": ("另行排名第{rank}名 {name}", "#{rank} {name} (ranked apart)"),
+    "export.rank_unranked": ("未排名 {name}", "{name} (not ranked)"),
+    "export.rank_none": ("暂无排名", "Nobody ranked yet"),
+    "export.footer": ("数据截至 {as_of} · 数据来源：{source} · {n}/{total}",
+                      "Data as of {as_of} · Source: {source} · {n}/{total}"),
+    "export.cover.as_of": ("数据截至", "Data as of"),
+    "export.cover.owner": ("讲稿人", "Presenter"),
+    "export.cover.exported": ("导出时间", "Exported at"),
+    "export.cover.slides": ("页数", "Slides"),
+    "export.cover.source": ("数据来源", "Source"),
+    "export.failed": ("本页未能生成：{view}（{why}）", "This slide could not be drawn: {view} ({why})"),
+    "export.no_figures": ("未能读取本页数据", "The figures could not be read"),
     # == end tour export ==
 }
 
