@@ -849,6 +849,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # == Field work and 12345 follow-ups (issue 7 §1): keys "field.*" below this line ==
     # == end field work ==
     # == Wall (issue 8 §1): keys "bigwall.*" (frame, playlist) below this line ==
+    "bigwall.paused": ("已暂停", "Paused"),
+    "bigwall.no_playlist": ("无法显示这个大屏轮播列表", "This wall playlist cannot be shown"),
+    "bigwall.no_playlist_hint": ("请检查地址中的 playlist=，或轮播列表文件（GRIDCC_WALL_PLAYLISTS）",
+                                 "Check playlist= in the address, or the playlist file (GRIDCC_WALL_PLAYLISTS)"),
+    "bigwall.unsupported": ("此视图暂不支持上墙", "This view cannot be shown on the wall yet"),
+    "bigwall.failed": ("此视图暂时无法显示", "This view cannot be drawn just now"),
+    "bigwall.sign_in_again": ("请重新登录：本屏的登录已失效", "Please sign in again: this screen's session has ended"),
+    "bigwall.reconnecting": ("服务器无响应，正在重试", "The server does not answer; retrying"),
+    "bigwall.reloading": ("正在重新载入", "Reloading"),
+    "bigwall.none": ("暂无数据", "No data yet"),
+    "bigwall.top_categories": ("30日高发问题", "Top issues, 30 d"),
+    "bigwall.trend": ("30日趋势", "30-day trend"),
+    "bigwall.reported": ("上报", "reported"),
+    "bigwall.closed": ("办结", "closed"),
     # == end wall ==
     # == Wall views (issue 8 §1): keys "wallv.*" below this line ==
     # == end wall views ==

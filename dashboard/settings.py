@@ -80,6 +80,7 @@ class Settings:
     rank_refresh_s: float = 300.0
     rank_freeze_every_s: float = 0.0
     rankings: str = ""  # the ranking configuration file (TOML/JSON, GRIDCC_RANKINGS); empty: dashboard/catalog/rankings.toml
+    wall_playlists: str = ""  # the wall's playlists (TOML/JSON, GRIDCC_WALL_PLAYLISTS); empty: dashboard/catalog/wall.toml
 
     def __post_init__(self):
         if not self.store_url:
@@ -175,4 +176,5 @@ def from_env(environ: dict | None = None) -> Settings:
     kw["rank_refresh_s"] = _number(env, "GRIDCC_RANK_REFRESH_S", float, 300)
     kw["rank_freeze_every_s"] = _number(env, "GRIDCC_RANK_FREEZE_EVERY_S", float, 3600)
     kw["rankings"] = env.get("GRIDCC_RANKINGS", "").strip()
+    kw["wall_playlists"] = env.get("GRIDCC_WALL_PLAYLISTS", "").strip()
     return Settings(**kw)
