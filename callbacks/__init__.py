@@ -22,3 +22,6 @@ def register_all(app) -> None:
     from callbacks import rank_admin
 
     rank_admin.register(app)
+    from callbacks import wall
+
+    wall.register(app)

@@ -30,6 +30,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     settings = settings or from_env()
     rank_config.load_file(settings.rankings or None)  # a bad rankings configuration stops here, naming the key
+    from dashboard import wall
+
+    wall.load_file(settings.wall_playlists or None)  # a bad wall playlist file stops here, naming the entry
     app = dash.Dash(
         __name__,
         use_pages=True,

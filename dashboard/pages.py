@@ -24,4 +24,7 @@ def register(app: dash.Dash) -> None:
 
     dash.register_page("admin_rankings", path=rank_admin.PATH, layout=rank_admin.layout, title="考核配置 · gridcc",
                        name="admin_rankings")
+    from layouts import wall
+
+    dash.register_page("wall", path=wall.PATH, layout=wall.layout, title="大屏 · gridcc", name="wall")
     app.layout = shell.layout
