@@ -269,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import sla_cases
 
         return sla_cases.main(argv[1:], start=_start, root=ROOT)
+    if argv[:1] == ["wall"]:  # the wall left running (bench/wall_soak.py)
+        from bench import wall_soak
+
+        return wall_soak.main(argv[1:])
     if argv[:1] == ["rankings"]:  # the rankings (bench/rank_cases.py)
         from bench import rank_cases
 

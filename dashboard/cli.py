@@ -140,7 +140,8 @@ def _demo_users(settings: Settings) -> None:
                       "demo-district": ("district_manager", district, "演示区管理员"),
                       "demo-street": ("street_operator", street, "演示街道操作员"),
                       "demo-dept": ("department_handler", department, "演示部门人员"),
-                      "demo-admin": ("admin", city, "演示管理员")}
+                      "demo-admin": ("admin", city, "演示管理员"),
+                      "demo-wall": ("wall_display", city, "演示大屏")}
             digest = None
             for name, (role, code, display) in wanted.items():
                 if users.get_user(conn, name=name) is not None:
@@ -154,7 +155,7 @@ def _demo_users(settings: Settings) -> None:
     finally:
         engine.dispose()
     log.info("demo users (password %s): demo (viewer), demo-leader, demo-district, demo-street, demo-dept, "
-             "demo-admin", DEMO_PASSWORD)
+             "demo-admin, demo-wall (a wall display: signs in to /wall)", DEMO_PASSWORD)
 
 
 def _engine(settings: Settings):
