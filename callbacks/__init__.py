@@ -25,3 +25,7 @@ def register_all(app) -> None:
     from callbacks import wall
 
     wall.register(app)
+    from callbacks import tour_tools, tours
+
+    tours.register(app)
+    tour_tools.register(app)

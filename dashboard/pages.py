@@ -27,4 +27,8 @@ def register(app: dash.Dash) -> None:
     from layouts import wall
 
     dash.register_page("wall", path=wall.PATH, layout=wall.layout, title="大屏 · gridcc", name="wall")
+    from layouts import present, tours
+
+    dash.register_page("tours", path=tours.PATH, layout=tours.layout, title="演示讲稿 · gridcc", name="tours")
+    dash.register_page("present", path=present.PATH, layout=present.layout, title="演示 · gridcc", name="present")
     app.layout = shell.layout

@@ -151,7 +151,7 @@ def new_tour_form(lang: str, now: datetime) -> html.Div:
                 className="form-control form-control-sm adm-input"), lang, "trs-field-grow"),
             _field("tour.cutoff", dbc.Input(
                 id=pid(NEW_AS_OF, 0), type="datetime-local", step=60, value=input_minute(now),
-                max=input_minute(now), min="2000-01-01T00:00", title=t("tour.cutoff_hint", lang),
+                max=input_minute(now), min="2000-01-01T00:00",
                 className="form-control form-control-sm adm-input trs-as-of"), lang),
             html.Button(t("tour.create", lang), id=pid(CREATE, 0), n_clicks=0, type="button",
                         className="btn btn-info btn-sm trs-btn"),
@@ -179,7 +179,7 @@ def editor(tour: tours.Tour, slides: Sequence[tours.Slide], *, lang: str) -> lis
                 autoComplete="off", className="form-control form-control-sm adm-input"), lang, "trs-field-grow"),
             _field("tour.cutoff", dbc.Input(
                 id=pid(TOUR_AS_OF, tour.id), type="datetime-local", step=60, value=input_minute(tour.as_of),
-                min="2000-01-01T00:00", title=t("tour.cutoff_hint", lang),
+                min="2000-01-01T00:00",
                 className="form-control form-control-sm adm-input trs-as-of"), lang),
             html.Button(t("tour.save", lang), id=pid(TOUR_SAVE, tour.id), n_clicks=0, type="button",
                         className="btn btn-outline-info btn-sm trs-btn"),
@@ -225,10 +225,10 @@ def slide_item(tour: tours.Tour, slide: tours.Slide, n: int, total: int, lang: s
                 html.A(t("tour.open_view", lang), href=href, target="_blank", className="trs-open") if href else None,
             ]),
             dcc.Input(id=pid(SLIDE_TITLE, slide.id), type="text", value=slide.title, maxLength=tours.MAX_TITLE,
-                      autoComplete="off", **{"aria-label": t("tour.slide_title", lang)},
+                      autoComplete="off", placeholder=t("tour.slide_title", lang),
                       className="form-control form-control-sm adm-input trs-slide-title"),
             dcc.Textarea(id=pid(SLIDE_NOTE, slide.id), value=slide.note, maxLength=tours.MAX_NOTE,
-                         placeholder=t("tour.note_hint", lang), **{"aria-label": t("tour.note", lang)},
+                         placeholder=t("tour.note_hint", lang), title=t("tour.note", lang),
                          className="form-control form-control-sm adm-input trs-slide-note"),
         ]),
         html.Div(className="trs-slide-actions", children=[
