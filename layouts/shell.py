@@ -39,7 +39,8 @@ def labels(timezone: str) -> dict:
 def _nav() -> html.Nav:
     """Return links to the other pages this user may open (none for a user who may open only one)."""
     principal = access.current()
-    pages = [("/", "page.overview"), ("/sla", "sla.title"), ("/rankings", "rank.nav"), ("/backlog", "page.backlog")]
+    pages = [("/", "page.overview"), ("/sla", "sla.title"), ("/rankings", "rank.nav"), ("/backlog", "page.backlog"),
+             ("/tours", "tour.nav")]
     if principal is not None and principal.may("admin"):
         pages.append(("/admin/audit", "audit.title"))
         pages.append(("/admin/rankings", "rankcfg.title"))
