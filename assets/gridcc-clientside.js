@@ -48,6 +48,130 @@
         }
     }, true);
 
+    /* ?embed=1: the page without the top bar (the presenter's frame, the export) — at once, before Dash draws. */
+    function embedded(search) {
+        return new URLSearchParams(search || "").get("embed") === "1";
+    }
+    if (embedded(window.location.search)) {
+        document.documentElement.classList.add("gcc-embed");
+    }
+
+    /* "返回实时 Back to live": the same address without its as_of (the link is shown on a frozen page). */
+    document.addEventListener("click", function (event) {
+        var link = event.target.closest ? event.target.closest("a[data-drop-as-of]") : null;
+        if (link) {
+            var params = new URLSearchParams(window.location.search);
+            params.delete("as_of");
+            var query = params.toString();
+            link.href = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+        }
+    }, true);
+
+    /* -- Copy link: the full address (with lang) to the clipboard; on a plain-http intranet host (no secure
+     * context: no navigator.clipboard) through a hidden textarea; if even that is refused, the link is shown
+     * selected in a small box to copy by hand. -- */
+    function copyByHand(text) {
+        var area = document.createElement("textarea");
+        area.value = text;
+        area.setAttribute("readonly", "");
+        area.style.position = "fixed";
+        area.style.top = "0";
+        area.style.left = "-9999px";
+        area.style.opacity = "0";
+        document.body.appendChild(area);
+        area.select();
+        area.setSelectionRange(0, text.length);
+        var ok = false;
+        try {
+            ok = document.execCommand("copy");
+        } catch (e) {
+            ok = false;
+        }
+        document.body.removeChild(area);
+        return ok;
+    }
+
+    function copyText(text) {
+        if (navigator.clipboard && window.isSecureContext) {
+            return navigator.clipboard.writeText(text).then(function () { return true; },
+                function () { return copyByHand(text); });
+        }
+        return Promise.resolve(copyByHand(text));
+    }
+
+    var toastTimer = null;
+
+    function showToast() {
+        var toast = document.getElementById("shell-toast");
+        if (!toast) {
+            return;
+        }
+        toast.hidden = false;
+        toast.classList.add("gcc-toast-on");
+        window.clearTimeout(toastTimer);
+        toastTimer = window.setTimeout(function () {
+            toast.classList.remove("gcc-toast-on");
+            toast.hidden = true;
+        }, 3000);
+    }
+
+    function showBox(text) {
+        var box = document.getElementById("shell-copy-box");
+        var field = document.getElementById("shell-copy-text");
+        if (!box || !field) {
+            return;
+        }
+        field.value = text;
+        box.hidden = false;
+        field.focus();
+        field.select();
+    }
+
+    document.addEventListener("click", function (event) {
+        var target = event.target.closest ? event.target : null;
+        if (target && target.closest("#shell-copy-link")) {
+            var href = window.location.href;
+            copyText(href).then(function (ok) {
+                if (ok) {
+                    document.getElementById("shell-copy-box").hidden = true;
+                    showToast();
+                } else {
+                    showBox(href);
+                }
+            });
+        } else if (target && target.closest("#shell-copy-close")) {
+            document.getElementById("shell-copy-box").hidden = true;
+        }
+    });
+    document.addEventListener("keydown", function (event) {
+        var box = document.getElementById("shell-copy-box");
+        if (event.key === "Escape" && box && !box.hidden) {
+            box.hidden = true;
+        }
+    });
+    window.gridcc = window.gridcc || {};
+    window.gridcc.copyLink = {copyText: copyText, copyByHand: copyByHand, showBox: showBox};
+
+    /* Put ``query`` ({key: value, or null/"" for absent}) into the address bar without a navigation (no
+     * history entry per click), keeping every other key (lang, as_of, embed). */
+    function replaceQuery(query) {
+        var params = new URLSearchParams(window.location.search);
+        Object.keys(query).forEach(function (key) {
+            var value = query[key];
+            if (value === null || value === undefined || value === "" || value === false) {
+                params.delete(key);
+            } else {
+                params.set(key, String(value));
+            }
+        });
+        // ":" and "," need no escaping in a query: "as_of=2026-11-20T15:00", "quick=red,soon" stay readable.
+        var text = params.toString().replace(/%3A/gi, ":").replace(/%2C/gi, ",");
+        var url = window.location.pathname + (text ? "?" + text : "") + window.location.hash;
+        if (url !== window.location.pathname + window.location.search + window.location.hash) {
+            window.history.replaceState(window.history.state, "", url);
+        }
+    }
+
     function pad(n) {
         return (n < 10 ? "0" : "") + n;
     }
@@ -68,7 +192,8 @@
                 return "gcc-lang-btn" + (mine === lang ? " active" : "");
             };
             return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en"),
-                labels.signout, labels["wall.on"], labels["wall.hint"]];
+                labels.signout, labels["wall.on"], labels["wall.hint"], labels["link.copy_hint"],
+                "gcc-shell" + (embedded(search) ? " gcc-shell-embed" : "")];
         },
 
         /* Show the wall clock, hh:mm:ss, in the city's time zone (the browser's may differ). */
@@ -158,26 +283,49 @@
             return {area: p.code, building: null};
         },
 
-        /* Mirror the view into the address bar without a navigation, so the link reproduces it. */
-        mirrorUrl: function (view, metric) {
+        /* Mirror the view into the address bar without a navigation, so the link reproduces it: the area and
+         * building, the metric, and the heat layer (on, window, filters); defaults are left out
+         * (dashboard/addresses.py reads the same keys). Playback is not in the address: it is this screen's. */
+        mirrorUrl: function (view, metric, heatOn, heatWindow, heatClass, heatSource, heatUrgent) {
             if (!view) {
                 return;
             }
-            var params = new URLSearchParams(window.location.search);
-            var set = function (key, value) {
-                if (value) {
-                    params.set(key, value);
-                } else {
-                    params.delete(key);
-                }
+            var query = {
+                area: view.code === view.top ? null : view.code,
+                building: view.building ? view.building.code : null
             };
-            set("area", view.code === view.top ? null : view.code);
-            set("building", view.building ? view.building.code : null);
-            set("metric", metric === "open" ? null : metric);
-            var query = params.toString();
-            var url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
-            if (url !== window.location.pathname + window.location.search + window.location.hash) {
-                window.history.replaceState(window.history.state, "", url);
+            if (metric !== undefined) {  // the overview (the SLA page mirrors only its area here)
+                query.metric = metric === "open" ? null : metric;
+                query.heat = heatOn ? "1" : null;
+                query.heat_window = heatOn && heatWindow && heatWindow !== "24h" ? heatWindow : null;
+                query.heat_class = heatOn && heatClass && heatClass !== "all" ? heatClass : null;
+                query.heat_source = heatOn && heatSource && heatSource !== "all" ? heatSource : null;
+                query.heat_urgent = heatOn && heatUrgent ? "1" : null;
+            } else {
+                query.metric = null;
+            }
+            replaceQuery(query);
+        },
+
+        /* The SLA page's period (a custom one with its days), grain and splits; defaults left out. */
+        mirrorSla: function (period, start, end, grain, splitBy, ageBy, handlingBy, exceptionsBy) {
+            var custom = period === "custom" && start && end;
+            replaceQuery({
+                period: period && period !== "30d" && (period !== "custom" || custom) ? period : null,
+                start: custom ? String(start).slice(0, 10) : null,
+                end: custom ? String(end).slice(0, 10) : null,
+                grain: grain && grain !== "day" ? grain : null,
+                split_by: splitBy && splitBy !== "class" ? splitBy : null,
+                age_by: ageBy && ageBy !== "class" ? ageBy : null,
+                handling_by: handlingBy && handlingBy !== "class" ? handlingBy : null,
+                exceptions_by: exceptionsBy && exceptionsBy !== "department" ? exceptionsBy : null
+            });
+        },
+
+        /* The backlog desk's quick filters, search, sort and column filters, as the server wrote them. */
+        mirrorQuery: function (query) {
+            if (query && typeof query === "object") {
+                replaceQuery(query);
             }
         }
     };

@@ -30,8 +30,24 @@
         started: false,
         source: null,
         pollTimer: null,
-        paused: false          // playback: the page shows the past, the badge says so
+        paused: false,         // playback: the page shows the past, the badge says so
+        frozen: null           // the minute a page frozen by its URL's as_of shows ("2026-11-20 15:00"), else null
     };
+
+    /* The pages that honour ?as_of= (dashboard/views.py FREEZABLE). Whether this one is frozen is the page's
+     * word, not the URL's: it marks its root data-frozen-at when the server took the as_of (a bad, future or
+     * hostile one leaves the page live). */
+    var FREEZABLE = {"/": true, "/sla": true, "/rankings": true};
+
+    function asOfInUrl() {
+        return FREEZABLE[window.location.pathname] === true &&
+            new URLSearchParams(window.location.search).has("as_of");
+    }
+
+    function frozenVerdict() {
+        var page = document.querySelector("#_pages_content [data-frozen-at]");
+        return page ? page.getAttribute("data-frozen-at") : null;
+    }
 
     /* A dcc.Store has no element on the page: it is known to be there by an element that is ("anchor"). */
     var ANCHORS = {"shell-live": "shell-as-of"};
@@ -59,7 +75,7 @@
     /* How stale the screen is: fresh, amber or red, from the time since the server last spoke. */
     function staleness() {
         if (!live.contact) {
-            return live.mode === "starting" ? "fresh" : "red";
+            return live.mode === "starting" || live.mode === "frozen" ? "fresh" : "red";
         }
         var quiet = Date.now() - live.contact;
         return quiet >= RED_MS ? "red" : quiet >= AMBER_MS ? "amber" : "fresh";
@@ -67,7 +83,23 @@
 
     var shown = "";
 
+    var backShown = false;
+
     function renderBadge() {
+        live.frozen = frozenVerdict();
+        if (Boolean(live.frozen) !== backShown) {
+            backShown = Boolean(live.frozen);
+            setProps("shell-back-live", {hidden: !backShown});
+        }
+        if (live.frozen) {
+            var frozenText = label("link.frozen") + " " + live.frozen;
+            if (frozenText !== shown) {
+                shown = frozenText;
+                setProps("shell-as-of", {children: frozenText, title: label("link.frozen_hint"),
+                    className: "gcc-as-of gcc-live-frozen", "data-live": "frozen"});
+            }
+            return;
+        }
         if (live.paused) {
             return;
         }
@@ -220,12 +252,31 @@
         });
     }
 
+    /* A page whose URL has as_of opens no stream (spec §2: "networkidle" then means drawn) and never ticks,
+     * once the page says it took the as_of; a page that refused it (bad, future) is live and streams. */
+    function openUnlessFrozen() {
+        var content = document.getElementById("_pages_content");
+        if (!content || !content.firstElementChild) {
+            window.setTimeout(openUnlessFrozen, 100);  // the page is not drawn yet
+            return;
+        }
+        if (!frozenVerdict()) {
+            openStream();
+        }
+        renderBadge();
+    }
+
     /* Start once per page load (the shell's labels store triggers it); later calls only refresh labels. */
     function start(labels) {
         live.labels = labels && labels.langs ? labels.langs : live.labels;
         if (!live.started) {
             live.started = true;
-            openStream();
+            if (asOfInUrl()) {
+                live.mode = "frozen";
+                openUnlessFrozen();
+            } else {
+                openStream();
+            }
             window.setInterval(renderBadge, 1000);
         }
         renderBadge();
@@ -279,6 +330,9 @@
     var pageTicks = window.gridccPageTicks = window.gridccPageTicks || [];
 
     function tellPages(message) {
+        if (frozenVerdict()) {
+            return;  // a frozen page never ticks
+        }
         pageTicks.forEach(function (page) {
             if (!document.getElementById(page.anchor) || !page.wants(message)) {
                 return;

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash
 from dash import ClientsideFunction, Input, Output, State, html, no_update
 
-from dashboard import access, backlog, backlog_export, context, data, desk
+from dashboard import access, addresses, backlog, backlog_export, context, data, desk
 from dashboard.i18n import CATALOGUE, normalise, t
 from layouts import backlog as ids
 
@@ -38,6 +38,16 @@ def save_view(columns, filters, search, quick):
     principal = access.require("read")
     data.save_backlog_prefs(principal.name, {"columns": columns, "filter": filters, "search": search, "quick": quick})
     return True
+
+
+def address(columns, filters, search, quick, previous):
+    """Return the view's URL keys (issue 8 §2); the sort stays as it was until the grid reports its columns."""
+    query = addresses.desk_to_url(columns, filters, search, quick)
+    if columns is None and isinstance(previous, dict):
+        sort = addresses.text(previous.get("sort"))
+        query["sort"] = ",".join(("-" if d == "desc" else "") + c
+                                 for c, d in addresses.desk_sort_from_url(sort)) or None
+    return no_update if query == previous else query
 
 
 def reset_view(_clicks):
@@ -155,6 +165,19 @@ def register(app: dash.Dash) -> None:
         Input(ids.QUICK_FILTERS, "value"),
         prevent_initial_call=True,
     )(save_view)
+    app.callback(
+        Output(ids.ADDRESS, "data"),
+        Input(ids.GRID, "columnState"),
+        Input(ids.GRID, "filterModel"),
+        Input(ids.SEARCH, "value"),
+        Input(ids.QUICK_FILTERS, "value"),
+        State(ids.ADDRESS, "data"),
+        prevent_initial_call=True,
+    )(address)
+    app.clientside_callback(
+        ClientsideFunction("gridcc_overview", "mirrorQuery"),
+        Input(ids.ADDRESS, "data"),
+    )
     app.callback(
         Output(ids.GRID, "resetColumnState"),
         Output(ids.GRID, "filterModel"),

@@ -16,7 +16,7 @@ import dash
 import plotly.utils
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, no_update
 
-from dashboard import access, alerts, data, figures, heat, maps
+from dashboard import access, addresses, alerts, data, figures, heat, maps
 from dashboard.i18n import t
 from layouts import event_detail as detail_ids
 from layouts import overview as ids
@@ -57,8 +57,14 @@ def replayed(playback) -> datetime | None:
     return moment if EARLIEST_PLAYBACK <= moment <= now else None
 
 
-def _window(playback) -> tuple[datetime, datetime, datetime]:
-    return data.window(as_of=replayed(playback))
+def frozen(value) -> datetime | None:
+    """Return the minute the page's URL froze it at (the store can be forged: checked again), None when live."""
+    return addresses.frozen_at(value, data.window()[0])
+
+
+def _window(playback, frozen_value=None) -> tuple[datetime, datetime, datetime]:
+    """Return (as_of, since, until) of the panels: the replayed moment, else the URL's as_of, else live."""
+    return data.window(as_of=replayed(playback) or frozen(frozen_value))
 
 
 def _live(tick) -> None:
@@ -113,7 +119,7 @@ def _households(scope, area) -> dict[str, int]:
     return {child.code: child.households for child in children(scope, area.code)}
 
 
-def update_map(state: dict | None, metric: str, tick, _minute, playback, lang: str, shown):
+def update_map(state: dict | None, metric: str, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Send the children's polygons URL (cached by the browser) and their values for ``metric``.
 
     Runs on the requested state, beside update_view rather than after it, so a drill costs one round trip.
@@ -123,56 +129,56 @@ def update_map(state: dict | None, metric: str, tick, _minute, playback, lang: s
     state = _requested(state)
     metric = metric if metric in data.MAP_METRICS else data.MAP_METRICS[0]
     area = data.area(scope, state["area"] or scope.area_code) or data.area(scope, scope.area_code)
-    as_of, since, until = _window(playback)
+    as_of, since, until = _window(playback, frozen_value)
     rows = data.map_figures(scope, area.code, metric, as_of, since, until)
     households = _households(scope, area) if metric == "per_1000_households" else {}
     hideout = maps.map_hideout(rows, metric, households, lang, selected=state["building"])
     return unless_same(shown, maps.children_url(area.code), hideout, ids.legend(hideout, lang))
 
 
-def update_kpis(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_kpis(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Fill the KPI tiles of the area in view."""
     _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
-    as_of, since, until = _window(playback)
+    as_of, since, until = _window(playback, frozen_value)
     return unless_same(shown, ids.kpi_tiles(data.kpis(data.request_scope(), code, as_of, since, until), lang))
 
 
-def update_median(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_median(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Fill the median handling time tile of the area in view."""
     _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
-    _, since, until = _window(playback)
+    _, since, until = _window(playback, frozen_value)
     return unless_same(shown, ids.median_tile(data.median_handling_hours(data.request_scope(), code, since, until),
                                               lang))
 
 
-def update_categories(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_categories(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Draw the most reported categories of the last 30 days in the area in view."""
     _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
-    _, since, until = _window(playback)
+    _, since, until = _window(playback, frozen_value)
     return unless_same(shown, figures.categories_figure(data.top_categories(data.request_scope(), code, since, until),
                                                         lang))
 
 
-def update_trend(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_trend(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Draw reported and closed per day over the last 30 days in the area in view."""
     _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
-    _, since, until = _window(playback)
+    _, since, until = _window(playback, frozen_value)
     return unless_same(shown, figures.trend_figure(data.daily_trend(data.request_scope(), code, since, until), lang))
 
 
-def update_building(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_building(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """Show the selected building's facts and open events in place of the categories."""
     _live(tick)
     building = view.get("building") if isinstance(view, dict) else None
@@ -182,19 +188,19 @@ def update_building(view: dict | None, tick, _minute, playback, lang: str, shown
         isinstance(building.get("code"), str) else None
     if found is None:
         return unless_same(shown, [], True, False)
-    events = data.building_open_events(scope, found.code, _window(playback)[0], BUILDING_EVENTS_LIMIT)
+    events = data.building_open_events(scope, found.code, _window(playback, frozen_value)[0], BUILDING_EVENTS_LIMIT)
     may_reveal = access.current().may("reveal")
     return unless_same(shown, ids.building_detail(maps.building_state(found), events, BUILDING_EVENTS_LIMIT, lang,
                                                   may_reveal), False, True)
 
 
-def update_ticker(view: dict | None, tick, _minute, playback, lang: str, shown):
+def update_ticker(view: dict | None, tick, _minute, playback, lang: str, shown, frozen_value=None):
     """List the newest events of the area in view (up to the replayed moment in playback), newest first."""
     _live(tick)
     code = _view_code(view)
     if code is None:
         return no_update, no_update
-    as_of = replayed(playback) or datetime.max
+    as_of = replayed(playback) or frozen(frozen_value) or datetime.max
     live_as_of = data.window()[0]
     events = data.recent_events(data.request_scope(), code, min(as_of, live_as_of), TICKER_LIMIT)
     return unless_same(shown, ids.ticker(events, lang))
@@ -206,7 +212,7 @@ def _choice(value, allowed) -> tuple[str, ...]:
 
 
 def update_heat(view: dict | None, on, window: str, class_code, source, urgent, tick, _minute, playback,
-                lang: str, shown):
+                lang: str, shown, frozen_value=None):
     """Send the event density of the area in view in H3 cells; the browser draws the hexagons."""
     _live(tick)
     code = _view_code(view)
@@ -220,7 +226,7 @@ def update_heat(view: dict | None, on, window: str, class_code, source, urgent, 
         return no_update, no_update, no_update, no_update
     span = heat.WINDOWS.get(window) if isinstance(window, str) else None
     span = span or heat.WINDOWS["24h"]
-    until = _window(playback)[0]
+    until = _window(playback, frozen_value)[0]
     classes = _choice(class_code, {c for c, _ in data.category_classes()})
     resolution = heat.resolution_for(area.level)
     cells = data.heat_cells(scope, code, resolution, until - span, until, classes, _choice(source, SOURCES),
@@ -239,9 +245,12 @@ def _clicked_id(key: str) -> int | None:
     return None
 
 
-def update_alerts(scope_tick, _minute, _acks, _rule_acks, lang: str, shown):
+def update_alerts(scope_tick, _minute, _acks, _rule_acks, lang: str, shown, frozen_value=None):
     """Show the urgent events and the alert-rule firings of the caller's scope nobody signed for (banner,
-    pulses); sign for one on click (only a role that may act)."""
+    pulses); sign for one on click (only a role that may act). A page frozen by its URL shows none: they are
+    what needs doing now, not what the frozen minute showed."""
+    if frozen(frozen_value) is not None:
+        return unless_same(shown, [], [], [])
     trigger = dash.ctx.triggered_id
     if trigger == ids.SCOPE_TICK:
         data.told(scope_tick)
@@ -312,6 +321,11 @@ def register(app: dash.Dash) -> None:
         ClientsideFunction("gridcc_overview", "mirrorUrl"),
         Input(ids.VIEW, "data"),
         Input(ids.METRIC, "value"),
+        Input(ids.HEAT_ON, "value"),
+        Input(ids.HEAT_WINDOW, "value"),
+        Input(ids.HEAT_CLASS, "value"),
+        Input(ids.HEAT_SOURCE, "value"),
+        Input(ids.HEAT_URGENT, "value"),
         prevent_initial_call=True,
     )
     # The live ticks (overview-tick: the area in view; overview-scope-tick: the alerts) are set by
@@ -333,6 +347,7 @@ def register(app: dash.Dash) -> None:
         key = {"type": ids.DIGEST, "panel": panel}
         return Output(key, "data"), State(key, "data")
 
+    frozen_at = State(ids.FROZEN, "data")  # after the digest: the callbacks take it last (frozen_value)
     live = (Input(ids.TICK, "data"), Input(ids.MINUTE, "n_intervals"), Input(ids.PLAYBACK, "data"),
             State(ids.LANG, "data"))
     out, shown = digest("map")
@@ -343,7 +358,7 @@ def register(app: dash.Dash) -> None:
         out,
         Input(ids.STATE, "data"),
         Input(ids.METRIC, "value"),
-        *live, shown,
+        *live, shown, frozen_at,
     )(update_map)
     panels = (Input(ids.VIEW, "data"), *live)
     for panel, outputs, fn in (
@@ -356,7 +371,7 @@ def register(app: dash.Dash) -> None:
         ("ticker", (Output(ids.TICKER, "children"),), update_ticker),
     ):
         out, shown = digest(panel)
-        app.callback(*outputs, out, *panels, shown)(fn)
+        app.callback(*outputs, out, *panels, shown, frozen_at)(fn)
     out, shown = digest("heat")
     app.callback(
         Output(ids.HEAT_DATA, "data"),
@@ -369,7 +384,7 @@ def register(app: dash.Dash) -> None:
         Input(ids.HEAT_CLASS, "value"),
         Input(ids.HEAT_SOURCE, "value"),
         Input(ids.HEAT_URGENT, "value"),
-        *live, shown,
+        *live, shown, frozen_at,
     )(update_heat)
     app.clientside_callback(
         ClientsideFunction("gridcc_live", "heatLayer"),
@@ -388,7 +403,7 @@ def register(app: dash.Dash) -> None:
         Input({"type": ids.ACK, "event": ALL}, "n_clicks"),
         Input({"type": ids.RULE_ACK, "firing": ALL}, "n_clicks"),
         State(ids.LANG, "data"),
-        shown,
+        shown, frozen_at,
     )(update_alerts)
     app.clientside_callback(
         ClientsideFunction("gridcc_live", "alertSound"),

@@ -18,6 +18,8 @@ def register(app: dash.Dash) -> None:
         Output(ids.SIGN_OUT, "children"),
         Output(ids.WALL, "children"),
         Output(ids.WALL, "title"),
+        Output(ids.COPY, "title"),
+        Output(ids.ROOT, "className"),
         Input(ids.LOCATION, "pathname"),
         Input(ids.LOCATION, "search"),
         State(ids.LABELS, "data"),

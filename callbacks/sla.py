@@ -276,6 +276,14 @@ def register(app: dash.Dash) -> None:
         Input(ids.VIEW, "data"),
         prevent_initial_call=True,
     )
+    # Every other control in the address too (issue 8 §2): period and its days, grain, the splits.
+    app.clientside_callback(
+        ClientsideFunction("gridcc_overview", "mirrorSla"),
+        Input(ids.PERIOD, "value"), Input(ids.DATES, "start_date"), Input(ids.DATES, "end_date"),
+        Input(ids.GRAIN, "value"), Input(ids.SPLIT_BY, "value"), Input(ids.AGE_BY, "value"),
+        Input(ids.HANDLING_BY, "value"), Input(ids.EXCEPTIONS_BY, "value"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.VIEW, "data"),
         Output(ids.BREADCRUMB, "children"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard import access, data, desk
+from dashboard import access, addresses, data, desk
 from dashboard.backlog import COLUMNS, QUICK
 from dashboard.i18n import normalise, t
 from layouts.admin import GRID_THEME
@@ -18,6 +18,7 @@ LANG = "backlog-lang"
 TICK = "backlog-tick"  # set by assets/gridcc-live.js when a change reaches the scope: the rows in view refresh
 LABELS = "backlog-labels"
 SAVED = "backlog-saved"  # the last view saved to user_prefs (nothing reads it: an output must go somewhere)
+ADDRESS = "backlog-address"  # the view's URL keys {quick, q, sort, filter} (assets/gridcc-clientside.js mirrors them)
 HEAD_COUNT = "backlog-count"
 SEARCH = "backlog-search"
 QUICK_FILTERS = "backlog-quick"
@@ -139,13 +140,25 @@ def labels(lang: str) -> dict:
     return {key: t(key, lang) for key in keys}
 
 
-def layout(lang: str = "zh", **_) -> html.Div:
-    """Return the desk for the caller: the grid with their saved view; the action bar if their role may act."""
+def view_of(prefs: dict, query) -> dict:
+    """Return the desk's view: the URL's quick filters, search, sort and column filters when it names any
+    (``?quick=red,soon&q=…&sort=deadline,-age&filter=…``, dashboard/addresses.py), else the user's saved view.
+    The saved column widths and choice stay either way."""
+    asked = addresses.desk_from_url(query)
+    if asked is None:
+        return prefs
+    return {"columns": addresses.desk_columns(prefs["columns"], asked["sort"]), "filter": asked["filter"],
+            "search": asked["search"], "quick": asked["quick"]}
+
+
+def layout(lang: str = "zh", **query) -> html.Div:
+    """Return the desk for the caller: the grid with the URL's view, else their saved one; the action bar if their
+    role may act. The desk is always live: an ``as_of`` in its URL is ignored."""
     lang = normalise(lang)
     principal = access.current()
     if principal is None:  # the gate never lets this happen; keep the page empty
         return html.Div(className="bkl")
-    prefs = data.backlog_prefs(principal.name)
+    prefs = view_of(data.backlog_prefs(principal.name), query)
     actions = desk.allowed(principal.role) if principal.may("act") else ()
     from dashboard.backlog import visible_columns
 
@@ -174,6 +187,8 @@ def layout(lang: str = "zh", **_) -> html.Div:
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=TICK),
         dcc.Store(id=SAVED),
+        dcc.Store(id=ADDRESS, data=addresses.desk_to_url(prefs["columns"], prefs["filter"], prefs["search"],
+                                                         prefs["quick"])),
         dcc.Store(id=LABELS, data=labels(lang)),
         html.Div(className="bkl-head", children=[
             html.Div(className="bkl-heading", children=[

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard import context, data, maps
+from dashboard import addresses, context, data, maps
 from dashboard.data import MAP_METRICS
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import level_name, normalise, status_name, t
@@ -19,6 +19,7 @@ from queries.overview import Figures, Kpis, OpenEvent
 from queries.schema import SOURCES
 
 STATE = "overview-state"
+FROZEN = "overview-frozen"  # the URL's as_of the server took ("2026-11-20T15:00"), None: live (issue 8 §2)
 VIEW = "overview-view"
 LANG = "overview-lang"
 TICK = "overview-tick"  # set by assets/gridcc-live.js when a change touches the area in view (≤ 1/s)
@@ -80,34 +81,51 @@ DIGEST_PANELS = ("map", "kpis", "median", "categories", "trend", "building", "ti
 HOVER_STYLE = {"weight": 3, "color": "#e6f1ff"}
 
 
-def layout(area: str | None = None, metric: str | None = None, lang: str = "zh", building: str | None = None,
-           **_) -> html.Div:
-    """Return the overview for ``?area=…&building=…&metric=…&lang=…``; callbacks check area and building."""
+def url_state(query) -> dict:
+    """Return the overview's controls asked for by its URL query (dashboard/addresses.py), defaults for the rest."""
+    from dashboard import heat
+
+    return addresses.overview_state(query, metrics=MAP_METRICS, windows=heat.WINDOWS,
+                                    classes=[code for code, _ in data.category_classes()], sources=SOURCES)
+
+
+def layout(lang: str = "zh", as_of=None, **query) -> html.Div:
+    """Return the overview for its URL: ``area``, ``building``, ``metric``, the heat layer (``heat=1``,
+    ``heat_window``, ``heat_class``, ``heat_source``, ``heat_urgent=1``), ``as_of`` (frozen) and ``lang``.
+
+    Every value is checked (a bad one gives the default); the callbacks resolve area and building in scope. With
+    a sane ``as_of`` every panel shows that minute and nothing ticks; playback is then not offered.
+    """
     lang = normalise(lang)
-    metric = metric if metric in MAP_METRICS else MAP_METRICS[0]
+    state = url_state(query)
+    now = data.window()[0]
+    frozen = addresses.frozen_at(as_of, now)
     return html.Div(
         className="ovw",
         lang="en" if lang == "en" else "zh-CN",
+        **addresses.frozen_attrs(as_of, now),
         children=[
-            dcc.Store(id=STATE, data={"area": area, "building": building}),
+            dcc.Store(id=STATE, data={"area": state["area"], "building": state["building"]}),
+            dcc.Store(id=FROZEN, data=None if frozen is None else f"{frozen:%Y-%m-%dT%H:%M}"),
             dcc.Store(id=VIEW),
             dcc.Store(id=LANG, data=lang),
             dcc.Store(id=TICK),
             dcc.Store(id=SCOPE_TICK),
-            dcc.Interval(id=MINUTE, interval=MINUTE_MS),
+            dcc.Interval(id=MINUTE, interval=MINUTE_MS, disabled=frozen is not None),
             dcc.Store(id=PLAYBACK, data={"on": False}),
             dcc.Interval(id=PLAY_TIMER, interval=1000, disabled=True),
             dcc.Store(id=HEAT_DATA),
             dcc.Store(id=ALERT_IDS, data=[]),
             *[dcc.Store(id={"type": DIGEST, "panel": name}) for name in DIGEST_PANELS],
-            _map_card(metric, lang),
+            _map_card(state, lang, frozen is not None),
             _side(lang),
             _detail_modal(lang),
         ],
     )
 
 
-def _map_card(metric: str, lang: str) -> html.Section:
+def _map_card(state: Mapping, lang: str, frozen: bool = False) -> html.Section:
+    metric = state["metric"]
     tile_url = context.current().settings.tile_url
     tiles = [dl.TileLayer(url=tile_url, attribution=context.current().settings.tile_attribution)] if tile_url else []
     return html.Section(className="gcc-card ovw-map-card", children=[
@@ -126,7 +144,7 @@ def _map_card(metric: str, lang: str) -> html.Section:
                 ),
             ]),
         ]),
-        _heat_tools(lang),
+        _heat_tools(lang, state),
         html.Div(id=NOTICE, className="ovw-notice", role="status"),
         html.Div(id=MAP_WRAP, className="ovw-map-wrap", children=[
             dl.Map(
@@ -170,12 +188,13 @@ def _map_card(metric: str, lang: str) -> html.Section:
             ]),
             html.Div(t("map.hint", lang), className="ovw-hint"),
         ]),
-        _playback_bar(lang),
+        _playback_bar(lang, hidden=frozen),
     ])
 
 
-def _heat_tools(lang: str) -> html.Div:
-    """Return the heat layer's switch, window and filters (category class, source, urgent only)."""
+def _heat_tools(lang: str, state: Mapping) -> html.Div:
+    """Return the heat layer's switch, window and filters (category class, source, urgent only), as the URL set
+    them."""
     from dashboard import heat
 
     classes = [{"label": t("heat.all_classes", lang), "value": ALL_VALUE}] + [
@@ -183,18 +202,21 @@ def _heat_tools(lang: str) -> html.Div:
     sources = [{"label": t("heat.all_sources", lang), "value": ALL_VALUE}] + [
         {"label": t(f"evd.source.{s}", lang), "value": s} for s in SOURCES]
     return html.Div(className="ovw-tools", children=[
-        dbc.Switch(id=HEAT_ON, label=t("heat.label", lang), value=False, className="ovw-heat-switch"),
+        dbc.Switch(id=HEAT_ON, label=t("heat.label", lang), value=state["heat"], className="ovw-heat-switch"),
         dbc.RadioItems(
             id=HEAT_WINDOW,
             options=[{"label": t(f"heat.window.{w}", lang), "value": w} for w in heat.WINDOWS],
-            value="24h", className="btn-group", inputClassName="btn-check",
+            value=state["heat_window"], className="btn-group", inputClassName="btn-check",
             labelClassName="btn btn-outline-info btn-sm", labelCheckedClassName="active",
         ),
-        _labelled(dbc.Select(id=HEAT_CLASS, options=classes, value=ALL_VALUE, size="sm", className="ovw-tool-select"),
+        _labelled(dbc.Select(id=HEAT_CLASS, options=classes, value=state["heat_class"], size="sm",
+                             className="ovw-tool-select"),
                   t("heat.filter.class", lang)),
-        _labelled(dbc.Select(id=HEAT_SOURCE, options=sources, value=ALL_VALUE, size="sm", className="ovw-tool-select"),
+        _labelled(dbc.Select(id=HEAT_SOURCE, options=sources, value=state["heat_source"], size="sm",
+                             className="ovw-tool-select"),
                   t("heat.filter.source", lang)),
-        dbc.Checkbox(id=HEAT_URGENT, label=t("heat.filter.urgent", lang), value=False, className="ovw-tool-check"),
+        dbc.Checkbox(id=HEAT_URGENT, label=t("heat.filter.urgent", lang), value=state["heat_urgent"],
+                     className="ovw-tool-check"),
         # Off by default (browsers refuse sound before a click anyway); remembered on this screen.
         dbc.Checkbox(id=ALERT_SOUND, label=t("alert.sound", lang), value=False, persistence=True,
                      persistence_type="local", className="ovw-tool-check ovw-sound"),
@@ -206,9 +228,10 @@ def _labelled(control, text: str) -> html.Label:
     return html.Label([html.Span(text, className="visually-hidden"), control], title=text, className="ovw-tool-label")
 
 
-def _playback_bar(lang: str) -> html.Div:
-    """Return playback: a day, a speed, play/pause, the time slider, and the way back to live."""
-    return html.Div(className="ovw-playback", children=[
+def _playback_bar(lang: str, hidden: bool = False) -> html.Div:
+    """Return playback: a day, a speed, play/pause, the time slider, and the way back to live (hidden on a page
+    frozen by its URL: it shows one minute)."""
+    return html.Div(className="ovw-playback", hidden=hidden, children=[
         html.Span(t("play.label", lang), className="ovw-play-label"),
         _labelled(dcc.Input(id=PLAY_DAY, type="date", className="ovw-play-day"), t("play.day", lang)),
         _labelled(dbc.Select(id=PLAY_SPEED, size="sm", value=str(PLAY_SPEEDS[1]), className="ovw-tool-select",

@@ -82,6 +82,14 @@ def _text(value, allowed: Sequence[str] | None = None) -> str | None:
     return value if allowed is None or value in allowed else None
 
 
+def _frozen_marks(as_of) -> dict:
+    """Return the root's data-frozen and data-frozen-at when the server takes the URL's as_of (issue 8 §2: the top
+    bar says "frozen at", no live stream), else {} — a bad or future as_of leaves the page live."""
+    from dashboard import addresses, data
+
+    return addresses.frozen_attrs(as_of, data.window()[0])
+
+
 def url_state(area=None, level=None, scheme=None, period=None, norm=None, compare=None) -> dict:
     """Return what the URL asks for, each value a short string or None (the callbacks check them in scope)."""
     return {"area": _text(area), "level": _text(level, LEVELS), "scheme": _text(scheme), "period": _text(period),
@@ -95,7 +103,7 @@ def layout(area=None, lang="zh", as_of=None, level=None, scheme=None, period=Non
     state = url_state(area, level, scheme, period, norm, compare)
     frozen = _text(as_of)
     return html.Div(id=PAGE, className="rnk", lang="en" if lang == "en" else "zh-CN",
-                    **({"data-frozen": "1"} if frozen else {}), children=[
+                    **_frozen_marks(as_of), children=[
         dcc.Store(id=STATE, data=state),
         dcc.Store(id=VIEW),
         dcc.Store(id=LANG, data=lang),

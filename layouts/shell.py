@@ -22,12 +22,20 @@ LANG_EN = "shell-lang-en"
 USER = "shell-user"
 SIGN_OUT = "shell-sign-out"
 WALL = "shell-wall"
+ROOT = "shell-root"  # the frame; "gcc-shell-embed" with ?embed=1 (no top bar: the presenter's frame, the export)
+BACK_LIVE = "shell-back-live"  # 返回实时: shown on a page frozen by its URL's as_of; drops as_of (gridcc-live.js)
+COPY = "shell-copy-link"  # 复制链接: copies location.href (assets/gridcc-clientside.js)
+COPY_BOX = "shell-copy-box"  # shown with the link selected when the browser refuses to copy
+COPY_TEXT = "shell-copy-text"
+COPY_CLOSE = "shell-copy-close"
+TOAST = "shell-toast"  # 链接已复制
 
 # The title key of each page path; the shell shows it in the top bar.
 PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users", "/sla": "sla.title", "/rankings": "rank.title", "/admin/rankings": "rankcfg.title", "/backlog": "page.backlog"}
 NAV = "shell-nav"
 SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint", "live.delayed", "live.lost",
               "live.data_time", "live.mode_push", "live.mode_poll", "live.replay_hint", "play.badge",
+              "link.copy", "link.copy_hint", "link.frozen", "link.frozen_hint", "link.back_live",
               *sorted(set(PAGE_TITLES.values())))
 
 
@@ -78,10 +86,33 @@ def _user(zh: dict) -> html.Div:
     ])
 
 
+def _both(key: str) -> list:
+    """Return the label ``key`` in both languages; the one not in <html lang> is hidden (gridcc.css)."""
+    return [html.Span(t(key, "zh"), className="gcc-zh-only"), html.Span(t(key, "en"), className="gcc-en-only")]
+
+
+def _copy_link(zh: dict) -> list:
+    """Return "复制链接 Copy link", its toast, and the box that shows the link when the browser may not copy."""
+    return [
+        html.Button(_both("link.copy"), id=COPY, n_clicks=0, type="button", title=zh["link.copy_hint"],
+                    className="gcc-user-btn gcc-copy-link",
+                    **{"aria-label": t("link.copy", "zh") + " " + t("link.copy", "en")}),
+        html.Div(_both("link.copied"), id=TOAST, className="gcc-toast", role="status", hidden=True,
+                 **{"aria-live": "polite"}),
+        html.Div(id=COPY_BOX, className="gcc-copy-box", hidden=True, role="dialog",
+                 **{"aria-label": t("link.copy", "zh") + " " + t("link.copy", "en")}, children=[
+            html.Div(_both("link.manual"), className="gcc-copy-box-note"),
+            html.Textarea(id=COPY_TEXT, readOnly=True, rows=3, className="gcc-copy-text", spellCheck="false"),
+            html.Button(_both("link.close"), id=COPY_CLOSE, type="button", className="gcc-user-btn"),
+        ]),
+    ]
+
+
 def layout() -> html.Div:
     """Return the frame: a top bar over ``dash.page_container``; labels are set from the URL's ``lang``."""
     zh = bundle(SHELL_KEYS, "zh")
     return html.Div(
+        id=ROOT,
         className="gcc-shell",
         children=[
             dcc.Location(id=LOCATION, refresh="callback-nav"),
@@ -101,8 +132,11 @@ def layout() -> html.Div:
                         # Set from the live stream by assets/gridcc-live.js; amber, then red, when it goes quiet.
                         html.Span(f"{zh['clock.as_of']} {context.current().settings.now():%H:%M:%S}", id=AS_OF,
                                   className="gcc-as-of gcc-live-fresh", role="status", **{"data-live": "fresh"}),
+                        html.A(_both("link.back_live"), id=BACK_LIVE, href="/", hidden=True, className="gcc-back-live",
+                               **{"data-drop-as-of": "1"}),
                         html.Span(id=CLOCK, className="gcc-clock"),
                         *tour_tools.tools(),
+                        *_copy_link(zh),
                         _user(zh),
                         html.Div(
                             className="gcc-lang", role="group", title=zh["lang.switch"],

@@ -68,14 +68,26 @@ DIGEST_PANELS = ("lights", "trend", "split", "age", "funnel", "handling", "excep
 GRAPHS = (TREND, SPLIT, AGE, FUNNEL, HANDLING, EXCEPTIONS)
 
 
-def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, period: str | None = None,
-           **_) -> html.Div:
-    """Return the SLA page for ``?area=…&period=…&as_of=…&lang=…``; the callbacks check area and as_of."""
+def url_state(query) -> dict:
+    """Return the page's controls asked for by its URL (period, custom days, grain, splits), defaults for the rest."""
+    from dashboard import addresses
+
+    return addresses.sla_state(query, periods=PERIODS, grains=GRAINS, split_bys=SPLIT_BYS, age_bys=AGE_BYS,
+                               handling_bys=HANDLING_BYS, exception_bys=EXCEPTION_BYS)
+
+
+def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, **query) -> html.Div:
+    """Return the SLA page for ``?area=…&period=…[&start=…&end=…]&grain=…&split_by=…&age_by=…&handling_by=…
+    &exceptions_by=…&as_of=…&lang=…`` (dashboard/addresses.py checks each; the callbacks check area and as_of)."""
+    from dashboard import addresses, data
+
     lang = normalise(lang)
-    period = period if period in PERIODS[:-1] else DEFAULT_PERIOD
-    frozen = {"data-frozen": "1"} if isinstance(as_of, str) and as_of else {}
+    state = url_state(query)
+    period = state["period"]
+    frozen = addresses.frozen_attrs(as_of, data.window()[0])
+    area = addresses.text(area, 32)
     return html.Div(id=PAGE, className="sla", lang="en" if lang == "en" else "zh-CN", **frozen, children=[
-        dcc.Store(id=STATE, data={"area": area if isinstance(area, str) else None}),
+        dcc.Store(id=STATE, data={"area": area}),
         dcc.Store(id=VIEW),
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=FROZEN, data=as_of if isinstance(as_of, str) else None),
@@ -83,7 +95,7 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
         dcc.Store(id=SELECTOR),
         dcc.Interval(id=MINUTE, interval=MINUTE_MS),
         *[dcc.Store(id={"type": DIGEST, "panel": name}) for name in DIGEST_PANELS],
-        _head(period, lang),
+        _head(period, lang, state["start"], state["end"]),
         html.Div(id=NOTICE, className="ovw-notice sla-notice", role="status"),
         html.Section(className="gcc-card sla-lights-card", children=[
             html.H2(t("sla.panel.lights", lang), className="gcc-card-title sla-lights-title"),
@@ -91,17 +103,17 @@ def layout(area: str | None = None, lang: str = "zh", as_of: str | None = None, 
         ]),
         html.Div(className="sla-grid", children=[
             _card("sla.panel.trend", lang, _graph(TREND), "sla-card-trend",
-                  _radios(GRAIN, GRAINS, "day", "sla.grain", lang)),
+                  _radios(GRAIN, GRAINS, state["grain"], "sla.grain", lang)),
             _card("sla.panel.split", lang, _graph(SPLIT, scroll=True), "sla-card-split",
-                  _radios(SPLIT_BY, SPLIT_BYS, "class", "sla.by", lang)),
+                  _radios(SPLIT_BY, SPLIT_BYS, state["split_by"], "sla.by", lang)),
             _card("sla.panel.age", lang, _graph(AGE, scroll=True), "sla-card-age",
-                  _radios(AGE_BY, AGE_BYS, "class", "sla.by", lang)),
+                  _radios(AGE_BY, AGE_BYS, state["age_by"], "sla.by", lang)),
             _card("sla.panel.funnel", lang, html.Div(className="sla-funnel", children=[
                 _graph(FUNNEL), html.Div(id=FUNNEL_TABLE, className="sla-funnel-table")]), "sla-card-funnel"),
             _card("sla.panel.handling", lang, _graph(HANDLING, scroll=True), "sla-card-handling",
-                  _radios(HANDLING_BY, HANDLING_BYS, "class", "sla.by", lang)),
+                  _radios(HANDLING_BY, HANDLING_BYS, state["handling_by"], "sla.by", lang)),
             _card("sla.panel.exceptions", lang, _graph(EXCEPTIONS, scroll=True), "sla-card-exceptions",
-                  _radios(EXCEPTIONS_BY, EXCEPTION_BYS, "department", "sla.by", lang)),
+                  _radios(EXCEPTIONS_BY, EXCEPTION_BYS, state["exceptions_by"], "sla.by", lang)),
         ]),
         _cases_modal(lang),
         dbc.Modal(id=DETAIL, is_open=False, size="lg", scrollable=True, className="ovw-detail sla-detail", children=[
@@ -118,7 +130,7 @@ def _radios(control_id: str, values: Sequence[str], value: str, prefix: str, lan
         labelCheckedClassName="active")
 
 
-def _head(period: str, lang: str) -> html.Div:
+def _head(period: str, lang: str, start: str | None = None, end: str | None = None) -> html.Div:
     return html.Div(className="gcc-card sla-head", children=[
         html.Nav(id=BREADCRUMB, className="ovw-breadcrumb", **{"aria-label": "breadcrumb"}),
         html.Label([html.Span(t("sla.child", lang), className="visually-hidden"),
@@ -130,7 +142,7 @@ def _head(period: str, lang: str) -> html.Div:
             _radios(PERIOD, PERIODS, period, "sla.period", lang),
             html.Div(id=DATES_WRAP, hidden=period != "custom", className="sla-dates", children=dcc.DatePickerRange(
                 id=DATES, display_format="YYYY-MM-DD", month_format="YYYY年M月" if lang == "zh" else "MMMM YYYY",
-                minimum_nights=0, clearable=False,
+                minimum_nights=0, clearable=False, start_date=start, end_date=end,
                 start_date_placeholder_text=t("sla.from", lang), end_date_placeholder_text=t("sla.to", lang),
                 first_day_of_week=1)),
         ]),
