@@ -865,6 +865,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "bigwall.closed": ("办结", "closed"),
     # == end wall ==
     # == Wall views (issue 8 §1): keys "wallv.*" below this line ==
+    "wallv.close_parts": ("按期结案 {n} / 结案及超期未处置 {d}", "{n} on time of {d} closed or overdue"),
+    "wallv.by_child": ("各{level}按期结案率", "Closed on time by {level}"),
+    "wallv.worst_first": ("由低到高", "Lowest first"),
+    "wallv.scale": ("刻度 {low}%–100%", "scale {low}%–100%"),
+    "wallv.no_ranking": ("本期暂无排名", "No ranking for this period"),
+    "wallv.apart": ("另有 {n} 个单位样本量低于 {min}，单独排名", "{n} more below the minimum volume of {min}: ranked apart"),
+    "wallv.rank_top": ("{area}{level}排名 · 前十", "{area} · {level}: top 10"),
+    "wallv.attention": ("需关注 · 末三名", "Needs attention: last 3"),
+    "wallv.no_tail": ("单位太少，不列末位", "Too few units to list the last"),
+    "wallv.cutoff": ("数据截至 {at}", "Counts as of {at}"),
+    "wallv.open_now": ("在办案件 {n} 件", "{n} open cases"),
+    "wallv.overdue": ("已超期", "Overdue"),
+    "wallv.nearly": ("临期", "Nearly due"),
+    "wallv.red_of_open": ("超期 {red} / 在办 {n}", "{red} late of {n}"),
+    "wallv.by_child_open": ("各{level}在办案件", "Open cases by {level}"),
+    "wallv.open": ("在办", "Open"),
+    "wallv.most_overdue": ("超期最久的案件", "Longest overdue"),
+    "wallv.none_overdue": ("当前无超期案件", "No overdue cases now"),
     # == end wall views ==
     # == Addresses and Copy link (issue 8 §2): keys "link.*" below this line ==
     "link.copy": ("复制链接", "Copy link"),
