@@ -68,4 +68,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     open311.init_app(server)
     geo.init_app(server)
     audit_export.init_app(server)
+    from dashboard import tour_export  # /tours/<id>/export.pdf and .pptx (issue 8 §3)
+    tour_export.init_app(server)
     return app

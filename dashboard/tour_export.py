@@ -42,9 +42,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 VIEWPORT = {"width": 1920, "height": 1080}
 SCALE = 2  # device pixels per CSS pixel: the pictures are 3840×2160
 LOAD_TIMEOUT_MS = 30_000  # the page's first load
-IDLE_TIMEOUT_MS = 15_000  # "networkidle" (an open live stream defeats it: then the loading marks decide)
+IDLE_S = 0.5  # "network idle": no request in flight for this long (Playwright's networkidle counts 500 ms)
 DRAWN_TIMEOUT_MS = 30_000  # until no element is marked data-dash-is-loading
 SETTLE_MS = 300
+MOUNTED_JS = ("() => { const root = document.getElementById('react-entry-point');"
+              " return !!root && root.childElementCount > 0 && !root.querySelector('._dash-loading'); }")
 MAX_SLIDES = 60  # a tour's limit (dashboard/tours.py)
 WAIT_S = 60.0  # how long a second export waits for the first
 RETRY_AFTER_S = 30
@@ -173,18 +175,55 @@ def slide_url(slide, tour, lang: str) -> str:
     return views.parse(f"{slide.path}?{slide.query}").url(as_of=tour.as_of, lang=lang, embed=True)
 
 
-def _drawn(page) -> None:
-    """Wait for spec §2's ready signal: network idle, nothing marked loading, then 300 ms more."""
-    try:
-        page.wait_for_load_state("networkidle", timeout=IDLE_TIMEOUT_MS)
-    except Exception:  # noqa: BLE001 — an open stream keeps the network busy; the loading marks still decide
-        log.info("no network idle on %s; waiting for the loading marks", page.url)
+class _Traffic:
+    """The page's requests in flight, the live stream and its polls left out (they never end while a page is live)."""
+
+    IGNORED = ("/api/v1/live/",)
+
+    def __init__(self):
+        self.inflight: set = set()
+        self.last = time.monotonic()
+
+    def watch(self, page) -> None:
+        page.on("request", self._started)
+        for event in ("requestfinished", "requestfailed"):
+            page.on(event, self._ended)
+
+    def _started(self, request) -> None:
+        if not urlsplit(request.url).path.startswith(self.IGNORED):
+            self.inflight.add(request)
+            self.last = time.monotonic()
+
+    def _ended(self, request) -> None:
+        if request in self.inflight:
+            self.inflight.discard(request)
+            self.last = time.monotonic()
+
+    def quiet(self, page, *, idle_s: float = IDLE_S, timeout_s: float = DRAWN_TIMEOUT_MS / 1000) -> None:
+        """Wait until nothing has been in flight for ``idle_s`` (Playwright's "networkidle", the stream aside)."""
+        deadline = time.monotonic() + timeout_s
+        while self.inflight or time.monotonic() - self.last < idle_s:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the page was still loading after {timeout_s:.0f} s")
+            page.wait_for_timeout(50)  # Playwright delivers the request events while it waits
+
+
+def _drawn(page, traffic: _Traffic) -> None:
+    """Wait for spec §2's ready signal: network idle, nothing marked loading, then 300 ms more.
+
+    "Network idle" is counted here rather than by Playwright: a page that still holds its live stream (not frozen)
+    would never be idle by Playwright's count, though it is drawn.
+    """
+    # Dash draws after the load event: first its layout must be in (the renderer's "Loading..." gone).
+    page.wait_for_function(MOUNTED_JS, timeout=DRAWN_TIMEOUT_MS)
+    traffic.quiet(page)
     page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')",
                            timeout=DRAWN_TIMEOUT_MS)
     page.wait_for_timeout(SETTLE_MS)
+    traffic.quiet(page, idle_s=0)
 
 
-def _shoot(page, base_url: str, path: str, failures: list[str]) -> Shot:
+def _shoot(page, base_url: str, path: str, failures: list[str], traffic: _Traffic) -> Shot:
     """Open ``path`` and photograph the viewport; a failure is a Shot without picture saying why."""
     failures.clear()
     try:
@@ -193,7 +232,7 @@ def _shoot(page, base_url: str, path: str, failures: list[str]) -> Shot:
             return Shot(None, f"HTTP {getattr(response, 'status', '?')}")
         if urlsplit(page.url).path != urlsplit(path).path:
             return Shot(None, f"redirected to {urlsplit(page.url).path[:80]}")
-        _drawn(page)
+        _drawn(page, traffic)
         if failures:
             return Shot(None, failures[0])
         return Shot(page.screenshot(type="png", full_page=False))
@@ -249,7 +288,10 @@ class _Browser:
             page = context.new_page()
             page.route("**/*", route)
             page.on("response", answered)
-            return [path if isinstance(path, Shot) else _shoot(page, self.base_url, path, failures) for path in paths]
+            traffic = _Traffic()
+            traffic.watch(page)
+            return [path if isinstance(path, Shot) else _shoot(page, self.base_url, path, failures, traffic)
+                    for path in paths]
         finally:
             context.close()
 
