@@ -10,7 +10,6 @@ change carries a symbol and a word.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ BARS = 10  # child areas in a bar list
 TOP = 10  # rows of a ranking's head
 BOTTOM = 3  # rows of its tail ("需关注")
 LATE_CASES = 8  # the backlog's most overdue cases listed
+SEARCH_SHOWN = 16  # characters of a backlog view's search shown in its head
 WEEKLY_AFTER = timedelta(days=62)  # a longer SLA period's trend is drawn per week
 SLA_PERIODS = ("7d", "30d", "month", "last_month", "custom")
 # Symbols beside the lights' colours (red ■, yellow ▲, green ●, no clock ○): told apart without colour.
@@ -324,16 +324,13 @@ def rankings(view: View, *, scope: Scope, lang: str) -> html.Div:
 
 # -- /backlog ---------------------------------------------------------------------------------------------------
 def backlog_filters(view: View) -> dict:
-    """Return the desk's filters a backlog view carries: quick filters, search, the grid's filter model."""
-    words = (view.get("quick") or "").replace("+", ",").replace(" ", ",").split(",")
-    filters = ()
-    text = view.get("filter")
-    if text:
-        try:
-            filters = backlog.parse_filters(json.loads(text))
-        except ValueError:
-            filters = ()
-    return {"quick": backlog.parse_quick(words), "search": backlog.parse_search(view.get("q")), "filters": filters}
+    """Return the desk's filters a backlog view carries, read as the desk reads its URL (dashboard/addresses.py):
+    quick filters, search and the grid's column filters (the wall's list is always the most overdue first)."""
+    from dashboard.addresses import desk_from_url
+
+    desk = desk_from_url(dict(view.query)) or {}
+    return {"quick": backlog.parse_quick(desk.get("quick")), "search": backlog.parse_search(desk.get("search")),
+            "filters": backlog.parse_filters(desk.get("filter"))}
 
 
 def backlog_state(view: View, scope: Scope, lang: str):
@@ -389,8 +386,8 @@ def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
     rows, lit, as_of = backlog_state(view, scope, lang)
     red, yellow = int((lit == "red").sum()), int((lit == "yellow").sum())
     chosen = backlog_filters(view)
-    filtered = [t(f"desk.quick.{q}", lang) for q in chosen["quick"]] + ([f"“{chosen['search']}”"]
-                                                                         if chosen["search"] else [])
+    search = chosen["search"] if len(chosen["search"]) <= SEARCH_SHOWN else chosen["search"][:SEARCH_SHOWN] + "…"
+    filtered = [t(f"desk.quick.{q}", lang) for q in chosen["quick"]] + ([f"“{search}”"] if search else [])
     late = rows[lit == "red"].sort_values(["deadline_at", "id"], kind="mergesort").head(LATE_CASES)
     figures = html.Div(className="wall-panel wv-panel wv-counts", children=[
         html.Div(className="wv-head", children=[
