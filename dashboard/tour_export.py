@@ -595,9 +595,11 @@ def _render(tour, slides, *, base_url, cookie, lang, figures, meta, build) -> tu
 
 
 def _meta(tour, base_url: str, owner_name: str | None) -> Meta:
+    # The source names the host the presenter asked (what the room knows it by), not the browser's loopback.
+    host = flask.request.host if flask.has_request_context() else urlsplit(base_url).netloc
+    host = "".join(ch for ch in host if ch.isprintable())[:100]
     return Meta(title=tour.title, as_of=tour.as_of, owner=owner_name or tour.owner,
-                exported_at=context.current().settings.now().replace(microsecond=0),
-                source=f"gridcc {urlsplit(base_url).netloc}")
+                exported_at=context.current().settings.now().replace(microsecond=0), source=f"gridcc {host}")
 
 
 def _figures_of(tour, slides, lang: str) -> list:
@@ -664,9 +666,17 @@ bp = flask.Blueprint("tour_export", __name__)
 
 
 def base_url() -> str:
-    """Return where the headless browser finds this app: GRIDCC_SELF_URL when set, else this request's host."""
+    """Return where the headless browser finds this app: GRIDCC_SELF_URL when set, else the port this request
+    came in on, on the loopback.
+
+    Never the request's Host header: the caller writes it, and the browser would carry the export's session to,
+    and photograph, whatever host it names (a server-side request forgery).
+    """
     told = getattr(context.current().settings, "self_url", None)
-    return (told or flask.request.host_url).rstrip("/")
+    if told:
+        return told.rstrip("/")
+    port = str(flask.request.environ.get("SERVER_PORT", ""))
+    return f"http://127.0.0.1:{port}" if port.isdigit() else "http://127.0.0.1"
 
 
 def download_name(title: str, tour_id: int, ext: str) -> str:
@@ -715,8 +725,9 @@ def export(tour_id: int, fmt: str):
     try:
         digest, cookie = start_session(principal)
         try:
-            body, pages = _render(tour, slides, base_url=base_url(), cookie=cookie, lang=lang, figures=figures,
-                                  meta=_meta(tour, base_url(), principal.display_name), build=fmt)
+            home = base_url()
+            body, pages = _render(tour, slides, base_url=home, cookie=cookie, lang=lang, figures=figures,
+                                  meta=_meta(tour, home, principal.display_name), build=fmt)
         finally:
             end_session(digest)
     except Exception as error:

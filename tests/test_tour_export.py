@@ -136,6 +136,13 @@ def test_exp006_pptx_slides_pictures_notes_and_east_asian_font():
     assert shapes[1]["gridcc-footer"].text == "数据截至 2026-11-20 15:00 · 数据来源：gridcc 127.0.0.1:8050 · 1/2"
     assert "gridcc-picture" not in shapes[2] and shapes[2]["gridcc-failed"].text == "本页未能生成：按期率分析（HTTP 500）"
     assert not slides[2].has_notes_slide or slides[2].notes_slide.notes_text_frame.text == ""
+    for slide in slides:  # everything on the slide, nothing overlapping the picture
+        for shape in slide.shapes:
+            assert 0 <= shape.left and shape.left + shape.width <= deck.slide_width, shape.name
+            assert 0 <= shape.top and shape.top + shape.height <= deck.slide_height, shape.name
+    picture, figures = shapes[1]["gridcc-picture"], shapes[1]["gridcc-figures"]
+    assert picture.left + picture.width < figures.left and picture.top + picture.height < shapes[1]["gridcc-footer"].top
+    assert abs(picture.width / picture.height - 16 / 9) < 0.01
     xml = slides[1].shapes[0]._element.xml
     assert re.search(r'<a:latin typeface="Arial"/>\s*<a:ea typeface="Microsoft YaHei"/>', xml)
 
@@ -230,3 +237,14 @@ def test_exp011_one_export_at_a_time(hand_app, monkeypatch):
     assert answer.status_code == 503 and answer.headers["Retry-After"] == str(tour_export.RETRY_AFTER_S)
     [row] = _audit(hand_app, "tour.export")
     assert (row.outcome, row.target, row.actor) == ("busy", f"tour:{mine}", "leader")
+
+
+def test_exp012_the_browser_never_follows_the_host_header(hand_app, monkeypatch):
+    tour = Tour(1, "leader", "t", NOW, NOW, NOW)
+    with hand_app.server.test_request_context(headers={"Host": "intranet.example:9000"},
+                                              environ_overrides={"SERVER_PORT": "8123"}):
+        assert tour_export.base_url() == "http://127.0.0.1:8123"
+        assert tour_export._meta(tour, tour_export.base_url(), None).source == "gridcc intranet.example:9000"
+        settings = hand_app.server.extensions["gridcc"].settings
+        monkeypatch.setattr(type(settings), "self_url", "https://gridcc.example.gov.cn/", raising=False)
+        assert tour_export.base_url() == "https://gridcc.example.gov.cn"
