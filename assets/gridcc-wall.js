@@ -26,6 +26,8 @@
     var AMBER_MS = liveConfig.amberMs || 15000;
     var RED_MS = liveConfig.redMs || 45000;
     var SLOTS = 3;
+    var LOST_PUSH_MS = 9000;   // no message for this long while streaming (a beat comes every 5 s): contact was lost
+    var LOST_POLL_MS = 30000;  // … while polling (a poll answers within 20 s)
 
     var W = null;  // the running wall's state
 
@@ -146,8 +148,8 @@
     }
 
     function resume() {
+        // The view on show has had resume_s already: when its dwell is over too, the rotation moves on at once.
         W.paused = false;
-        W.shownAt = now();
         var mark = document.getElementById("wall-paused");
         if (mark) {
             mark.hidden = true;
@@ -326,6 +328,13 @@
         if (s && s.contact > W.lastSuccess) {
             W.lastSuccess = s.contact;
         }
+        // Back in touch after a gap (a restart, the network): what changed meanwhile may not be announced (a
+        // stream that reconnects by itself starts from the server's version), so redraw the views once.
+        if (s && s.contact && W.lastContact && s.contact !== W.lastContact &&
+                s.contact - W.lastContact > (s.mode === "poll" ? LOST_POLL_MS : LOST_PUSH_MS)) {
+            heard({v: s.version});
+        }
+        W.lastContact = s ? s.contact : 0;
         if (W.signedOut || W.reloading) {
             return;
         }
@@ -384,7 +393,7 @@
         W = {root: root, conf: conf, n: conf.views.length, index: 0, ring: [0, 1, 2], wanted: {}, pending: null,
             ready: false, paused: false, lastTouch: 0, shownAt: now(), lastSuccess: now(), lastTick: 0,
             tickTimer: null, version: null, probing: false, probes: 0, backoff: 0, nextProbe: 0, signedOut: false,
-            reloading: false, lastSecond: 0, controller: controller};
+            reloading: false, lastSecond: 0, lastContact: 0, controller: controller};
         W.lastTouch = -1e15;
         var opts = controller ? {signal: controller.signal, passive: true} : {passive: true};
         ["pointerdown", "pointermove", "wheel", "touchstart"].forEach(function (name) {

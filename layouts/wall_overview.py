@@ -142,7 +142,7 @@ def _map(area, hideout: dict, lang: str) -> html.Div:
             dl.Map(
                 className="wall-map", bounds=[[south, west], [north, east]], boundsOptions={"padding": [8, 8]},
                 zoomSnap=0.1, zoomControl=False, attributionControl=False, dragging=False, scrollWheelZoom=False,
-                doubleClickZoom=False, boxZoom=False, keyboard=False, touchZoom=False, trackResize=True,
+                doubleClickZoom=False, boxZoom=False, keyboard=False, touchZoom=False, trackResize=True, trackViewport=False,
                 fadeAnimation=False, zoomAnimation=False,
                 children=[dl.GeoJSON(url=maps.children_url(area.code), hideout=hideout, interactive=False,
                                      style={"variable": "gridcc.map.style"},
