@@ -13,6 +13,7 @@
     "use strict";
 
     var READY_WAIT_MS = 4000;  // longest a slide's frame is waited for before it is shown anyway
+    var QUIET_CHECKS = 4;  // 4 checks 100 ms apart with nothing loading: the slide is drawn
 
     function editable(target) {
         if (!target || !target.tagName) { return false; }
@@ -63,11 +64,13 @@
     /* A frame is ready when its page has loaded and Dash has nothing in flight (or after READY_WAIT_MS). */
     Presenter.prototype.waitReady = function (frame) {
         var started = Date.now();
+        var quiet = 0;  // checks in a row with nothing in flight: Dash starts a page's callbacks a moment after drawing it
         function check() {
             var doc = null;
             try { doc = frame.contentDocument; } catch (e) { doc = null; }
             var busy = doc && (doc.querySelector("[data-dash-is-loading='true']") || !doc.querySelector("#_pages_content > *"));
-            if (!busy || Date.now() - started > READY_WAIT_MS) {
+            quiet = busy ? 0 : quiet + 1;
+            if (quiet >= QUIET_CHECKS || Date.now() - started > READY_WAIT_MS) {
                 frame.setAttribute("data-ready", "1");
                 frame.dispatchEvent(new Event("gridcc-ready"));
                 return;
