@@ -59,7 +59,8 @@ def _kpis(values: list[tuple[str, str]], overdue: int, lang: str) -> html.Div:
             html.Div(className="wall-kpi-line", children=[
                 # A symbol beside the colour: the overdue count is told by its mark, not by red alone.
                 *([html.Span("▲", className="wall-kpi-mark", **{"aria-hidden": "true"})] if alert else []),
-                html.Span(value, className="wall-kpi-value"), *unit]),
+                # Seven characters and more (a big city's "123,456"): a smaller size, so it stays in its tile.
+                html.Span(value, className="wall-kpi-value" + (" wall-kpi-long" if len(value) > 6 else "")), *unit]),
         ]))
     return html.Div(className="wall-panel wall-kpis", children=tiles)
 

@@ -342,3 +342,19 @@ def test_wall118_the_wall_page_is_served(wall_app):
     assert page.status_code == 200
     layout = client.get("/_dash-layout").get_json()
     assert layout is not None
+
+
+def test_wall119_numerals_are_formatted_as_the_overview_and_long_ones_get_a_smaller_size():
+    from queries.overview import Figures, Kpis
+
+    kpis = Kpis(figures=Figures(code="x", reported=9, open=1_234_567, overdue=0, closed=3, closed_on_time=2), reported_today=0)
+    assert wall_overview.kpi_values(kpis, None) == [
+        ("reported_today", "0"), ("open", "1,234,567"), ("overdue", "0"), ("closed", "3"), ("on_time_rate", "66.7%"),
+        ("median_hours", "—")]
+    assert wall_overview.kpi_values(None, 2.25)[-2:] == [("on_time_rate", "—"), ("median_hours", "2.2")]
+    tiles = wall_overview._kpis(wall_overview.kpi_values(kpis, None), 0, "zh")
+    classes = {c.children: c.className for c in walk(tiles)
+               if "wall-kpi-value" in (getattr(c, "className", "") or "")}
+    assert classes["1,234,567"] == "wall-kpi-value wall-kpi-long" and classes["66.7%"] == "wall-kpi-value"
+    svg = wall_overview.trend_svg([])
+    assert svg.startswith("<svg") and "viewBox" in svg

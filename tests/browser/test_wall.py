@@ -73,9 +73,9 @@ CHECKS = """() => {
             const r = box(el);
             if (r.left < pr.left - 0.5 || r.top < pr.top - 0.5 || r.right > pr.right + 0.5 || r.bottom > pr.bottom + 0.5) {
                 cut.push(name(el) + ' in ' + name(p)); } }); });
-    const texts = all.filter(el => [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) &&
-        getComputedStyle(el).display !== 'inline');
-    const overflowing = texts.filter(el => el.scrollWidth > el.clientWidth + 1).map(el => name(el) + ' ' +
+    // Text wider than its box, or a box whose content is wider than it (a numeral spilling into its neighbour).
+    const blocks = all.filter(el => getComputedStyle(el).display !== 'inline' && !el.closest('.leaflet-container'));
+    const overflowing = blocks.filter(el => el.scrollWidth > el.clientWidth + 1).map(el => name(el) + ' ' +
         el.scrollWidth + '>' + el.clientWidth);
     const overlaps = [];
     for (let i = 0; i < panels.length; i++) { for (let j = i + 1; j < panels.length; j++) {
