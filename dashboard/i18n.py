@@ -883,6 +883,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "wallv.open": ("在办", "Open"),
     "wallv.most_overdue": ("超期最久的案件", "Longest overdue"),
     "wallv.none_overdue": ("当前无超期案件", "No overdue cases now"),
+    "wallv.filtered": ("筛选：{what}", "Filter: {what}"),
     # == end wall views ==
     # == Addresses and Copy link (issue 8 §2): keys "link.*" below this line ==
     "link.copy": ("复制链接", "Copy link"),

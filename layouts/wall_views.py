@@ -392,7 +392,8 @@ def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
     figures = html.Div(className="wall-panel wv-panel wv-counts", children=[
         html.Div(className="wv-head", children=[
             html.Div(t("wallv.open_now", lang, n=_count(len(rows))), className="wv-title"),
-            *([html.Div(" · ".join(filtered), className="wv-tag")] if filtered else [])]),
+            *([html.Div(t("wallv.filtered", lang, what=" · ".join(filtered)), className="wv-tag")] if filtered
+              else [])]),
         html.Div(className="wv-count-pair", children=[
             html.Div(className="wv-count wv-count-red" + (" wv-alert" if red else ""), **{"data-light": "red"},
                      children=[html.Div([html.Span(LIGHT_MARKS["red"], className="wv-light-mark"),
@@ -403,7 +404,6 @@ def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
                                          t("wallv.nearly", lang)], className="wv-light-label"),
                                html.Div(_count(yellow), className="wv-big")]),
         ]),
-        *([_empty(t("sla.empty_backlog", lang))] if not len(rows) else []),
     ])
     bars = backlog_children(rows, lit, scope, area, lang)
     child_title = t("wallv.by_child_open", lang, level=level_name(min(area.level + 1, 5), lang))

@@ -249,7 +249,7 @@ def test_wv011_backlog_filters_from_the_view_and_hostile_ones(city):
     hostile = draw(View("/backlog", (("filter", '{"category": [1, 2'), ("q", "\"><script>" + "x" * 150),
                                      ("quick", "red,<img src=x>,soon,red"), ("sort", "-nonsense"))))
     # Only the known quick filters, each once; the search as plain text (React escapes it), cut for the wall.
-    assert texts(hostile, "wv-tag") == ["红灯 · 2小时内超期 · “\"><script>xxxxxx…”"]
+    assert texts(hostile, "wv-tag") == ["筛选：红灯 · 2小时内超期 · “\"><script>xxxxxx…”"]
     assert "在办案件 0 件" in text(hostile) and "当前无在办案件" in text(hostile)
     none = draw("/backlog?quick=supervised")
     assert "当前无在办案件" in text(none) and counts(none) == {"red": "0", "yellow": "0"}
