@@ -327,6 +327,7 @@
             if (query && typeof query === "object") {
                 replaceQuery(query);
             }
+            return query || null;
         }
     };
 

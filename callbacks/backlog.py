@@ -176,6 +176,7 @@ def register(app: dash.Dash) -> None:
     )(address)
     app.clientside_callback(
         ClientsideFunction("gridcc_overview", "mirrorQuery"),
+        Output(ids.MIRRORED, "data"),
         Input(ids.ADDRESS, "data"),
     )
     app.callback(

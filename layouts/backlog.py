@@ -19,6 +19,7 @@ TICK = "backlog-tick"  # set by assets/gridcc-live.js when a change reaches the 
 LABELS = "backlog-labels"
 SAVED = "backlog-saved"  # the last view saved to user_prefs (nothing reads it: an output must go somewhere)
 ADDRESS = "backlog-address"  # the view's URL keys {quick, q, sort, filter} (assets/gridcc-clientside.js mirrors them)
+MIRRORED = "backlog-mirrored"  # what was last written into the address bar (a callback without output never starts)
 HEAD_COUNT = "backlog-count"
 SEARCH = "backlog-search"
 QUICK_FILTERS = "backlog-quick"
@@ -187,6 +188,7 @@ def layout(lang: str = "zh", **query) -> html.Div:
         dcc.Store(id=LANG, data=lang),
         dcc.Store(id=TICK),
         dcc.Store(id=SAVED),
+        dcc.Store(id=MIRRORED),
         dcc.Store(id=ADDRESS, data=addresses.desk_to_url(prefs["columns"], prefs["filter"], prefs["search"],
                                                          prefs["quick"])),
         dcc.Store(id=LABELS, data=labels(lang)),
