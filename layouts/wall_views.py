@@ -358,26 +358,30 @@ def _late_line(row, as_of: datetime, lang: str) -> html.Div:
     ])
 
 
-def backlog_children(rows, lit, scope: Scope, area, lang: str, limit: int = BARS) -> list:
-    """Return the open cases per child area as bars (the overdue part marked), the most overdue first."""
+def backlog_children(rows, lit, scope: Scope, area, lang: str, limit: int = BARS) -> tuple[str, list]:
+    """Return (what the bars are per, the bars): the open cases per child area — per category inside a grid —
+    with the overdue part marked, the most overdue first."""
     kids = data.children(scope, area.code) if area.level < 4 else []
-    if not kids or not len(rows):
-        return []
-    width = len(kids[0].code)
-    codes = rows["grid_code"].astype(str).str[:width].to_numpy()
+    if kids:
+        width = len(kids[0].code)
+        keys = rows["grid_code"].astype(str).str[:width].to_numpy() if len(rows) else np.array([], dtype=object)
+        units, per = [(kid.code, kid.name) for kid in kids], level_name(min(area.level + 1, 5), lang)
+    else:
+        keys = rows["category_text"].astype(str).to_numpy() if len(rows) else np.array([], dtype=object)
+        units, per = [(name, name) for name in sorted(set(keys))], t("sla.by.category", lang)
     red = lit == "red"
     counted = []
-    for kid in kids:
-        mine = codes == kid.code
+    for key, name in units:
+        mine = keys == key
         total = int(mine.sum())
         if total:
-            counted.append((int((mine & red).sum()), total, kid))
-    counted.sort(key=lambda c: (-c[0], -c[1], c[2].code))
-    most = max(c[1] for c in counted) if counted else 1
-    return [_bar(kid.name, total / most, t("wallv.red_of_open", lang, red=_count(late), n=_count(total)),
-                 colour="", title=kid.code, mark=LIGHT_MARKS["red"] if late else "",
-                 parts=[(late / most, "wv-fill-red"), ((total - late) / most, "wv-fill-open")])
-            for late, total, kid in counted[:limit]]
+            counted.append((int((mine & red).sum()), total, key, name))
+    counted.sort(key=lambda c: (-c[0], -c[1], c[2]))
+    most = max((c[1] for c in counted), default=1)
+    return per, [_bar(name, total / most, t("wallv.red_of_open", lang, red=_count(late), n=_count(total)),
+                      colour="", title=key, mark=LIGHT_MARKS["red"] if late else "",
+                      parts=[(late / most, "wv-fill-red"), ((total - late) / most, "wv-fill-open")])
+                 for late, total, key, name in counted[:limit]]
 
 
 def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
@@ -405,8 +409,8 @@ def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
                                html.Div(_count(yellow), className="wv-big")]),
         ]),
     ])
-    bars = backlog_children(rows, lit, scope, area, lang)
-    child_title = t("wallv.by_child_open", lang, level=level_name(min(area.level + 1, 5), lang))
+    per, bars = backlog_children(rows, lit, scope, area, lang)
+    child_title = t("wallv.by_child_open", lang, level=per)
     return html.Div(className="wall-view wall-view-backlog", **{"data-area": area.code}, children=[
         figures,
         _panel("children", child_title, html.Div(bars or [_empty(t("sla.empty_backlog", lang))], className="wv-bars"),

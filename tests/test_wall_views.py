@@ -253,3 +253,16 @@ def test_wv011_backlog_filters_from_the_view_and_hostile_ones(city):
     assert "在办案件 0 件" in text(hostile) and "当前无在办案件" in text(hostile)
     none = draw("/backlog?quick=supervised")
     assert "当前无在办案件" in text(none) and counts(none) == {"red": "0", "yellow": "0"}
+
+
+def test_wv012_a_grid_scope_is_split_by_building_and_by_category(city):
+    from queries.scope import Scope
+    from tests.handcity import A1
+
+    grid = Scope(A1, 4)  # inside a grid there is no child area: buildings for the rates, categories for the backlog
+    sla = wv.sla(parse("/sla"), scope=grid, lang="zh")
+    assert texts(sla, "wv-big") == ["33.3%"]  # 1 on time; 2 late; 3 overdue (deadline 11-17)
+    assert [v for b in by_class(sla, "wv-bar") for v in texts(b, "wv-bar-value")] == ["0.0%  0/1", "50.0%  1/2"]
+    desk = wv.backlog_view(parse("/backlog"), scope=grid, lang="zh")
+    assert counts(desk) == {"red": "1", "yellow": "0"} and texts(desk, "wv-bar") == ["■ 道路破损 超期 1 / 在办 1"]
+    assert "各小类在办案件" in text(desk)
