@@ -64,6 +64,11 @@ def _svg_img(svg: str, alt: str, kind: str) -> html.Img:
     return html.Img(src="data:image/svg+xml;utf8," + quote(svg), alt=alt, className=f"wv-svg wv-svg-{kind}")
 
 
+def _per(name: str, lang: str) -> str:
+    """Return a level's or a split's name as it reads after "by" ("by district", not "by District")."""
+    return name.lower() if lang == "en" else name
+
+
 def _area(view: View, scope: Scope):
     """Return the view's area when it is in the caller's scope, else the scope's own (as the pages do)."""
     code = view.get("area")
@@ -220,7 +225,7 @@ def sla(view: View, *, scope: Scope, lang: str) -> html.Div:
     ])
     bars, bar_floor = sla_child_bars(rows, lang)
     trend_floor = scale_floor([v for p in points for v in (p.close.value, p.handle.value)])
-    child_title = t("wallv.by_child", lang, level=level_name(min(area.level + 1, 5), lang))
+    child_title = t("wallv.by_child", lang, level=_per(level_name(min(area.level + 1, 5), lang), lang))
     trend_body = [_empty(t("sla.empty", lang))] if not any(p.close.denominator or p.handle.denominator
                                                             for p in points) else [
         html.Div(_svg_img(trend_svg(points, trend_floor), t("sla.panel.trend", lang), "trend"),
@@ -410,7 +415,7 @@ def backlog_view(view: View, *, scope: Scope, lang: str) -> html.Div:
         ]),
     ])
     per, bars = backlog_children(rows, lit, scope, area, lang)
-    child_title = t("wallv.by_child_open", lang, level=per)
+    child_title = t("wallv.by_child_open", lang, level=_per(per, lang))
     return html.Div(className="wall-view wall-view-backlog", **{"data-area": area.code}, children=[
         figures,
         _panel("children", child_title, html.Div(bars or [_empty(t("sla.empty_backlog", lang))], className="wv-bars"),
