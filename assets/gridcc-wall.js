@@ -5,7 +5,11 @@
  * .wall-built[data-index] says which stop it holds); then the slots change positions and the CSS cross-fades.
  * Which stop each slot draws is asked through its dcc.Store "wall-want-<k>" (callbacks/wall.py draws it).
  *
- * Live changes (assets/gridcc-live.js: its page-tick list) fire "wall-tick" at most every 5 s. The watchdog:
+ * A refresh (a live change, at most every 5 s, and every minute) redraws the hidden slots in place; a shown
+ * view is redrawn in the fourth, spare slot and, when its content changed, takes the shown one's place once
+ * drawn (its map painted): Dash remounts whatever a callback's "children" replaces, so redrawing a shown slot
+ * in place would blank its map for a moment on every change. Live changes come through the page-tick list
+ * of assets/gridcc-live.js. The watchdog:
  * when nothing succeeded for 3 minutes (no live message, no Dash answer), it asks the server for this page and
  * reloads only when the server answers it; while the server is down it backs off; when the answer is the
  * sign-in page (the session ended) it says "please sign in again" and stops asking.
@@ -25,7 +29,8 @@
     var liveConfig = window.gridccLiveConfig || {};
     var AMBER_MS = liveConfig.amberMs || 15000;
     var RED_MS = liveConfig.redMs || 45000;
-    var SLOTS = 3;
+    var REFRESH_MS = config.refreshMs || 60000;  // the time window moves: redraw every minute anyway
+    var PAINT_WAIT_MS = 5000;  // a redrawn map not painted after this long takes the place anyway
     var LOST_PUSH_MS = 9000;   // no message for this long while streaming (a beat comes every 5 s): contact was lost
     var LOST_POLL_MS = 30000;  // … while polling (a poll answers within 20 s)
 
@@ -54,26 +59,100 @@
     }
 
     /* -- the slots --------------------------------------------------------------------------------------- */
-    function ask(slot, index) {
-        var i = mod(index, W.n);
-        W.wanted[slot] = i;
-        setProps("wall-want-" + slot, {data: {i: i, t: now()}});
+    var stamp = 0;
+
+    function ask(slot, index, extra) {
+        var request = Object.assign({i: mod(index, W.n), t: now() * 1000 + (stamp++ % 1000), v: W.version}, extra || {});
+        W.wanted[slot] = request;
+        setProps("wall-want-" + slot, {data: request});
+        return request;
+    }
+
+    function built(slot) {
+        var el = document.getElementById("wall-slot-" + slot);
+        return el && el.querySelector(":scope > .wall-built");
     }
 
     function holds(slot, index) {
+        var b = built(slot);
+        return Boolean(b) && !b.classList.contains("wall-same") && b.getAttribute("data-index") === String(mod(index, W.n));
+    }
+
+    function digestOf(slot) {
+        var b = built(slot);
+        return b && !b.classList.contains("wall-same") ? b.getAttribute("data-digest") : null;
+    }
+
+    function painted(slot) {
         var el = document.getElementById("wall-slot-" + slot);
-        var built = el && el.querySelector(".wall-built");
-        return Boolean(built) && built.getAttribute("data-index") === String(mod(index, W.n));
+        var maps = el ? el.querySelectorAll(".leaflet-container") : [];
+        return Array.prototype.every.call(maps, function (map) {
+            return Boolean(map.querySelector("path"));
+        });
     }
 
     function place() {
-        W.ring.forEach(function (slot, pos) {
+        W.ring.concat([W.spare]).forEach(function (slot, pos) {
             var el = document.getElementById("wall-slot-" + slot);
             if (el) {
                 el.setAttribute("data-pos", String(pos));
                 el.setAttribute("aria-hidden", pos === 0 || (pos === 1 && wide()) ? "false" : "true");
             }
         });
+    }
+
+    /* -- refresh: hidden slots in place, shown ones through the spare ------------------------------------ */
+    function shownPositions() {
+        return wide() && W.n > 1 ? [0, 1] : [0];
+    }
+
+    function refresh() {
+        W.lastRefresh = now();
+        var shown = shownPositions();
+        for (var pos = 0; pos < 3; pos++) {
+            if (shown.indexOf(pos) < 0) {
+                ask(W.ring[pos], W.index + pos, {same: digestOf(W.ring[pos])});
+            }
+        }
+        W.queue = shown.slice();
+    }
+
+    function renew() {
+        var r = W.renewing;
+        if (!r) {
+            if (W.queue.length && !W.pending) {
+                var pos = W.queue.shift();
+                var request = ask(W.spare, W.index + pos, {same: digestOf(W.ring[pos]), spare: true});
+                W.renewing = {pos: pos, index: W.index + pos, t: request.t, asked: now(), drawn: 0};
+            }
+            return;
+        }
+        var b = built(W.spare);
+        if (!b || b.getAttribute("data-req") !== String(r.t)) {
+            if (now() - r.asked > 30000) {
+                W.renewing = null;  // no answer (the server is away): the next refresh asks again
+            }
+            return;
+        }
+        if (b.classList.contains("wall-same")) {
+            W.renewing = null;  // nothing changed: the shown view stays as it is
+            return;
+        }
+        r.drawn = r.drawn || now();
+        if (!painted(W.spare) && now() - r.drawn < PAINT_WAIT_MS) {
+            return;
+        }
+        var shownSlot = W.ring[r.pos];
+        W.ring[r.pos] = W.spare;
+        W.spare = shownSlot;
+        W.renewing = null;
+        W.root.classList.add("wall-instant");  // a redraw takes the place at once: both are whole
+        place();
+        window.setTimeout(function () {
+            if (W) {
+                W.root.classList.remove("wall-instant");
+            }
+        }, 100);
     }
 
     function header() {
@@ -97,6 +176,8 @@
         if (!W || W.pending || W.n < 2) {
             return;
         }
+        W.renewing = null;  // a rotation goes first; the view shown next is fresh enough
+        W.queue = [];
         var r = W.ring;
         if (by > 0) {
             W.pending = {index: W.index + 1, ring: [r[1], r[2], r[0]], need: wide() ? 2 : 1};
@@ -233,14 +314,14 @@
                 }
                 W.tickTimer = null;
                 W.lastTick = now();
-                setProps("wall-tick", {data: {v: W.version, t: W.lastTick}});
+                refresh();
             }, wait);
         }
         return false;  // the live client fires nothing itself for the wall: the tick above is the wall's own
     }
 
     var ticks = window.gridccPageTicks = window.gridccPageTicks || [];
-    ticks.push({anchor: "wall", store: "wall-tick", wants: heard});
+    ticks.push({anchor: "wall", store: "wall-want-3", wants: heard});  // (the store is never set by the live client)
 
     /* Every Dash answer that came back is a sign of life (the watchdog's other source). */
     var fetchWrapped = false;
@@ -361,11 +442,15 @@
             W.root.setAttribute("data-ready", "1");
         }
         settle();
+        renew();
+        if (W.ready && now() - W.lastRefresh >= REFRESH_MS) {
+            refresh();
+        }
         var dwell = (W.conf.views[W.index].dwell_s || 30) * 1000;
         if (W.paused && now() - W.lastTouch >= (W.conf.resume_s || 60) * 1000) {
             resume();
         }
-        if (W.ready && !W.paused && !W.pending && W.n > (wide() ? 2 : 1) && now() - W.shownAt >= dwell) {
+        if (W.ready && !W.paused && !W.pending && !W.renewing && W.n > (wide() ? 2 : 1) && now() - W.shownAt >= dwell) {
             step(1);
         }
         if (!W.root.classList.contains("wall-idle") && now() - W.lastTouch >= IDLE_CURSOR_MS) {
@@ -390,7 +475,8 @@
             return;
         }
         var controller = window.AbortController ? new window.AbortController() : null;
-        W = {root: root, conf: conf, n: conf.views.length, index: 0, ring: [0, 1, 2], wanted: {}, pending: null,
+        W = {root: root, conf: conf, n: conf.views.length, index: 0, ring: [0, 1, 2], spare: 3, queue: [],
+            renewing: null, lastRefresh: now(), wanted: {}, pending: null,
             ready: false, paused: false, lastTouch: 0, shownAt: now(), lastSuccess: now(), lastTick: 0,
             tickTimer: null, version: null, probing: false, probes: 0, backoff: 0, nextProbe: 0, signedOut: false,
             reloading: false, lastSecond: 0, lastContact: 0, controller: controller};
@@ -402,7 +488,7 @@
         window.addEventListener("keydown", onKey, controller ? {signal: controller.signal} : false);
         wrapFetch();
         place();
-        for (var k = 0; k < SLOTS; k++) {
+        for (var k = 0; k < 3; k++) {
             ask(W.ring[k], k);
         }
         W.timer = window.setInterval(beat, STEP_MS);

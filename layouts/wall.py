@@ -1,10 +1,11 @@
 """The wall (/wall?playlist=<name>&lang=): a full-screen rotation of views for a video wall (issue 8 §1).
 
 The page is a header (product and playlist title, the view's title, its place in the playlist as dots, a
-"paused" mark, the clock and the data-as-of badge) over a body of three slots. The browser
-(assets/gridcc-wall.js) keeps the current view in one slot and has the next ones drawn in the others before
-they are shown, so a rotation is a cross-fade between two finished views, never a blank redraw; on a 32:9
-wall the current and the next view stand side by side. Each slot's content comes from callbacks/wall.py.
+"paused" mark, the clock and the data-as-of badge) over a body of four slots. The browser
+(assets/gridcc-wall.js) keeps the current view in one slot and has the next ones drawn in others before
+they are shown, so a rotation is a cross-fade between two finished views, never a blank redraw; a shown view
+is redrawn in the spare slot, which then takes its place. On a 32:9 wall the current and the next view stand
+side by side. Each slot's content comes from callbacks/wall.py.
 Every size is in ``var(--u)`` (assets/gridcc-wall.css); nothing here sets a pixel.
 """
 from __future__ import annotations
@@ -19,15 +20,15 @@ from dashboard.i18n import normalise, t
 PATH = "/wall"
 ROOT = "wall"
 CONFIG = "wall-config"
-TICK = "wall-tick"
-MINUTE = "wall-minute"
 VIEW_TITLE = "wall-view-title"
 DOTS = "wall-dots"
 PAUSED = "wall-paused"
 CLOCK = "wall-clock"
 BADGE = "wall-badge"
 STATE = "wall-state"
-SLOTS = 3  # the current view, the next, and the one after (drawn ahead; on a 32:9 wall the first two show)
+# The current view, the next, the one after (drawn ahead; on a 32:9 wall the first two show), and a spare where
+# a shown view is redrawn on a live change before it takes the shown one's place.
+SLOTS = 4
 # Labels the browser code needs (the badge, the watchdog's states), in the page's language.
 CLIENT_KEYS = ("clock.as_of", "live.delayed", "live.lost", "bigwall.paused", "bigwall.sign_in_again",
                "bigwall.reconnecting", "bigwall.reloading")
@@ -41,11 +42,6 @@ def slot(k: int) -> str:
 def want(k: int) -> str:
     """Return the id of slot ``k``'s request store: {"i": the playlist index to draw there} (set by the browser)."""
     return f"wall-want-{k}"
-
-
-def digest(k: int) -> str:
-    """Return the id of slot ``k``'s digest store (what it shows, so an unchanged refresh is skipped)."""
-    return f"wall-digest-{k}"
 
 
 def _source() -> str:
@@ -80,10 +76,7 @@ def layout(playlist: str | None = None, lang: str = "zh", **_) -> html.Div:
         **{"data-ready": "0", "data-config": json.dumps(client, ensure_ascii=False)},
         children=[
             dcc.Store(id=CONFIG, data={"playlist": chosen.name, "lang": lang}),
-            dcc.Store(id=TICK),
-            dcc.Interval(id=MINUTE, interval=60_000),
             *[dcc.Store(id=want(k)) for k in range(SLOTS)],
-            *[dcc.Store(id=digest(k)) for k in range(SLOTS)],
             html.Header(className="wall-head wall-panel", children=[
                 html.Div(className="wall-brand", children=[
                     html.Span(className="wall-mark", **{"aria-hidden": "true"}),
