@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import html
 import io
 import logging
 import re
 import secrets
-import struct
 import threading
 import time
 import unicodedata
@@ -45,6 +43,7 @@ LOAD_TIMEOUT_MS = 30_000  # the page's first load
 IDLE_S = 0.5  # "network idle": no request in flight for this long (Playwright's networkidle counts 500 ms)
 DRAWN_TIMEOUT_MS = 30_000  # until no element is marked data-dash-is-loading
 SETTLE_MS = 300
+BUDGET_S = 900.0  # a whole export's pictures: the views left when it runs out are pages saying so
 MOUNTED_JS = ("() => { const root = document.getElementById('react-entry-point');"
               " return !!root && root.childElementCount > 0 && !root.querySelector('._dash-loading'); }")
 MAX_SLIDES = 60  # a tour's limit (dashboard/tours.py)
@@ -290,62 +289,64 @@ class _Browser:
             page.on("response", answered)
             traffic = _Traffic()
             traffic.watch(page)
-            return [path if isinstance(path, Shot) else _shoot(page, self.base_url, path, failures, traffic)
-                    for path in paths]
+            deadline = time.monotonic() + BUDGET_S
+            return [path if isinstance(path, Shot) else
+                    _shoot(page, self.base_url, path, failures, traffic) if time.monotonic() < deadline else
+                    Shot(None, f"not drawn: the export's {BUDGET_S // 60:.0f} minutes ran out") for path in paths]
         finally:
             context.close()
 
-    def pdf(self, document: str) -> bytes:
+    def pdf(self, document: str, lang: str = "zh") -> bytes:
         """Print ``document`` (HTML, no script) to PDF with its own page size."""
         context = self.browser.new_context(java_script_enabled=False, offline=True)
         try:
             page = context.new_page()
             page.set_content(document, wait_until="load")
-            return unified_text_pdf(page.pdf(print_background=True, prefer_css_page_size=True))
+            printed = page.pdf(print_background=True, prefer_css_page_size=True)
+            check, chars = _calibration(document, lang)
+            page.set_content(check, wait_until="load")
+            table = alias_table(_read_back(page.pdf(), chars)) if chars else {}
+            return unified_text_pdf(printed, table)
         finally:
             context.close()
 
 
 # -- the PDF --------------------------------------------------------------------------------------------------
-CJK_FONT_FILE = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-# Code points that share a glyph with a unified ideograph in Noto Sans CJK: Kangxi radicals, the radicals'
-# supplement, compatibility ideographs. Chromium's PDF writer names a shared glyph by its lowest code point, so
-# "十一月" would copy and search as "⼗⼀⽉"; the PDF's text maps are put right afterwards (unified_text_pdf).
-_ALIASES = ((0x2E80, 0x2FDF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+# Chromium's PDF writer names each glyph by the lowest code point that maps to it, so an ideograph whose glyph a
+# radical shares (十 and ⼗ U+2F17, 页 and ⻚ U+2EDA; 门 and ⻔ U+2EC7 once the Chinese forms are chosen) copies and
+# searches as the radical. The document's own characters are printed once more, one a line, and read back: what
+# comes back different is what the text maps must say instead (unified_text_pdf puts them right).
+CALIBRATE_FROM = 0x2E80  # the radicals, CJK symbols and ideographs lie above
 
 
-def _unified(code: int) -> bool:
-    return 0x3400 <= code <= 0x9FFF or 0x20000 <= code <= 0x3134F
+def alias_table(printed: Mapping[str, str]) -> dict[int, int]:
+    """Return {code point the PDF says: character meant} from ``printed`` ({character: what its PDF text reads})."""
+    meant: dict[int, set[int]] = {}
+    for char, read in printed.items():
+        if len(read) == 1 and read != char and read not in printed:
+            meant.setdefault(ord(read), set()).add(ord(char))
+    return {alias: chars.pop() for alias, chars in meant.items() if len(chars) == 1}
 
 
-@functools.lru_cache(maxsize=1)
-def alias_table(path: str = CJK_FONT_FILE) -> dict[int, int]:
-    """Return {alias code point: unified ideograph} for glyphs the CJK font shares (read from its cmap); {} if absent."""
-    try:
-        blob = open(path, "rb").read()  # noqa: SIM115 — a 20 MB font read once per process
-    except OSError:
+def _calibration(document: str, lang: str) -> tuple[str, list[str]]:
+    """Return a page printing each CJK character of ``document`` on its own line, regular and bold, and the list."""
+    chars = sorted({ch for ch in document if ord(ch) >= CALIBRATE_FROM})
+    lines = "".join(f"<p>{html.escape(ch)}</p><p><b>{html.escape(ch)}</b></p>" for ch in chars)
+    return (f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8"><style>'
+            f'body {{ font-family: "{CJK_FONT}", sans-serif; font-size: 9pt; }} p {{ margin: 0; }} b {{ font-weight: 700; }}'
+            f"</style></head><body>{lines}</body></html>", chars)
+
+
+def _read_back(pdf: bytes, chars: Sequence[str]) -> dict[str, str]:
+    """Return {character: what the calibration PDF's text reads for it} (both weights must agree), {} if unclear."""
+    import pypdf
+
+    lines = [line.strip() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages
+             for line in page.extract_text().splitlines() if line.strip()]
+    if len(lines) != 2 * len(chars):
+        log.warning("the PDF text check read %d lines for %d characters: left as printed", len(lines), 2 * len(chars))
         return {}
-    start = struct.unpack_from(">I", blob, 12)[0] if blob[:4] == b"ttcf" else 0  # the collection's first face
-    tables = {blob[start + 12 + 16 * i:start + 16 + 16 * i]: struct.unpack_from(">I", blob, start + 20 + 16 * i)[0]
-              for i in range(struct.unpack_from(">H", blob, start + 4)[0])}
-    cmap = tables.get(b"cmap")
-    if cmap is None:
-        return {}
-    by_glyph: dict[int, int] = {}
-    aliases: dict[int, int] = {}
-    for i in range(struct.unpack_from(">H", blob, cmap + 2)[0]):
-        platform, encoding, offset = struct.unpack_from(">HHI", blob, cmap + 4 + 8 * i)
-        sub = cmap + offset
-        if (platform, encoding) != (3, 10) or struct.unpack_from(">H", blob, sub)[0] != 12:
-            continue
-        for g in range(struct.unpack_from(">I", blob, sub + 12)[0]):
-            first, last, glyph = struct.unpack_from(">III", blob, sub + 16 + 12 * g)
-            for code in range(first, last + 1):
-                if _unified(code):
-                    by_glyph.setdefault(glyph + code - first, code)
-                elif any(lo <= code <= hi for lo, hi in _ALIASES):
-                    aliases[code] = glyph + code - first
-    return {code: by_glyph[glyph] for code, glyph in aliases.items() if glyph in by_glyph}
+    return {ch: regular for ch, regular, bold in zip(chars, lines[::2], lines[1::2]) if regular == bold}
 
 
 _BFCHAR = re.compile(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
@@ -377,11 +378,10 @@ def _fixed_cmap(text: str, table: Mapping[int, int]) -> str | None:
         "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
 
 
-def unified_text_pdf(pdf: bytes) -> bytes:
-    """Return ``pdf`` with its fonts' text maps naming unified ideographs, not radicals that share their glyphs."""
+def unified_text_pdf(pdf: bytes, table: Mapping[int, int]) -> bytes:
+    """Return ``pdf`` with its fonts' text maps saying the characters meant ({code point said: meant})."""
     import pypdf
 
-    table = alias_table()
     if not table:
         return pdf
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf)))
@@ -590,7 +590,7 @@ def _render(tour, slides, *, base_url, cookie, lang, figures, meta, build) -> tu
     with _Browser(base_url, cookie) as browser:
         pages = _pages(tour, slides, browser.shots(_paths(tour, slides, lang)), figures, lang)
         if build == "pdf":
-            return browser.pdf(pdf_html(meta, pages, lang)), pages
+            return browser.pdf(pdf_html(meta, pages, lang), lang), pages
     return pptx_bytes(meta, pages, lang), pages
 
 

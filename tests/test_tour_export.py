@@ -159,19 +159,24 @@ def test_exp007_download_name_rfc5987():
     assert len(tour_export.download_name("长" * 200, 9, "pdf")) < 900
 
 
-def test_exp008_pdf_text_maps_name_unified_ideographs():
-    table = tour_export.alias_table()
-    if not table:
-        pytest.skip("Noto Sans CJK is not installed")
-    assert table[0x2F17] == ord("十") and table[0x2F00] == ord("一") and table[0x2EDA] == ord("页")
+def test_exp008_pdf_text_maps_say_the_characters_meant():
+    # What the calibration page read back: 十 and 一 as the Kangxi radicals, 门 as the simplified radical, 东 right;
+    # ⻚ both for 页 and for 頁 (ambiguous: left alone).
+    table = tour_export.alias_table({"十": "\u2f17", "一": "\u2f00", "门": "\u2ec7", "东": "东", "页": "\u2eda",
+                                     "頁": "\u2eda", "丨": "\u2f01"})
+    assert table == {0x2F17: ord("十"), 0x2F00: ord("一"), 0x2EC7: ord("门"), 0x2F01: ord("丨")}
+    # A radical the document itself holds is not remapped (it is what was written).
+    assert tour_export.alias_table({"十": "\u2f17", "\u2f17": "\u2f17"}) == {}
     cmap = ("/CIDInit /ProcSet findresource begin\n1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
-            "2 beginbfchar\n<2E> <2F17>\n<56> <4E1C>\nendbfchar\n1 beginbfrange\n<10> <11> <2F00>\nendbfrange\n"
-            "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
+            "3 beginbfchar\n<2E> <2F17>\n<56> <4E1C>\n<57> <2EC7>\nendbfchar\n1 beginbfrange\n<10> <11> <2F00>\n"
+            "endbfrange\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n")
     fixed = tour_export._fixed_cmap(cmap, table)
     pairs = dict(re.findall(r"<([0-9A-F]{2})> <([0-9A-F]+)>", fixed.split("endcodespacerange")[1]))
-    assert pairs == {"2E": "5341", "56": "4E1C", "10": "4E00", "11": "4E28"}  # 十 东 一 丨
-    assert fixed.startswith("/CIDInit") and "<00> <FF>" in fixed
-    assert tour_export._fixed_cmap(cmap.replace("<2F17>", "<5341>").replace("<2F00>", "<4E00>"), table) is None
+    assert pairs == {"2E": "5341", "56": "4E1C", "57": "95E8", "10": "4E00", "11": "4E28"}  # 十 东 门 一 丨
+    assert fixed.startswith("/CIDInit") and "<00> <FF>" in fixed and fixed.count("beginbfchar") == 1
+    assert tour_export._fixed_cmap(cmap, {}) is None
+    page, chars = tour_export._calibration("<h1>十月 <b>x</b> &amp; 门</h1>", "zh")
+    assert chars == ["十", "月", "门"] and page.count("<p>") == 6 and "Noto Sans CJK SC" in page
 
 
 def test_exp009_slide_addresses_are_frozen_embedded_and_checked():

@@ -30,7 +30,7 @@ AS_OF = "2026-11-20T15:00:00%2B08:00"
 TITLE = "十一月例会 <b>东城区</b>"
 SLIDES = (  # title, note, path, query
     ("全市综合态势", "先看全市在办与超期。", "/", ""),
-    ("东城区 按期率", "东城区超时 1 件，请说明原因。", "/sla", "area=329902&period=7d"),
+    ("东城区 部门按期率", "东城区超时 1 件，请部门说明原因。", "/sla", "area=329902&period=7d"),
     ("区县排名", "", "/rankings", "level=district&period=2026-10"),
     ("旧的页面", "", "/sla", "bogus=1"),  # stored before the page lost its setting: it can no longer be shown
 )
@@ -121,8 +121,10 @@ def test_exp020_pdf(exported):
     assert (round(float(box.width)), round(float(box.height))) == (960, 540)  # 13.333 × 7.5 in: 16:9
     texts = [page.extract_text() for page in reader.pages]
     assert texts[0].splitlines()[0] == TITLE and "讲稿人" in texts[0] and "数据截至 2026-11-20 15:00" in texts[0]
-    # Chinese is text (not pictures of text, nor radicals in place of ideographs: 十 is U+5341, not ⼗ U+2F17).
+    # Chinese is text (not pictures of text, nor radicals in place of ideographs: 十 is U+5341, not ⼗ U+2F17;
+    # 门 U+95E8, not ⻔ U+2EC7, the radical its Chinese form shares a glyph with).
     assert not [ch for text in texts for ch in text if 0x2E80 <= ord(ch) <= 0x2FDF]
+    assert "十一月例会" in texts[0] and "部门按期率" in texts[2]
     figures = expected_figures(exported["api"])
     assert figures[0][2:4] == [("在办", "5"), ("超期", "2")] and figures[1][2] == ("超时", "1")  # by hand
     for n, (text, (title, note, _, _)) in enumerate(zip(texts[1:], SLIDES), 1):
@@ -186,18 +188,22 @@ def test_exp022_audited_session_ended_nothing_left_the_machine(exported):
     assert exported["watch"].offsite == []
 
 
-def test_exp023_a_view_that_fails_to_draw_says_why(served):
-    """Without a session the pages send the browser to sign in, and the API answers 401: both are failures."""
-    from dashboard.tour_export import _Browser
+def test_exp023_a_view_that_fails_to_draw_says_why(served, monkeypatch):
+    """Without a session the pages send the browser to sign in, and the API answers 401: both are failures; once
+    the export's time is up, the views left are not opened at all."""
+    from dashboard import tour_export
 
     _, base, _ = served
     shots = []
 
     def shoot():  # the server's own Playwright, in its own thread (the test's browser holds this one's loop)
-        with _Browser(base, {}) as chromium:
+        with tour_export._Browser(base, {}) as chromium:
             shots.extend(chromium.shots(["/sla?as_of=2026-11-20T15%3A00&embed=1", "/api/v1/areas/329902"]))
+            monkeypatch.setattr(tour_export, "BUDGET_S", 0.0)
+            shots.extend(chromium.shots(["/sla"]))
 
     worker = threading.Thread(target=shoot)
     worker.start()
     worker.join(timeout=120)
-    assert [(s.png, s.error) for s in shots] == [(None, "redirected to /auth/sign-in"), (None, "HTTP 401")]
+    assert [(s.png, s.error) for s in shots] == [(None, "redirected to /auth/sign-in"), (None, "HTTP 401"),
+                                                 (None, "not drawn: the export's 0 minutes ran out")]
