@@ -139,7 +139,7 @@ def _sla_figures(view: views.View, scope, as_of: datetime, lang: str) -> list[Sl
 
 
 def _rankings_figures(view: views.View, scope, as_of: datetime, lang: str) -> list[SlideFigure]:
-    """Return the ranking's level and period, then its first rows: rank, name (as the page shows it) and score."""
+    """Return the ranking's level, scheme and period, then its first rows: rank, name (as the page shows it), score."""
     from dashboard import rank_api, rank_figures, rank_service
     from dashboard.rankings import period_label
 
@@ -152,6 +152,7 @@ def _rankings_figures(view: views.View, scope, as_of: datetime, lang: str) -> li
                           "export.rank_apart" if row.apart else "export.rank_row", lang, rank=row.rank, name=row.name),
                         rank_figures.score_text(row.score)) for row in [*ranked, *apart][:RANK_TOP]]
     return [SlideFigure(t("rank.head.level", lang), t(f"rank.level.{ranking.level}", lang)),
+            SlideFigure(t("rank.head.scheme", lang), t(f"rank.scheme.{ranking.scheme}", lang)),
             SlideFigure(t("rank.head.period", lang), period_label(ranking.period, lang)),
             *(rows or [SlideFigure(t("export.rank_none", lang), "—")])]
 

@@ -67,7 +67,7 @@ def test_exp003_ranking_figures_equal_the_api(hand_app):
     client = signed_in(hand_app, "leader")
     api = client.get(f"/api/v1/rankings?level=district&period=2026-10&as_of={AS_OF}").get_json()
     shown = list(figures_of(hand_app, "/rankings?level=district&period=2026-10").items())
-    assert shown[:2] == [("层级", "区县"), ("考核期", "2026年10月")]
+    assert shown[:3] == [("层级", "区县"), ("考核方案", "区域考核"), ("考核期", "2026年10月")]
     # The hand city's districts are all below the minimum volume: the page ranks them apart, and so does the slide.
     expected = []
     for row in api["rows"][:3]:
@@ -75,7 +75,7 @@ def test_exp003_ranking_figures_equal_the_api(hand_app):
         label = f"未排名 {row['name']}" if row["rank"] is None else (
             f"另行排名第{row['rank']}名 {row['name']}" if row["apart"] else f"第{row['rank']}名 {row['name']}")
         expected.append((label, score))
-    assert shown[2:] == expected and expected[0] == ("另行排名第1名 东城区", "60.00")
+    assert shown[3:] == expected and expected[0] == ("另行排名第1名 东城区", "60.00")
 
 
 def test_exp004_figures_refuse_what_the_caller_may_not_see(hand_app):

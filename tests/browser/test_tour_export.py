@@ -101,7 +101,7 @@ def expected_figures(api) -> list[list[tuple[str, str]]]:
                                                                    ("临期", "yellow"), ("正常", "green"),
                                                                    ("未派遣", "none")))]
     rows = api["rank"]["rows"][:3]
-    rank = [("层级", "区县"), ("考核期", "2026年10月"),
+    rank = [("层级", "区县"), ("考核方案", "区域考核"), ("考核期", "2026年10月"),
             *((("未排名 " if r["rank"] is None else f"另行排名第{r['rank']}名 " if r["apart"] else f"第{r['rank']}名 ")
                + r["name"], "—" if r["score"] is None else f"{r['score']:.2f}") for r in rows)]
     return [overview, sla, rank]
