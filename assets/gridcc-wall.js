@@ -31,8 +31,6 @@
     var RED_MS = liveConfig.redMs || 45000;
     var REFRESH_MS = config.refreshMs || 60000;  // the time window moves: redraw every minute anyway
     var PAINT_WAIT_MS = 5000;  // a redrawn map not painted after this long takes the place anyway
-    var LOST_PUSH_MS = 9000;   // no message for this long while streaming (a beat comes every 5 s): contact was lost
-    var LOST_POLL_MS = 30000;  // … while polling (a poll answers within 20 s)
 
     var W = null;  // the running wall's state
 
@@ -108,6 +106,7 @@
 
     function refresh() {
         W.lastRefresh = now();
+        W.doneVersion = W.version;
         var shown = shownPositions();
         for (var pos = 0; pos < 3; pos++) {
             if (shown.indexOf(pos) < 0) {
@@ -409,13 +408,16 @@
         if (s && s.contact > W.lastSuccess) {
             W.lastSuccess = s.contact;
         }
-        // Back in touch after a gap (a restart, the network): what changed meanwhile may not be announced (a
-        // stream that reconnects by itself starts from the server's version), so redraw the views once.
-        if (s && s.contact && W.lastContact && s.contact !== W.lastContact &&
-                s.contact - W.lastContact > (s.mode === "poll" ? LOST_POLL_MS : LOST_PUSH_MS)) {
-            heard({v: s.version});
+        // The server's data is newer than the views last asked for, and no change was announced (a stream
+        // that reconnects by itself after a restart starts from the server's version): redraw them.
+        if (s && typeof s.version === "number") {
+            if (W.doneVersion === null) {
+                W.doneVersion = s.version;  // the first word: the views were drawn just now
+            } else if (s.version !== W.doneVersion && !W.tickTimer && now() - W.lastRefresh >= TICK_MS) {
+                W.version = s.version;
+                refresh();
+            }
         }
-        W.lastContact = s ? s.contact : 0;
         if (W.signedOut || W.reloading) {
             return;
         }
@@ -479,7 +481,7 @@
             renewing: null, lastRefresh: now(), wanted: {}, pending: null,
             ready: false, paused: false, lastTouch: 0, shownAt: now(), lastSuccess: now(), lastTick: 0,
             tickTimer: null, version: null, probing: false, probes: 0, backoff: 0, nextProbe: 0, signedOut: false,
-            reloading: false, lastSecond: 0, lastContact: 0, controller: controller};
+            reloading: false, lastSecond: 0, doneVersion: null, controller: controller};
         W.lastTouch = -1e15;
         var opts = controller ? {signal: controller.signal, passive: true} : {passive: true};
         ["pointerdown", "pointermove", "wheel", "touchstart"].forEach(function (name) {

@@ -75,7 +75,7 @@ def _stamp(value) -> str:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e16 else ""
 
 
-def draw_slot(request, config):
+def update_slot(request, config):
     """Draw the stop the browser asked for in one slot (see the module's docstring)."""
     if not isinstance(request, dict) or not isinstance(config, dict):
         return no_update
@@ -110,4 +110,4 @@ def register(app: dash.Dash) -> None:
             Input(ids.want(k), "data"),
             State(ids.CONFIG, "data"),
             prevent_initial_call=True,
-        )(draw_slot)
+        )(update_slot)

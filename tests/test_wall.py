@@ -17,7 +17,6 @@ from dashboard import access, wall
 from dashboard.views import View
 from layouts import wall as ids
 from layouts import wall_overview
-from tests import handcity
 from tests.conftest import principal_for, signed_in
 
 GOOD = """
@@ -251,7 +250,7 @@ def config(playlist="city", lang="zh"):
 
 
 def test_wall111_the_overview_view_shows_the_apis_figures(as_leader):
-    content = drawn(cb.draw_slot({"i": 0}, config()))
+    content = drawn(cb.update_slot({"i": 0}, config()))
     props = content.to_plotly_json()["props"]
     assert (props["data-index"], props["data-page"]) == ("0", "/")
     shown = numerals(content)
@@ -275,7 +274,7 @@ def test_wall111_the_overview_view_shows_the_apis_figures(as_leader):
 
 
 def test_wall112_a_drilled_view_is_its_areas_and_matches_the_api(as_leader):
-    content = drawn(cb.draw_slot({"i": 1}, config(lang="en")))
+    content = drawn(cb.update_slot({"i": 1}, config(lang="en")))
     shown = numerals(content)
     api = signed_in(as_leader, "leader").get("/api/v1/areas/329902").get_json()["area"]["figures"]
     assert (shown["open"], shown["overdue"], shown["on_time_rate"]) == ("3", "1", "25.0%")
@@ -288,25 +287,25 @@ def test_wall112_a_drilled_view_is_its_areas_and_matches_the_api(as_leader):
 def test_wall113_a_view_outside_the_callers_scope_shows_the_callers_area(wall_app):
     with wall_app.server.test_request_context():
         flask.g.gridcc_principal = principal_for(wall_app, "xicheng")
-        content = drawn(cb.draw_slot({"i": 0}, config("east-1")))  # asks for 东城区
+        content = drawn(cb.update_slot({"i": 0}, config("east-1")))  # asks for 东城区
         assert content.children[1].to_plotly_json()["props"]["data-area"] == "329903"
         assert numerals(content)["open"] == "2"
 
 
 def test_wall114_an_unchanged_redraw_is_not_sent_and_the_caller_is_a_public_wall(as_leader):
-    first = drawn(cb.draw_slot({"i": 0, "t": 7}, config()))
+    first = drawn(cb.update_slot({"i": 0, "t": 7}, config()))
     assert access.current().public_wall and not access.current().may("reveal")
     props = first.to_plotly_json()["props"]
     assert props["data-req"] == "7"
     # A hidden slot asked to redraw what it shows keeps it; the spare gets a small "unchanged" mark.
-    assert cb.draw_slot({"i": 0, "v": 10**6, "same": props["data-digest"]}, config()) is no_update
-    same = cb.draw_slot({"i": 0, "t": 8, "same": props["data-digest"], "spare": True}, config())
+    assert cb.update_slot({"i": 0, "v": 10**6, "same": props["data-digest"]}, config()) is no_update
+    same = cb.update_slot({"i": 0, "t": 8, "same": props["data-digest"], "spare": True}, config())
     assert same.className == "wall-built wall-same" and same.children is None
     assert same.to_plotly_json()["props"]["data-req"] == "8"
     # A change, or another stop, is drawn in full.
-    other = drawn(cb.draw_slot({"i": 1, "same": props["data-digest"], "spare": True}, config()))
+    other = drawn(cb.update_slot({"i": 1, "same": props["data-digest"], "spare": True}, config()))
     assert other.to_plotly_json()["props"]["data-digest"] != props["data-digest"]
-    stale = drawn(cb.draw_slot({"i": 0, "same": "0" * 40, "spare": True, "t": True}, config()))
+    stale = drawn(cb.update_slot({"i": 0, "same": "0" * 40, "spare": True, "t": True}, config()))
     assert stale.to_plotly_json()["props"]["data-req"] == ""  # a forged stamp is not echoed
 
 
@@ -316,19 +315,19 @@ def test_wall114_an_unchanged_redraw_is_not_sent_and_the_caller_is_a_public_wall
     ("<script>", config()),
 ])
 def test_wall115_forged_requests_draw_nothing(as_leader, request_, config_):
-    assert cb.draw_slot(request_, config_) is no_update
+    assert cb.update_slot(request_, config_) is no_update
 
 
 def test_wall116_an_unknown_or_broken_view_is_a_card_not_a_dead_wall(as_leader, monkeypatch):
     monkeypatch.setattr(cb, "renderers", lambda: {"/": wall_overview.render})
-    content = drawn(cb.draw_slot({"i": 1}, config("east-1")))
+    content = drawn(cb.update_slot({"i": 1}, config("east-1")))
     assert "此视图暂不支持上墙" in text(content) and content.to_plotly_json()["props"]["data-page"] == "/backlog"
 
     def broken(view, *, scope, lang):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cb, "renderers", lambda: {"/": broken})
-    assert "此视图暂时无法显示" in text(drawn(cb.draw_slot({"i": 0}, config())))
+    assert "此视图暂时无法显示" in text(drawn(cb.update_slot({"i": 0}, config())))
 
 
 def test_wall117_the_page_and_its_problems(as_leader):

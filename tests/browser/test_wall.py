@@ -166,7 +166,6 @@ def settle(page, shown: list[str]) -> None:
 
 
 def look(page, size: tuple[int, int], shown: list[str]) -> dict:
-    print(f"\n{time.monotonic():.1f} look {size}")
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.wait_for_timeout(300)
     settle(page, shown)
@@ -206,7 +205,6 @@ def test_wall_b001_three_sizes_fit_and_the_rotation_steps_pauses_and_resumes(bro
         wide = look(page, (7680, 2160), ["0", "1"])  # 32:9: the current view and the next side by side
         assert wide["panels"] == 9 and abs(wide["kpiFont"] - big["kpiFont"]) < 0.5
 
-        print(f"\n{time.monotonic():.1f} rotation")
         page.set_viewport_size({"width": 1920, "height": 1080})
         settle(page, ["0"])
         # A live change redraws the view in place: new numbers, new colours, the same map at the same view.
@@ -259,21 +257,17 @@ def test_wall_b002_a_wall_recovers_from_a_server_restart_by_itself(browser, serv
         expect()(page.locator(TODAY)).to_have_text("5", timeout=LOAD_MS)
         page.wait_for_function("() => window.gridcc.live.state.version !== null", timeout=15000)
         page.evaluate("() => { window.__sameLoad = true; }")
-        print(f"\n{time.monotonic():.1f} stop")
         first.stop()
         # The room is told: the watchdog finds the server away and keeps trying (backing off) …
         expect()(page.locator("#wall-state")).to_have_attribute("data-state", "bigwall.reconnecting", timeout=15000)
         expect()(page.locator("#wall-state")).to_contain_text("服务器无响应")
         expect()(page.locator("#wall-badge")).to_have_attribute("data-live", "amber", timeout=5000)
         # … the server comes back on the same port and store (a restart) …
-        print(f"\n{time.monotonic():.1f} restart")
         port = int(first.url.rsplit(":", 1)[1])
         served.append(Served(wall_settings, port))
         # … and the wall is live again by itself: an event posted now reaches its numerals.
         post(served[-1], "WALL-B2")
-        print(f"\n{time.monotonic():.1f} posted")
         expect()(page.locator(TODAY)).to_have_text("6", timeout=30000)
-        print(f"\n{time.monotonic():.1f} updated")
         expect()(page.locator("#wall-state")).to_be_hidden(timeout=10000)
         expect()(page.locator("#wall-badge")).to_have_attribute("data-live", "fresh", timeout=10000)
         reloaded = not page.evaluate("() => window.__sameLoad === true")
