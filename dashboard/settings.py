@@ -26,6 +26,17 @@ def _number(env, name: str, kind, default=None):
     return value
 
 
+def _self_url(text: str) -> str:
+    """Return GRIDCC_SELF_URL when it is an http(s) address with a host and nothing after the path, else say why."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"GRIDCC_SELF_URL={text[:60]!r} must be an http(s) address of this server, e.g. "
+                         "http://127.0.0.1:8050")
+    return text.strip().rstrip("/")
+
+
 def _default_data_dir() -> Path:
     return Path(os.environ.get("GRIDCC_DATA_DIR", Path.cwd() / "data"))
 
@@ -44,6 +55,9 @@ class Settings:
     # A tile layer is never on by default: the areas are the base map. Set an intranet tile server
     # (天地图 / AMap / a local server) as a Leaflet URL template to show one.
     tile_url: str = ""
+    # Where the tour export's headless browser finds this app (GRIDCC_SELF_URL); empty: the loopback port
+    # the request came in on.
+    self_url: str = ""
     tile_attribution: str = ""
     # DuckDB's own memory cap, so the whole server stays within its budget.
     duckdb_memory_limit: str = "512MB"
@@ -145,6 +159,8 @@ def from_env(environ: dict | None = None) -> Settings:
         kw["cache_type"] = env["GRIDCC_CACHE_TYPE"]
     if env.get("GRIDCC_TILE_URL"):
         kw["tile_url"] = env["GRIDCC_TILE_URL"]
+    if env.get("GRIDCC_SELF_URL"):
+        kw["self_url"] = _self_url(env["GRIDCC_SELF_URL"])
         kw["tile_attribution"] = env.get("GRIDCC_TILE_ATTRIBUTION", "")
     if env.get("GRIDCC_DUCKDB_MEMORY_LIMIT"):
         kw["duckdb_memory_limit"] = env["GRIDCC_DUCKDB_MEMORY_LIMIT"]

@@ -673,7 +673,7 @@ def base_url() -> str:
     Never the request's Host header: the caller writes it, and the browser would carry the export's session to,
     and photograph, whatever host it names (a server-side request forgery).
     """
-    told = getattr(context.current().settings, "self_url", None)
+    told = context.current().settings.self_url
     if told:
         return told.rstrip("/")
     port = str(flask.request.environ.get("SERVER_PORT", ""))

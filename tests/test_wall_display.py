@@ -80,3 +80,15 @@ def test_wall005_a_bad_wall_session_length_names_its_variable(monkeypatch, value
 def test_wall006_the_wall_session_length_is_set_in_days(monkeypatch):
     monkeypatch.setenv("GRIDCC_WALL_SESSION_DAYS", "7")
     assert from_env().wall_session_lifetime == timedelta(days=7)
+
+
+@pytest.mark.parametrize("value", ["ftp://host/", "127.0.0.1:8050", "http://", "http://host/?next=evil", "javascript:x"])
+def test_wall007_a_bad_self_url_names_its_variable(monkeypatch, value):
+    monkeypatch.setenv("GRIDCC_SELF_URL", value)
+    with pytest.raises(ValueError, match="GRIDCC_SELF_URL"):
+        from_env()
+
+
+def test_wall008_the_self_url_is_kept_without_its_last_slash(monkeypatch):
+    monkeypatch.setenv("GRIDCC_SELF_URL", "https://gridcc.intranet:8443/")
+    assert from_env().self_url == "https://gridcc.intranet:8443"
