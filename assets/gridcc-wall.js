@@ -104,13 +104,16 @@
         return wide() && W.n > 1 ? [0, 1] : [0];
     }
 
-    function refresh() {
+    /* Redraw the views; ``whole``: even when nothing changed (the screen changed size: a map fits its area
+     * only when it is drawn, and a kiosk browser may draw the wall before its window is full screen). */
+    function refresh(whole) {
         W.lastRefresh = now();
         W.doneVersion = W.version;
+        W.whole = Boolean(whole);
         var shown = shownPositions();
         for (var pos = 0; pos < 3; pos++) {
             if (shown.indexOf(pos) < 0) {
-                ask(W.ring[pos], W.index + pos, {same: digestOf(W.ring[pos])});
+                ask(W.ring[pos], W.index + pos, {same: W.whole ? null : digestOf(W.ring[pos])});
             }
         }
         W.queue = shown.slice();
@@ -121,7 +124,7 @@
         if (!r) {
             if (W.queue.length && !W.pending) {
                 var pos = W.queue.shift();
-                var request = ask(W.spare, W.index + pos, {same: digestOf(W.ring[pos]), spare: true});
+                var request = ask(W.spare, W.index + pos, {same: W.whole ? null : digestOf(W.ring[pos]), spare: true});
                 W.renewing = {pos: pos, index: W.index + pos, t: request.t, asked: now(), drawn: 0};
             }
             return;
@@ -233,6 +236,12 @@
         var mark = document.getElementById("wall-paused");
         if (mark) {
             mark.hidden = true;
+        }
+    }
+
+    function onResize() {
+        if (W && W.ready) {
+            W.resizedAt = now();
         }
     }
 
@@ -444,6 +453,10 @@
             W.root.setAttribute("data-ready", "1");
         }
         settle();
+        if (W.resizedAt && now() - W.resizedAt > 700) {
+            W.resizedAt = 0;
+            refresh(true);
+        }
         renew();
         if (W.ready && now() - W.lastRefresh >= REFRESH_MS) {
             refresh();
@@ -481,13 +494,14 @@
             renewing: null, lastRefresh: now(), wanted: {}, pending: null,
             ready: false, paused: false, lastTouch: 0, shownAt: now(), lastSuccess: now(), lastTick: 0,
             tickTimer: null, version: null, probing: false, probes: 0, backoff: 0, nextProbe: 0, signedOut: false,
-            reloading: false, lastSecond: 0, doneVersion: null, controller: controller};
+            reloading: false, lastSecond: 0, doneVersion: null, resizedAt: 0, whole: false, controller: controller};
         W.lastTouch = -1e15;
         var opts = controller ? {signal: controller.signal, passive: true} : {passive: true};
         ["pointerdown", "pointermove", "wheel", "touchstart"].forEach(function (name) {
             window.addEventListener(name, touched, opts);
         });
         window.addEventListener("keydown", onKey, controller ? {signal: controller.signal} : false);
+        window.addEventListener("resize", onResize, opts);
         wrapFetch();
         place();
         for (var k = 0; k < 3; k++) {
@@ -509,6 +523,7 @@
                 window.removeEventListener(name, touched);
             });
             window.removeEventListener("keydown", onKey);
+            window.removeEventListener("resize", onResize);
         }
         W = null;
     }

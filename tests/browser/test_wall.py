@@ -157,6 +157,8 @@ def open_wall(browser, base: str, init: str = ""):
 def settle(page, shown: list[str]) -> None:
     """Wait until the views ``shown`` are drawn, their maps coloured, and the cross-fade is over."""
     page.wait_for_function("""(want) => {
+        const W = window.gridcc.wall.state();
+        if (W.resizedAt || W.renewing || W.queue.length) { return false; }  // a redraw for a new size is under way
         const s = [...document.querySelectorAll('.wall-slot')].filter(e => getComputedStyle(e).visibility !== 'hidden'
             && getComputedStyle(e).opacity === '1');
         return s.map(e => e.querySelector('.wall-built')?.getAttribute('data-index')).sort().join() === want.join()
@@ -167,7 +169,7 @@ def settle(page, shown: list[str]) -> None:
 
 def look(page, size: tuple[int, int], shown: list[str]) -> dict:
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(1000)  # the wall redraws its views for the new size (their maps fit their area again)
     settle(page, shown)
     found = page.evaluate(CHECKS)
     page.screenshot(path=f"/tmp/gridcc-wall-{size[0]}x{size[1]}.png")
