@@ -191,7 +191,7 @@
             var button = function (mine) {
                 return "gcc-lang-btn" + (mine === lang ? " active" : "");
             };
-            return [labels.product, titleKey ? labels[titleKey] : "", button("zh"), button("en"),
+            return [labels["product.short"], titleKey ? labels[titleKey] : "", button("zh"), button("en"),
                 labels.signout, labels["wall.on"], labels["wall.hint"], labels["link.copy_hint"],
                 "gcc-shell" + (embedded(search) ? " gcc-shell-embed" : "")];
         },

@@ -12,6 +12,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "product.short": ("城市运行指挥中心", "City Operations Command Center"),
     "page.overview": ("综合态势", "Overview"),
     "page.users": ("用户管理", "Users"),
+    "nav.admin": ("系统管理", "Admin"),
     "lang.zh": ("中文", "中文"),
     "lang.en": ("EN", "EN"),
     "lang.switch": ("切换语言", "Switch language"),

@@ -33,7 +33,7 @@ TOAST = "shell-toast"  # 链接已复制
 # The title key of each page path; the shell shows it in the top bar.
 PAGE_TITLES = {"/": "page.overview", "/admin/audit": "audit.title", "/admin/users": "page.users", "/sla": "sla.title", "/rankings": "rank.title", "/admin/rankings": "rankcfg.title", "/backlog": "page.backlog"}
 NAV = "shell-nav"
-SHELL_KEYS = ("product", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint", "live.delayed", "live.lost",
+SHELL_KEYS = ("product", "product.short", "clock.as_of", "lang.switch", "signout", "wall.on", "wall.hint", "live.delayed", "live.lost",
               "live.data_time", "live.mode_push", "live.mode_poll", "live.replay_hint", "play.badge",
               "link.copy", "link.copy_hint", "link.frozen", "link.frozen_hint", "link.back_live",
               *sorted(set(PAGE_TITLES.values())))
@@ -44,22 +44,40 @@ def labels(timezone: str) -> dict:
     return {"langs": {lang: bundle(SHELL_KEYS, lang) for lang in LANGS}, "pages": PAGE_TITLES, "timezone": timezone}
 
 
+def _link(path: str, key: str) -> html.A:
+    return html.A(href=path, className="gcc-nav-link", **{"data-keep-lang": "1"}, children=[
+        html.Span(t(key, "zh"), className="gcc-zh-only"), html.Span(t(key, "en"), className="gcc-en-only")])
+
+
 def _nav() -> html.Nav:
-    """Return links to the other pages this user may open (none for a user who may open only one)."""
+    """Return links to the other pages this user may open (none for a user who may open only one).
+
+    The administrators' pages sit in one "管理 Admin" menu (a <details>: no script), so an administrator's top bar
+    fits a 1366 px screen in English too.
+    """
+    from dashboard import tours
+
     principal = access.current()
-    pages = [("/", "page.overview"), ("/sla", "sla.title"), ("/rankings", "rank.nav"), ("/backlog", "page.backlog"),
-             ("/tours", "tour.nav")]
+    pages = [("/", "page.overview"), ("/sla", "sla.title"), ("/rankings", "rank.nav"), ("/backlog", "page.backlog")]
+    if tours.may_tour(principal):
+        pages.append(("/tours", "tour.nav"))
+    admin = []
     if principal is not None and principal.may("admin"):
-        pages.append(("/admin/audit", "audit.title"))
-        pages.append(("/admin/rankings", "rankcfg.title"))
+        admin.append(("/admin/audit", "audit.title"))
+        admin.append(("/admin/rankings", "rankcfg.title"))
     if principal is not None and principal.role in ("admin", "district_manager"):
-        pages.append(("/admin/users", "page.users"))
-    if len(pages) == 1:
+        admin.append(("/admin/users", "page.users"))
+    if len(pages) + len(admin) == 1:
         return html.Nav(id=NAV, hidden=True)
-    return html.Nav(id=NAV, className="gcc-nav", children=[
-        html.A(href=path, className="gcc-nav-link", **{"data-keep-lang": "1"}, children=[
-            html.Span(t(key, "zh"), className="gcc-zh-only"), html.Span(t(key, "en"), className="gcc-en-only")])
-        for path, key in pages])
+    links = [_link(path, key) for path, key in pages]
+    if admin:
+        links.append(html.Details(className="gcc-nav-more", children=[
+            html.Summary(className="gcc-nav-link gcc-nav-more-label", children=[
+                html.Span(t("nav.admin", "zh"), className="gcc-zh-only"),
+                html.Span(t("nav.admin", "en"), className="gcc-en-only")]),
+            html.Div(className="gcc-nav-menu", children=[_link(path, key) for path, key in admin]),
+        ]))
+    return html.Nav(id=NAV, className="gcc-nav", children=links)
 
 
 def _user(zh: dict) -> html.Div:
@@ -124,7 +142,9 @@ def layout() -> html.Div:
                 children=[
                     html.Div(className="gcc-brand", children=[
                         html.Span(className="gcc-brand-mark", **{"aria-hidden": "true"}),
-                        html.Span(zh["product"], id=PRODUCT, className="gcc-product"),
+                        # "gridcc" stays; the name beside it follows the language and gives way on a narrow English bar.
+                        html.Span(className="gcc-product", children=[
+                            "gridcc ", html.Span(zh["product.short"], id=PRODUCT, className="gcc-product-name")]),
                     ]),
                     html.H1(zh["page.overview"], id=TITLE, className="gcc-title"),
                     _nav(),

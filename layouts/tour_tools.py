@@ -58,7 +58,8 @@ def tools() -> list:
         dcc.Store(id=LABELS, data=button_labels()),
         dcc.Store(id=URL),
         html.Button(_both("tour.add"), id=ADD, n_clicks=0, type="button", hidden=True,
-                    className="gcc-user-btn tad-btn", title=t("tour.add_hint", "zh")),
+                    className="gcc-user-btn tad-btn", title=t("tour.add_hint", "zh"),
+                    **{"aria-label": t("tour.add", "zh") + " " + t("tour.add", "en")}),
         dbc.Modal(id=DIALOG, is_open=False, centered=True, className="tad-dialog", children=[
             dbc.ModalHeader(dbc.ModalTitle(_both("tour.add"))),
             dbc.ModalBody(className="tad-body", children=[

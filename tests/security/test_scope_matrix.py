@@ -593,6 +593,9 @@ COVERED = {
     "/api/v1/rankings/cases": "rankings (below); tests/api/test_rankings_api.py",
     "/rankings/export.xlsx": "rankings export (below)",
     "/rankings/print": "rankings print view (below)",
+    # Tours (issue 8): a tour is its owner's alone; anyone else's id answers 404 (tests/test_tour_export.py), and
+    # the pictures are taken by a session of the owner's, so they hold the owner's scope only.
+    "/tours/<int:tour_id>/export.<fmt>": "tour export, owner only; tests/test_tour_export.py",
 }
 
 
