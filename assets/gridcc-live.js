@@ -131,6 +131,10 @@
         if (live.version !== null && message.v < live.version) {
             moved = true;  // the store went back (restored, re-seeded): everything may have changed
             message.areas = ["*"];
+        } else if (live.version !== null && moved && !(message.areas && message.areas.length)) {
+            // A newer version with nothing named: changes made while we were away (a server restart, a lost
+            // connection whose stream came back without them). Every page redraws what it shows.
+            message.areas = ["*"];
         }
         live.version = message.v;
         renderBadge();
