@@ -120,7 +120,8 @@
         }
     }
 
-    function deliver(message) {
+    /* ``fresh``: the first message after (re)connecting — a stream's hello, a poll's answer after failures. */
+    function deliver(message, fresh) {
         if (!message || typeof message.v !== "number") {
             return;
         }
@@ -131,7 +132,7 @@
         if (live.version !== null && message.v < live.version) {
             moved = true;  // the store went back (restored, re-seeded): everything may have changed
             message.areas = ["*"];
-        } else if (live.version !== null && moved && !(message.areas && message.areas.length)) {
+        } else if (fresh && live.version !== null && moved && !(message.areas && message.areas.length)) {
             // A newer version with nothing named: changes made while we were away (a server restart, a lost
             // connection whose stream came back without them). Every page redraws what it shows.
             message.areas = ["*"];
@@ -173,7 +174,7 @@
                 live.mode = "push";
                 window.clearTimeout(helloTimer);
                 try {
-                    deliver(JSON.parse(event.data));
+                    deliver(JSON.parse(event.data), name === "hello");
                 } catch (e) { /* a malformed message is dropped; the next beat comes in 5 s */ }
             });
         };
@@ -245,8 +246,9 @@
             return response.json();
         }).then(function (message) {
             if (message) {
+                var fresh = pollFailures > 0;
                 pollFailures = 0;
-                deliver(message);
+                deliver(message, fresh);
                 live.pollTimer = window.setTimeout(pollOnce, 50);
             }
         }).catch(function () {
