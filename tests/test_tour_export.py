@@ -250,6 +250,6 @@ def test_exp012_the_browser_never_follows_the_host_header(hand_app, monkeypatch)
                                               environ_overrides={"SERVER_PORT": "8123"}):
         assert tour_export.base_url() == "http://127.0.0.1:8123"
         assert tour_export._meta(tour, tour_export.base_url(), None).source == "gridcc intranet.example:9000"
-        settings = hand_app.server.extensions["gridcc"].settings
-        monkeypatch.setattr(type(settings), "self_url", "https://gridcc.example.gov.cn/", raising=False)
+        ctx = hand_app.server.extensions["gridcc"]
+        monkeypatch.setattr(ctx, "settings", ctx.settings.with_(self_url="https://gridcc.example.gov.cn"))
         assert tour_export.base_url() == "https://gridcc.example.gov.cn"
