@@ -80,25 +80,40 @@ def _categories(rows: Sequence[CategoryCount], lang: str) -> html.Div:
     ])
 
 
+SVG_WIDTH, SVG_HEIGHT, SVG_PAD = 300.0, 100.0, 4.0
+
+
+def line_chart_svg(series, *, grid: str, extra: str = "") -> str:
+    """Return an SVG document of polylines over three grid lines that stretches to its box (viewBox, no size).
+
+    ``series``: (colour, stroke width, dash, heights) with each height in 0…1 of the drawing, or None for a gap
+    (a run of one point is drawn as a dot); ``extra``: more attributes for every polyline.
+    """
+    width, height, pad = SVG_WIDTH, SVG_HEIGHT, SVG_PAD
+    lines = []
+    for colour, stroke, dash, heights in series:
+        step = (width - 2 * pad) / max(1, len(heights) - 1)
+        runs, run = [], []
+        for i, y in enumerate(heights):
+            if y is None:
+                runs, run = (runs + [run] if run else runs), []
+                continue
+            run.append(f"{pad + i * step:.1f},{height - pad - (height - 2 * pad) * y:.1f}")
+        runs += [run] if run else []
+        lines += [f'<polyline fill="none" stroke="{colour}" stroke-width="{stroke}" stroke-linejoin="round" '
+                  f'{extra}stroke-dasharray="{dash}" points="{" ".join(r) if len(r) > 1 else f"{r[0]} {r[0]}"}"/>'
+                  for r in runs]
+    rules = "".join(f'<line x1="0" x2="{width:g}" y1="{y:.1f}" y2="{y:.1f}" stroke="{grid}" stroke-width="0.6"/>'
+                    for y in (pad, height / 2, height - pad))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
+            f'preserveAspectRatio="none">{rules}{"".join(lines)}</svg>')
+
+
 def trend_svg(days: Sequence[DayCount]) -> str:
     """Return the 30-day trend as an SVG document (reported and closed per day; it scales with its box)."""
-    width, height, pad = 300.0, 100.0, 4.0
     top = max([1, *(max(d.reported, d.closed) for d in days)])
-    step = (width - 2 * pad) / max(1, len(days) - 1)
-
-    def points(values):
-        return " ".join(f"{pad + i * step:.1f},{height - pad - (height - 2 * pad) * v / top:.1f}"
-                        for i, v in enumerate(values))
-
-    grid = "".join(f'<line x1="0" x2="{width:g}" y1="{y:.1f}" y2="{y:.1f}" stroke="#1f3352" stroke-width="0.6"/>'
-                   for y in (pad, height / 2, height - pad))
-    lines = "".join(
-        f'<polyline fill="none" stroke="{colour}" stroke-width="{w}" stroke-linejoin="round" '
-        f'stroke-dasharray="{dash}" points="{points(values)}"/>'
-        for colour, w, dash, values in ((CLOSED, 1.6, "4 2", [d.closed for d in days]),
-                                        (REPORTED, 2.2, "none", [d.reported for d in days])))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-            f'preserveAspectRatio="none">{grid}{lines}</svg>')
+    return line_chart_svg(((CLOSED, 1.6, "4 2", [d.closed / top for d in days]),
+                           (REPORTED, 2.2, "none", [d.reported / top for d in days])), grid="#1f3352")
 
 
 def _trend(days: Sequence[DayCount], lang: str) -> html.Div:

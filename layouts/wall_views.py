@@ -24,6 +24,7 @@ from dashboard.lights import lights as lights_of
 from dashboard.privacy import mask_text
 from dashboard.sla_figures import percent
 from dashboard.views import View
+from layouts.wall_overview import line_chart_svg
 from queries.scope import Scope
 from queries.sla import Rate
 
@@ -124,35 +125,12 @@ def trend_svg(points: Sequence, floor: float = 0.0) -> str:
 
     A bucket with nothing to count leaves a gap. The drawing stretches to its box (viewBox, no size).
     """
-    width, height, pad = 300.0, 100.0, 4.0
-    n = len(points)
-    step = (width - 2 * pad) / max(1, n - 1)
+    def heights(values: Sequence[float | None]) -> list[float | None]:
+        return [None if v is None else max(0.0, _on_scale(v, floor)) for v in values]
 
-    def lines(values: Sequence[float | None]) -> list[str]:
-        runs, run = [], []
-        for i, v in enumerate(values):
-            if v is None:
-                if run:
-                    runs.append(run)
-                run = []
-                continue
-            y = max(0.0, _on_scale(v, floor))
-            run.append(f"{pad + i * step:.1f},{height - pad - (height - 2 * pad) * y:.1f}")
-        if run:
-            runs.append(run)
-        return [" ".join(r) if len(r) > 1 else f"{r[0]} {r[0]}" for r in runs]
-
-    grid = "".join(f'<line x1="0" x2="{width:g}" y1="{y:.1f}" y2="{y:.1f}" stroke="#2a3d5c" stroke-width="0.6"/>'
-                   for y in (pad, height / 2, height - pad))
-    drawn = []
-    for colour, w, dash, rates in ((TREND_HANDLE, 1.6, "4 2", [p.handle.value for p in points]),
-                                   (TREND_CLOSE, 2.4, "none", [p.close.value for p in points])):
-        for pts in lines(rates):
-            drawn.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{w}" stroke-linejoin="round" '
-                         f'stroke-linecap="round" stroke-dasharray="{dash}" vector-effect="non-scaling-stroke" '
-                         f'points="{pts}"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-            f'preserveAspectRatio="none">{grid}{"".join(drawn)}</svg>')
+    return line_chart_svg(((TREND_HANDLE, 1.6, "4 2", heights([p.handle.value for p in points])),
+                           (TREND_CLOSE, 2.4, "none", heights([p.close.value for p in points]))),
+                          grid="#2a3d5c", extra='stroke-linecap="round" vector-effect="non-scaling-stroke" ')
 
 
 def _sla_window(view: View) -> tuple[str, datetime, datetime, datetime]:
